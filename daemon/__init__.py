@@ -1,4 +1,5 @@
 """Composition root and local API of the secondme daemon."""
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

@@ -1,0 +1,1 @@
+"""gRPC servicers: thin translations between protobuf and the daemon's domain types."""

@@ -1,0 +1,96 @@
+"""Small conversions shared by servicers: timestamps, durations, page tokens, job messages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from secondme.daemon.api.errors import InvalidArgument
+from secondme.daemon.store.jobs import JobRecord, JobState, Progress
+from secondme.v1 import jobs_pb2
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def to_timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC))
+    return stamp
+
+
+def from_timestamp(stamp: Timestamp, present: bool) -> datetime | None:
+    return stamp.ToDatetime(tzinfo=UTC) if present else None
+
+
+def page_window(page_size: int, page_token: str) -> tuple[int, int]:
+    """Return (limit, offset) for a request's page size and opaque page token."""
+    if page_size < 0:
+        raise InvalidArgument("page_size must not be negative")
+    limit = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    if not page_token:
+        return limit, 0
+    try:
+        offset = int(json.loads(base64.urlsafe_b64decode(page_token.encode()))["offset"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument("page_token is not one this daemon issued; start again without it") from exc
+    if offset < 0:
+        raise InvalidArgument("page_token is not one this daemon issued; start again without it")
+    return limit, offset
+
+
+def next_page_token(offset: int, returned: int, limit: int, total: int | None = None) -> str:
+    following = offset + returned
+    if returned < limit or (total is not None and following >= total):
+        return ""
+    return base64.urlsafe_b64encode(json.dumps({"offset": following}).encode()).decode()
+
+
+_STATES = {
+    JobState.QUEUED: jobs_pb2.JOB_STATE_QUEUED,
+    JobState.RUNNING: jobs_pb2.JOB_STATE_RUNNING,
+    JobState.SUCCEEDED: jobs_pb2.JOB_STATE_SUCCEEDED,
+    JobState.FAILED: jobs_pb2.JOB_STATE_FAILED,
+    JobState.CANCELLED: jobs_pb2.JOB_STATE_CANCELLED,
+    JobState.INTERRUPTED: jobs_pb2.JOB_STATE_INTERRUPTED,
+}
+_STATES_BACK = {v: k for k, v in _STATES.items()}
+
+
+def job_state_from_pb(value: int) -> JobState:
+    try:
+        return _STATES_BACK[value]
+    except KeyError as exc:
+        raise InvalidArgument(f"unknown job state {value}") from exc
+
+
+def progress_to_pb(progress: Progress) -> jobs_pb2.JobProgress:
+    return jobs_pb2.JobProgress(
+        stage=progress.stage,
+        done=progress.done,
+        total=progress.total,
+        message=progress.message,
+        time=to_timestamp(progress.at),
+    )
+
+
+def job_to_pb(record: JobRecord) -> jobs_pb2.Job:
+    return jobs_pb2.Job(
+        id=record.id,
+        kind=record.kind,
+        state=_STATES[record.state],
+        params_json=json.dumps(record.params, sort_keys=True),
+        created_at=to_timestamp(record.created_at),
+        started_at=to_timestamp(record.started_at),
+        finished_at=to_timestamp(record.finished_at),
+        progress=progress_to_pb(record.progress),
+        result_json=json.dumps(record.result, sort_keys=True) if record.result is not None else "",
+        error=record.error,
+        retry_of=record.retry_of or "",
+    )

@@ -1,0 +1,196 @@
+"""The composition root: config -> store -> services -> server, and nothing else builds parts.
+
+Everything the daemon runs is constructed here, in dependency order, and each part is handed
+only what it needs. Start and stop are symmetric; `stop` is safe to call at any point of a
+failed start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from secondme.daemon import __version__, systemd
+from secondme.daemon.api.daemon import DaemonServicer, StatusSources
+from secondme.daemon.api.jobs import JobServicer
+from secondme.daemon.api.memory import MemoryServicer
+from secondme.daemon.config import Config, config_to_dict, load_config
+from secondme.daemon.identity import load_identity_key, peer_id_from_public_key
+from secondme.daemon.jobs import JobManager
+from secondme.daemon.logs import configure_logging
+from secondme.daemon.paths import Paths
+from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
+from secondme.daemon.store import Store
+from secondme.daemon.store.jobs import JobRepository
+from secondme.daemon.store.memories import MemoryRepository
+from secondme.daemon.store.originals import Originals
+from secondme.v1 import daemon_pb2, daemon_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+# Status and chat answers are small; uploads arrive in chunks. Bound what one message can cost.
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class Daemon:
+    paths: Paths
+    config: Config
+    started_monotonic: float = field(default_factory=time.monotonic)
+    store: Store | None = None
+    server: grpc.aio.Server | None = None
+    jobs: JobManager | None = None
+    health: health.aio.HealthServicer | None = None
+    _lock: DataDirLock | None = None
+    _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    _service_names: list[str] = field(default_factory=list)
+
+    async def start(self) -> None:
+        paths = self.paths
+        paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = DataDirLock(paths.lock)
+        self._lock.acquire()
+        identity = load_identity_key(paths.identity_key)
+        peer_id = peer_id_from_public_key(identity.public_key())
+        prepare_socket_path(paths.socket)
+
+        self.store = await Store.open(paths.db)
+        originals = Originals(paths.originals)
+        memories = MemoryRepository(self.store, originals)
+        swept = originals.sweep_orphans(await memories.referenced_hashes())
+        if swept:
+            log.info("removed %d stored originals left by an interrupted ingest", swept)
+        job_repo = JobRepository(self.store)
+        self.jobs = JobManager(
+            job_repo,
+            paths,
+            self._config_snapshot,
+            max_concurrent=self.config.jobs.max_concurrent,
+            stop_grace_seconds=self.config.jobs.stop_grace_seconds,
+        )
+
+        self.server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ]
+        )
+        status = StatusSources(
+            data_dir=str(paths.data_dir),
+            socket_path=str(paths.socket),
+            config_path=str(paths.config),
+            peer_id=peer_id,
+            started_monotonic=self.started_monotonic,
+            memory_count=memories.count,
+            job_count=job_repo.count,
+            running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
+            active_model=lambda: "",
+        )
+        self._add(
+            daemon_pb2,
+            "DaemonService",
+            daemon_pb2_grpc.add_DaemonServiceServicer_to_server,
+            DaemonServicer(status, self.request_stop),
+        )
+        self._add(
+            jobs_pb2,
+            "JobService",
+            jobs_pb2_grpc.add_JobServiceServicer_to_server,
+            JobServicer(self.jobs, job_repo),
+        )
+        self._add(
+            memory_pb2,
+            "MemoryService",
+            memory_pb2_grpc.add_MemoryServiceServicer_to_server,
+            MemoryServicer(memories, self.jobs, paths.uploads, lambda: self.config.ingest.max_file_bytes),
+        )
+
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            [
+                *self._service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            self.server,
+        )
+        old_umask = os.umask(0o177)  # the socket is created 0600: only the owner may talk to the daemon
+        try:
+            self.server.add_insecure_port(f"unix:{paths.socket}")
+            await self.server.start()
+        finally:
+            os.umask(old_umask)
+        os.chmod(paths.socket, 0o600)
+
+        interrupted = await self.jobs.start()
+        if interrupted:
+            log.warning("marked %d job(s) interrupted by the previous daemon's end: %s", len(interrupted), interrupted)
+        for name in ["", *self._service_names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        systemd.notify(f"READY=1\nSTATUS=serving on {paths.socket}\nMAINPID={os.getpid()}")
+        log.info(
+            "secondmed %s serving on %s (peer %s, data %s)",
+            __version__,
+            paths.socket,
+            peer_id,
+            paths.data_dir,
+        )
+
+    def _add(self, module: Any, service: str, add_to_server: Any, servicer: Any) -> None:
+        assert self.server is not None
+        add_to_server(servicer, self.server)
+        self._service_names.append(module.DESCRIPTOR.services_by_name[service].full_name)
+
+    def _config_snapshot(self) -> dict[str, Any]:
+        return config_to_dict(self.config)
+
+    def request_stop(self) -> None:
+        self._stop_requested.set()
+
+    async def wait_until_stopped(self) -> None:
+        await self._stop_requested.wait()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config file; settings that need a restart are reported, not applied."""
+        try:
+            fresh = load_config(self.paths.config)
+        except Exception as exc:
+            log.error("config reload failed, keeping the current config: %s", exc)
+            return
+        if fresh.daemon.data_dir != self.config.daemon.data_dir or fresh.daemon.socket != self.config.daemon.socket:
+            log.warning("daemon.data_dir and daemon.socket changes take effect after a restart")
+        self.config = fresh
+        configure_logging(fresh.daemon.log_level, fresh.daemon.log_format)
+        if self.jobs:
+            self.jobs.max_concurrent = fresh.jobs.max_concurrent
+            self.jobs.stop_grace_seconds = fresh.jobs.stop_grace_seconds
+        log.info("reloaded config from %s", self.paths.config)
+
+    async def stop(self) -> None:
+        systemd.notify("STOPPING=1")
+        log.info("stopping")
+        if self.health:
+            await self.health.enter_graceful_shutdown()
+        if self.server:
+            await self.server.stop(SHUTDOWN_GRACE_SECONDS)
+        if self.jobs:
+            await self.jobs.shutdown()
+        if self.store:
+            await self.store.close()
+        with contextlib.suppress(FileNotFoundError):
+            if self.server:
+                self.paths.socket.unlink()
+        if self._lock:
+            self._lock.release()
+        log.info("stopped")

@@ -1,0 +1,45 @@
+"""What every command handler gets: resolved paths, output mode, and a lazily connected client."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+from secondme.daemon.client import Client
+from secondme.daemon.config import Config, load_config
+from secondme.daemon.paths import Paths
+
+
+@dataclass
+class CliContext:
+    args: argparse.Namespace
+    json: bool
+    _client: Client | None = field(default=None, repr=False)
+    _paths: Paths | None = field(default=None, repr=False)
+
+    @property
+    def paths(self) -> Paths:
+        """Paths as the daemon resolves them: flag > environment > config file > default."""
+        if self._paths is None:
+            first = Paths.resolve(config=self.args.config, data_dir=self.args.data_dir, socket=self.args.socket)
+            config = self.config(first)
+            self._paths = Paths.resolve(
+                config=self.args.config,
+                data_dir=self.args.data_dir,
+                socket=self.args.socket,
+                config_data_dir=config.daemon.data_dir or None,
+                config_socket=config.daemon.socket or None,
+            )
+        return self._paths
+
+    def config(self, paths: Paths | None = None) -> Config:
+        return load_config((paths or self.paths).config)
+
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.paths.socket).wait_ready()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

@@ -1,0 +1,50 @@
+"""`secondmectl init`: config, data dir and the node's identity key, idempotently."""
+
+from __future__ import annotations
+
+import argparse
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import console, emit
+from secondme.daemon.config import Config, load_config, write_config
+from secondme.daemon.identity import create_identity_key, load_identity_key, peer_id_from_public_key
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("init", parents=[common], help="create the config, data dir and identity key")
+    parser.set_defaults(func=run)
+
+
+def run(ctx: CliContext) -> int:
+    paths = ctx.paths
+    created = []
+    if paths.config.exists():
+        load_config(paths.config)  # refuse to go on over a broken config
+    else:
+        write_config(paths.config, Config())
+        created.append(str(paths.config))
+    paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if paths.identity_key.exists():
+        key = load_identity_key(paths.identity_key)
+    else:
+        key = create_identity_key(paths.identity_key)
+        created.append(str(paths.identity_key))
+    peer_id = peer_id_from_public_key(key.public_key())
+    data = {
+        "peer_id": peer_id,
+        "config": str(paths.config),
+        "data_dir": str(paths.data_dir),
+        "socket": str(paths.socket),
+        "created": created,
+    }
+
+    def human() -> None:
+        verb = "initialised" if created else "already initialised"
+        console.print(f"secondme {verb}", highlight=False)
+        console.print(f"  peer ID   {peer_id}", highlight=False)
+        console.print(f"  config    {paths.config}", highlight=False)
+        console.print(f"  data dir  {paths.data_dir}", highlight=False)
+        console.print("start the daemon with `secondmed` (or `secondmectl service install`)", highlight=False)
+
+    emit(ctx.json, data, human)
+    return 0

@@ -1,0 +1,66 @@
+"""`secondmectl` entry point: global options, one module per command group, error handling."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+import grpc
+
+from secondme.daemon.cli import config_cmd, init, jobs, memories, service, status
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import EXIT_DAEMON_DOWN, EXIT_ERROR, EXIT_USAGE, exit_code_for, fail
+from secondme.daemon.client import DaemonUnavailable
+from secondme.daemon.config import ConfigError
+from secondme.daemon.identity import IdentityError
+
+# Each module exposes register(subparsers, common) and sets `func` on its parsers.
+COMMAND_GROUPS: list[Callable[..., None]] = [
+    init.register,
+    status.register,
+    memories.register,
+    jobs.register,
+    config_cmd.register,
+    service.register,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    parser = argparse.ArgumentParser(prog="secondmectl", description="Control your secondme daemon.", parents=[common])
+    parser.add_argument("--socket", help="daemon socket (env SECONDME_SOCKET)")
+    parser.add_argument("--config", help="config file (env SECONDME_CONFIG)")
+    parser.add_argument("--data-dir", help="data directory (env SECONDME_DATA_DIR)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in COMMAND_GROUPS:
+        register(subparsers, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = CliContext(args, json=getattr(args, "json", False))
+    try:
+        return int(args.func(ctx) or 0)
+    except DaemonUnavailable as exc:
+        return fail(str(exc), EXIT_DAEMON_DOWN, ctx.json)
+    except grpc.RpcError as exc:
+        code = exc.code()  # type: ignore[attr-defined]
+        if code == grpc.StatusCode.UNAVAILABLE:
+            return fail(f"lost the connection to secondmed: {exc.details()}", EXIT_DAEMON_DOWN, ctx.json)  # type: ignore[attr-defined]
+        return fail(exc.details() or code.name, exit_code_for(code), ctx.json)  # type: ignore[attr-defined]
+    except (ConfigError, IdentityError) as exc:
+        return fail(str(exc), EXIT_ERROR, ctx.json)
+    except ValueError as exc:
+        return fail(str(exc), EXIT_USAGE, ctx.json)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

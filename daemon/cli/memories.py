@@ -1,0 +1,163 @@
+"""`secondmectl ingest` and `secondmectl memories list|show|delete`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.table import Table
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, human_bytes, message_dict
+from secondme.daemon.cli.progress import follow_job
+from secondme.v1 import jobs_pb2, memory_pb2
+
+UPLOAD_CHUNK_BYTES = 1024 * 1024
+SOURCE_TYPES = ["text", "markdown", "pdf", "html", "image", "audio", "url"]
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    ingest = subparsers.add_parser("ingest", parents=[common], help="ingest files and folders")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching files")
+    ingest.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files")
+    ingest.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
+    ingest.add_argument(
+        "--upload", action="store_true", help="stream the files' bytes to the daemon instead of sending paths"
+    )
+    ingest.set_defaults(func=run_ingest)
+
+    parser = subparsers.add_parser("memories", parents=[common], help="list, show and delete memories")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", parents=[common], help="list memories, newest first")
+    listing.add_argument("--type", choices=SOURCE_TYPES, help="only this source type")
+    listing.add_argument("--query", default="", help="substring of the title or source")
+    listing.add_argument("--limit", type=int, default=0, help="at most this many (default: all)")
+    listing.set_defaults(func=run_list)
+    show = actions.add_parser("show", parents=[common], help="one memory with its text")
+    show.add_argument("memory_id", metavar="ID")
+    show.add_argument("--chunks", action="store_true", help="also show its chunks")
+    show.set_defaults(func=run_show)
+    delete = actions.add_parser("delete", parents=[common], help="delete a memory and what derives from it")
+    delete.add_argument("memory_id", metavar="ID")
+    delete.set_defaults(func=run_delete)
+
+
+def _upload_messages(path: Path) -> Iterator[memory_pb2.UploadFileRequest]:
+    yield memory_pb2.UploadFileRequest(
+        metadata=memory_pb2.UploadMetadata(filename=path.name, size_bytes=path.stat().st_size)
+    )
+    with path.open("rb") as handle:
+        while chunk := handle.read(UPLOAD_CHUNK_BYTES):
+            yield memory_pb2.UploadFileRequest(data=chunk)
+
+
+def _summary(job: jobs_pb2.Job) -> None:
+    result = json.loads(job.result_json) if job.result_json else {}
+    console.print(
+        f"{result.get('ingested', 0)} ingested, {result.get('duplicate', 0)} already known, "
+        f"{result.get('skipped', 0)} skipped, {result.get('failed', 0)} failed",
+        highlight=False,
+    )
+    for problem in result.get("problems", []):
+        console.print(f"  {problem['kind']}: {problem['path']}: {problem['reason']}", highlight=False, markup=False)
+
+
+def run_ingest(ctx: CliContext) -> int:
+    paths = [Path(p).expanduser().resolve() for p in ctx.args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        return fail(f"no such file or folder: {', '.join(missing)}", EXIT_USAGE, ctx.json)
+    client = ctx.client()
+    if ctx.args.upload:
+        if any(p.is_dir() for p in paths):
+            return fail("--upload takes files, not folders", EXIT_USAGE, ctx.json)
+        jobs = [client.memory.UploadFile(_upload_messages(p)).job for p in paths]
+    else:
+        request = memory_pb2.IngestRequest(
+            paths=[str(p) for p in paths], include=ctx.args.include, exclude=ctx.args.exclude
+        )
+        jobs = [client.memory.Ingest(request).job]
+    if ctx.args.no_wait:
+        emit(ctx.json, {"jobs": [j.id for j in jobs]}, lambda: [console.print(j.id) for j in jobs])
+        return 0
+    finals = [follow_job(ctx, j.id) for j in jobs]
+    if ctx.json:
+        emit(True, {"jobs": [message_dict(j) for j in finals]}, lambda: None)
+    else:
+        for job in finals:
+            if job.state == jobs_pb2.JOB_STATE_SUCCEEDED:
+                _summary(job)
+            else:
+                console.print(f"job {job.id} {jobs_pb2.JobState.Name(job.state)}: {job.error}", highlight=False)
+    return 0 if all(j.state == jobs_pb2.JOB_STATE_SUCCEEDED for j in finals) else EXIT_ERROR
+
+
+def _list_all(ctx: CliContext) -> list[memory_pb2.Memory]:
+    source_type = memory_pb2.SourceType.Value(f"SOURCE_TYPE_{ctx.args.type.upper()}") if ctx.args.type else 0
+    found: list[memory_pb2.Memory] = []
+    token = ""
+    while True:
+        page_size = min(500, ctx.args.limit - len(found)) if ctx.args.limit else 500
+        response = ctx.client().memory.ListMemories(
+            memory_pb2.ListMemoriesRequest(
+                page_size=page_size, page_token=token, source_type=source_type, query=ctx.args.query
+            )
+        )
+        found.extend(response.memories)
+        token = response.next_page_token
+        if not token or (ctx.args.limit and len(found) >= ctx.args.limit):
+            return found
+
+
+def _date(memory: memory_pb2.Memory) -> str:
+    return memory.created_at.ToDatetime().strftime("%Y-%m-%d") if memory.HasField("created_at") else ""
+
+
+def run_list(ctx: CliContext) -> int:
+    memories = _list_all(ctx)
+
+    def human() -> None:
+        table = Table("date", "type", "title", "chunks", "size")
+        table.add_column("id", no_wrap=True)
+        for m in memories:
+            kind = memory_pb2.SourceType.Name(m.source_type).removeprefix("SOURCE_TYPE_").lower()
+            table.add_row(_date(m), kind, m.title, str(m.chunk_count), human_bytes(m.size_bytes), m.id)
+        console.print(table)
+        console.print(f"{len(memories)} memories", highlight=False)
+
+    emit(ctx.json, [message_dict(m) for m in memories], human)
+    return 0
+
+
+def run_show(ctx: CliContext) -> int:
+    response = ctx.client().memory.GetMemory(
+        memory_pb2.GetMemoryRequest(memory_id=ctx.args.memory_id, include_text=True, include_chunks=ctx.args.chunks)
+    )
+    m = response.memory
+
+    def human() -> None:
+        console.print(f"[bold]{m.title}[/]  ({m.id})", highlight=False)
+        console.print(f"source   {m.source}", highlight=False, markup=False)
+        console.print(f"date     {_date(m)}   ingested {m.ingested_at.ToDatetime():%Y-%m-%d %H:%M}", highlight=False)
+        console.print(f"type     {m.media_type}, {human_bytes(m.size_bytes)}, {m.chunk_count} chunks", highlight=False)
+        console.print()
+        console.print(response.text, markup=False, highlight=False)
+        for chunk in response.chunks:
+            console.print(f"\n--- chunk {chunk.index} ({chunk.token_count} tokens)", highlight=False)
+            console.print(chunk.text, markup=False, highlight=False)
+
+    emit(ctx.json, message_dict(response), human)
+    return 0
+
+
+def run_delete(ctx: CliContext) -> int:
+    response = ctx.client().memory.DeleteMemory(memory_pb2.DeleteMemoryRequest(memory_id=ctx.args.memory_id))
+    emit(
+        ctx.json,
+        {"deleted": ctx.args.memory_id, "original_removed": response.original_removed},
+        lambda: console.print(f"deleted {ctx.args.memory_id}", highlight=False),
+    )
+    return 0

@@ -1,0 +1,65 @@
+"""`secondmectl status` and `secondmectl version`."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from secondme.daemon import __version__
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.daemon.client import DaemonUnavailable
+from secondme.v1 import daemon_pb2
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    subparsers.add_parser("status", parents=[common], help="show what the daemon is doing").set_defaults(func=status)
+    subparsers.add_parser("version", parents=[common], help="client and daemon versions").set_defaults(func=version)
+    subparsers.add_parser("stop", parents=[common], help="stop the daemon gracefully").set_defaults(func=stop)
+
+
+def status(ctx: CliContext) -> int:
+    response = ctx.client().daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=10)
+    uptime = response.uptime.ToTimedelta()
+
+    def human() -> None:
+        table = Table(show_header=False, box=None)
+        rows = [
+            ("version", response.version),
+            ("uptime", str(uptime).split(".")[0]),
+            ("peer ID", response.peer_id),
+            ("memories", str(response.memory_count)),
+            ("jobs", f"{response.job_count} ({response.running_job_count} running)"),
+            ("model", response.active_model or "none active"),
+            ("data dir", response.data_dir),
+            ("socket", response.socket_path),
+            ("pid", str(response.pid)),
+        ]
+        for key, value in rows:
+            table.add_row(f"[bold]{key}[/]", value)
+        console.print(table, highlight=False)
+
+    emit(ctx.json, message_dict(response), human)
+    return 0
+
+
+def version(ctx: CliContext) -> int:
+    daemon_version = ""
+    try:
+        daemon_version = ctx.client().daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=5).version
+    except DaemonUnavailable:
+        daemon_version = ""
+
+    def human() -> None:
+        console.print(f"secondmectl {__version__}", highlight=False)
+        console.print(f"secondmed   {daemon_version or '(not running)'}", highlight=False)
+
+    emit(ctx.json, {"client": __version__, "daemon": daemon_version or None}, human)
+    return 0
+
+
+def stop(ctx: CliContext) -> int:
+    ctx.client().daemon.Shutdown(daemon_pb2.ShutdownRequest(), timeout=10)
+    emit(ctx.json, {"stopping": True}, lambda: console.print("secondmed is stopping"))
+    return 0

@@ -1,0 +1,52 @@
+"""The typed client every program (and `secondmectl`) uses to talk to secondmed.
+
+The CLI never reaches into daemon internals: it only calls these stubs over the socket.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from secondme.v1 import daemon_pb2_grpc, jobs_pb2_grpc, memory_pb2_grpc
+
+
+class DaemonUnavailable(Exception):
+    """Nothing answers on the socket; the message says how to start the daemon."""
+
+
+class Client:
+    def __init__(self, socket_path: Path, connect_timeout: float = 3.0) -> None:
+        self.socket_path = socket_path
+        self.channel = grpc.insecure_channel(
+            f"unix:{socket_path}", options=[("grpc.max_receive_message_length", 8 * 1024 * 1024)]
+        )
+        self.daemon = daemon_pb2_grpc.DaemonServiceStub(self.channel)
+        self.jobs = jobs_pb2_grpc.JobServiceStub(self.channel)
+        self.memory = memory_pb2_grpc.MemoryServiceStub(self.channel)
+        self._connect_timeout = connect_timeout
+
+    def wait_ready(self) -> Client:
+        if not self.socket_path.exists():
+            raise DaemonUnavailable(
+                f"secondmed is not running (no socket at {self.socket_path}); "
+                "start it with `secondmed &` or `systemctl --user start secondmed`"
+            )
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=self._connect_timeout)
+        except grpc.FutureTimeoutError as exc:
+            raise DaemonUnavailable(
+                f"secondmed is not answering on {self.socket_path}; "
+                "start it with `secondmed &` or check `journalctl --user -u secondmed`"
+            ) from exc
+        return self
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,175 @@
+"""The daemon's configuration: a versioned TOML file, strictly validated.
+
+Unknown keys are refused with their dotted name, because a typo'd key that is silently ignored
+leaves the owner believing a setting is in force when it is not. Each concern has one section,
+a dataclass whose defaults are the documented defaults (`secondmectl config default` prints them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_VERSION = 1
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class DaemonSection:
+    # Empty means: flag, environment or XDG default (see secondme.daemon.paths).
+    data_dir: str = ""
+    socket: str = ""
+    log_level: str = "info"
+    log_format: str = "plain"
+
+
+@dataclass
+class IngestSection:
+    # Files above this size are skipped with a reason instead of being read into memory.
+    max_file_bytes: int = 50 * 1024 * 1024
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobsSection:
+    # Jobs run one at a time by default: on a laptop the owner's chat must stay responsive.
+    max_concurrent: int = 1
+    # Seconds a job child is given to exit after SIGTERM before it is killed.
+    stop_grace_seconds: float = 5.0
+
+
+@dataclass
+class Config:
+    version: int = CONFIG_VERSION
+    daemon: DaemonSection = field(default_factory=DaemonSection)
+    ingest: IngestSection = field(default_factory=IngestSection)
+    jobs: JobsSection = field(default_factory=JobsSection)
+
+    def validate(self) -> None:
+        if self.daemon.log_format not in ("plain", "json"):
+            raise ConfigError(f"daemon.log_format must be 'plain' or 'json', not {self.daemon.log_format!r}")
+        if self.daemon.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise ConfigError(f"daemon.log_level must be debug, info, warning or error, not {self.daemon.log_level!r}")
+        if self.ingest.chunk_tokens < 16:
+            raise ConfigError("ingest.chunk_tokens must be at least 16")
+        if not 0 <= self.ingest.chunk_overlap < self.ingest.chunk_tokens:
+            raise ConfigError("ingest.chunk_overlap must be at least 0 and smaller than ingest.chunk_tokens")
+        if self.ingest.max_file_bytes <= 0:
+            raise ConfigError("ingest.max_file_bytes must be positive")
+        if self.jobs.max_concurrent < 1:
+            raise ConfigError("jobs.max_concurrent must be at least 1")
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if origin is list:
+        (item,) = typing.get_args(annotation) or (Any,)
+        return isinstance(value, list) and all(item is Any or _type_ok(v, item) for v in value)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, arg) for arg in typing.get_args(annotation))
+    return True
+
+
+def _build(cls: type, data: dict[str, Any], where: str, source: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            dotted = f"{where}.{key}" if where else key
+            raise ConfigError(f"{source}: unknown key '{dotted}' (known: {', '.join(sorted(known))})")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        annotation = hints[name]
+        dotted = f"{where}.{name}" if where else name
+        if dataclasses.is_dataclass(annotation):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{dotted}' must be a table")
+            kwargs[name] = _build(annotation, value, dotted, source)
+        elif not _type_ok(value, annotation):
+            raise ConfigError(f"{source}: '{dotted}' has the wrong type ({type(value).__name__})")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    version = data.get("version", CONFIG_VERSION)
+    if version != CONFIG_VERSION:
+        raise ConfigError(
+            f"{source}: config version {version!r} is not supported by this secondme "
+            f"(supported: {CONFIG_VERSION}); upgrade secondme or run `secondmectl config default`"
+        )
+    config = _build(Config, data, "", source)
+    config.validate()
+    return config
+
+
+def load_config(path: Path) -> Config:
+    """Read the config file; a missing file means all defaults."""
+    if not path.exists():
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    return parse_config(text, str(path))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def render_config(config: Config) -> str:
+    """Write a config as TOML (the subset our sections use: scalars, lists, one table level)."""
+    lines = [f"version = {config.version}", ""]
+    for section in dataclasses.fields(config):
+        value = getattr(config, section.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        lines.append(f"[{section.name}]")
+        for item in dataclasses.fields(value):
+            lines.append(f"{item.name} = {_toml_value(getattr(value, item.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def config_to_dict(config: Config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def write_config(path: Path, config: Config) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(render_config(config), encoding="utf-8")
+    tmp.replace(path)

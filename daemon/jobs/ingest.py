@@ -1,0 +1,33 @@
+"""The ingest job: walk, parse, chunk and store files, one atomic document at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from secondme.daemon.jobs.context import JobContext
+from secondme.daemon.store.memory_sink import SqliteMemorySink
+from secondme.daemon.store.originals import Originals
+from secondme.pipeline.ingest import IngestOptions, ingest_paths
+
+
+def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    settings = ctx.config.get("ingest", {})
+    options = IngestOptions(
+        max_file_bytes=int(settings.get("max_file_bytes", IngestOptions.max_file_bytes)),
+        chunk_tokens=int(settings.get("chunk_tokens", IngestOptions.chunk_tokens)),
+        chunk_overlap=int(settings.get("chunk_overlap", IngestOptions.chunk_overlap)),
+        include=list(params.get("include") or settings.get("include") or []),
+        exclude=list(params.get("exclude") or settings.get("exclude") or []),
+        source_label=str(params.get("source_label", "")),
+    )
+    conn = ctx.connect()
+    try:
+        sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id)
+        summary = ingest_paths([Path(p) for p in params["paths"]], options, sink, ctx.progress)
+    finally:
+        conn.close()
+    if params.get("delete_after"):
+        for path in params["paths"]:
+            Path(path).unlink(missing_ok=True)
+    return summary.to_dict()

@@ -1,0 +1,12 @@
+"""The registry of job kinds: name -> "module:function" run in the child process.
+
+A job function has the signature `run(ctx: JobContext, params: dict) -> dict`; the dict it
+returns is the job's result (JSON). It is imported only in the child, so heavy imports there
+never slow the daemon.
+"""
+
+from __future__ import annotations
+
+JOB_KINDS: dict[str, str] = {
+    "ingest": "secondme.daemon.jobs.ingest:run",
+}

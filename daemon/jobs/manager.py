@@ -1,0 +1,286 @@
+"""Schedules jobs, runs each in a spawned child process, and fans progress out to watchers.
+
+The daemon's event loop never does the work itself: it only starts children, persists the
+events they send, and answers the API. A child that dies without reporting (killed, crashed)
+fails its job with the exit status; a daemon that dies leaves its running jobs to be marked
+interrupted at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from secondme.daemon.jobs.child import EXIT_PARENT_GONE, child_main
+from secondme.daemon.jobs.kinds import JOB_KINDS
+from secondme.daemon.paths import Paths
+from secondme.daemon.store.jobs import JobRecord, JobRepository, JobState, Progress
+
+log = logging.getLogger(__name__)
+
+RESTARTABLE = (JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED)
+INTERRUPTED = "the daemon stopped while this job ran; `secondmectl jobs retry {id}` runs it again"
+
+
+class JobNotFound(LookupError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}; `secondmectl jobs list` shows them")
+
+
+class JobStateError(Exception):
+    """The job is in a state that does not allow the request (e.g. retrying a running job)."""
+
+
+class UnknownJobKind(ValueError):
+    pass
+
+
+@dataclass
+class _Running:
+    process: BaseProcess
+    events: Connection
+    alive: Connection
+    cancelled: bool = False
+    stopping: bool = False
+    outcome: tuple[Any, ...] | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class _Watchers:
+    queues: list[asyncio.Queue[JobRecord]] = field(default_factory=list)
+
+
+class JobManager:
+    def __init__(
+        self,
+        repo: JobRepository,
+        paths: Paths,
+        config_snapshot: Callable[[], dict[str, Any]],
+        max_concurrent: int = 1,
+        stop_grace_seconds: float = 5.0,
+    ) -> None:
+        self._repo = repo
+        self._paths = paths
+        self._config_snapshot = config_snapshot
+        self.max_concurrent = max_concurrent
+        self.stop_grace_seconds = stop_grace_seconds
+        self._running: dict[str, _Running] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watchers: dict[str, _Watchers] = {}
+        self._wake = asyncio.Event()
+        self._scheduler: asyncio.Task[None] | None = None
+        self._accepting = True
+        self._mp = multiprocessing.get_context("spawn")
+
+    async def start(self) -> list[str]:
+        """Mark jobs a previous daemon left running as interrupted, then start scheduling."""
+        interrupted = await self._repo.interrupt_running()
+        self._scheduler = asyncio.create_task(self._schedule(), name="job-scheduler")
+        self._wake.set()
+        return interrupted
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    async def submit(self, kind: str, params: dict[str, Any], retry_of: str | None = None) -> JobRecord:
+        if kind not in JOB_KINDS:
+            raise UnknownJobKind(f"unknown job kind {kind!r}")
+        if not self._accepting:
+            raise JobStateError("the daemon is shutting down and accepts no new jobs")
+        record = await self._repo.create(kind, params, retry_of)
+        self._wake.set()
+        return record
+
+    async def get(self, job_id: str) -> JobRecord:
+        record = await self._repo.get(job_id)
+        if record is None:
+            raise JobNotFound(job_id)
+        return record
+
+    async def retry(self, job_id: str) -> JobRecord:
+        record = await self.get(job_id)
+        if record.state not in RESTARTABLE:
+            raise JobStateError(
+                f"job {job_id} is {record.state.value}; only failed, cancelled or interrupted jobs can be retried"
+            )
+        return await self.submit(record.kind, record.params, retry_of=record.id)
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        record = await self.get(job_id)
+        if record.state.terminal:
+            return record
+        running = self._running.get(job_id)
+        if running is None:
+            await self._repo.finish(job_id, JobState.CANCELLED, error="cancelled before it started")
+            await self._publish(job_id)
+            return await self.get(job_id)
+        running.cancelled = True
+        running.process.kill()
+        await running.finished.wait()
+        return await self.get(job_id)
+
+    async def watch(self, job_id: str) -> AsyncIterator[tuple[JobRecord, Progress | None]]:
+        """Yield the job's past progress events, then live ones, ending with its terminal state."""
+        queue: asyncio.Queue[JobRecord] = asyncio.Queue()
+        self._watchers.setdefault(job_id, _Watchers()).queues.append(queue)
+        try:
+            record = await self.get(job_id)
+            for event in await self._repo.events(job_id):
+                yield record, event
+            last = record.progress
+            while not record.state.terminal:
+                record = await queue.get()
+                if record.progress != last and not record.state.terminal:
+                    last = record.progress
+                    yield record, record.progress
+            yield record, None
+        finally:
+            watchers = self._watchers.get(job_id)
+            if watchers:
+                watchers.queues.remove(queue)
+                if not watchers.queues:
+                    del self._watchers[job_id]
+
+    async def _publish(self, job_id: str) -> None:
+        watchers = self._watchers.get(job_id)
+        if not watchers:
+            return
+        record = await self._repo.get(job_id)
+        if record is not None:
+            for queue in watchers.queues:
+                queue.put_nowait(record)
+
+    async def _schedule(self) -> None:
+        while self._accepting:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._accepting and len(self._running) < self.max_concurrent:
+                queued = await self._repo.list([JobState.QUEUED], limit=self.max_concurrent)
+                candidates = [j for j in reversed(queued) if j.id not in self._running]
+                if not candidates:
+                    break
+                self._launch(candidates[0])
+
+    def _launch(self, record: JobRecord) -> None:
+        events_recv, events_send = self._mp.Pipe(duplex=False)
+        alive_recv, alive_send = self._mp.Pipe(duplex=False)
+        process = self._mp.Process(
+            target=child_main,
+            args=(
+                record.id,
+                record.kind,
+                record.params,
+                str(self._paths.data_dir),
+                str(self._paths.db),
+                self._config_snapshot(),
+                events_send,
+                alive_recv,
+            ),
+            name=f"secondme-job-{record.id}",
+            daemon=False,
+        )
+        running = _Running(process, events_recv, alive_send)
+        self._running[record.id] = running
+        task = asyncio.create_task(self._supervise(record, running, events_send, alive_recv), name=record.id)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _supervise(
+        self, record: JobRecord, running: _Running, events_send: Connection, alive_recv: Connection
+    ) -> None:
+        job_id = record.id
+        try:
+            await self._repo.mark_running(job_id)
+            await self._publish(job_id)
+            running.process.start()
+            events_send.close()  # the child holds the only write end now: EOF means it is gone
+            alive_recv.close()
+            log.info("job %s (%s) started in pid %s", job_id, record.kind, running.process.pid)
+            while True:
+                try:
+                    message = await asyncio.to_thread(running.events.recv)
+                except (EOFError, OSError):
+                    break
+                if message[0] == "progress":
+                    _, stage, done, total, text = message
+                    await self._repo.add_progress(job_id, Progress(stage, done, total, text))
+                    await self._publish(job_id)
+                else:
+                    running.outcome = message
+            await asyncio.to_thread(running.process.join)
+            await self._finish(job_id, running)
+        except Exception:
+            log.exception("supervising job %s failed", job_id)
+            with contextlib.suppress(Exception):
+                running.process.kill()
+            await self._repo.finish(
+                job_id, JobState.FAILED, error="internal error while supervising the job; see the daemon log"
+            )
+        finally:
+            running.events.close()
+            running.alive.close()
+            self._running.pop(job_id, None)
+            running.finished.set()
+            await self._publish(job_id)
+            self._wake.set()
+
+    async def _finish(self, job_id: str, running: _Running) -> None:
+        outcome = running.outcome
+        code = running.process.exitcode
+        if running.stopping:
+            await self._repo.finish(job_id, JobState.INTERRUPTED, error=INTERRUPTED.format(id=job_id))
+        elif running.cancelled:
+            await self._repo.finish(job_id, JobState.CANCELLED, error="cancelled by the owner")
+        elif outcome and outcome[0] == "result" and code == 0:
+            await self._repo.finish(job_id, JobState.SUCCEEDED, result=outcome[1])
+        elif outcome and outcome[0] == "error":
+            log.warning("job %s failed: %s\n%s", job_id, outcome[1], outcome[2])
+            await self._repo.finish(job_id, JobState.FAILED, error=outcome[1])
+        else:
+            await self._repo.finish(job_id, JobState.FAILED, error=_describe_exit(code))
+        log.info("job %s finished with exit code %s", job_id, code)
+
+    async def shutdown(self) -> None:
+        """Stop scheduling; ask running children to stop, kill them after the grace period."""
+        self._accepting = False
+        self._wake.set()
+        if self._scheduler:
+            self._scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler
+        for running in self._running.values():
+            running.stopping = True
+            with contextlib.suppress(Exception):
+                running.process.terminate()
+        pending = [r.finished.wait() for r in self._running.values()]
+        if pending:
+            await asyncio.wait([asyncio.ensure_future(w) for w in pending], timeout=self.stop_grace_seconds)
+        for running in list(self._running.values()):
+            with contextlib.suppress(Exception):
+                running.process.kill()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the job process did not report a result"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the job process was killed by {name} (out of memory?); retry it with `secondmectl jobs retry`"
+    if code == EXIT_PARENT_GONE:
+        return "the job process stopped because the daemon went away"
+    return f"the job process exited with code {code} without a result; see the daemon log"

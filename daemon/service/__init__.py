@@ -1,0 +1,1 @@
+"""Service-manager integration: a systemd user unit and a launchd agent, rendered for this install."""

@@ -1,0 +1,121 @@
+"""The daemon's connection to the store, with migrations applied at open.
+
+One aiosqlite connection serves the whole daemon. Transactions are serialized by a lock,
+because statements from two coroutines interleaved on one connection would otherwise end up
+in each other's transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from secondme.daemon.store.migrations import available_migrations
+from secondme.daemon.store.sync import PRAGMAS
+from secondme.daemon.store.timeutil import now_db
+
+
+class StoreError(Exception):
+    """The database cannot be used as it is."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer secondme; refusing to touch it protects the data."""
+
+
+class Store:
+    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        store = cls(path, conn)
+        try:
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+            await store._migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self._conn.close()
+
+    async def schema_version(self) -> int:
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        return int(row["v"] or 0) if row else 0
+
+    async def _migrate(self) -> None:
+        migrations = available_migrations()
+        known = migrations[-1].version if migrations else 0
+        try:
+            current = await self.schema_version()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a secondme database (or is corrupt): {exc}") from exc
+        if current > known:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {current}, newer than this secondme knows ({known}); "
+                "upgrade secondme to use this data dir"
+            )
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            script = (
+                "BEGIN IMMEDIATE;\n"
+                f"{migration.sql}\n;\n"
+                "INSERT INTO schema_version(version, name, applied_at) "
+                f"VALUES ({migration.version}, '{migration.name}', '{now_db()}');\n"
+                "COMMIT;"
+            )
+            try:
+                await self._conn.executescript(script)
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise StoreError(f"migration {migration.version} ({migration.name}) failed: {exc}") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Everything inside commits together or not at all."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """A single write in its own transaction; returns the affected row count."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, tuple(params))
+            return cursor.rowcount
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())

@@ -1,0 +1,17 @@
+"""Errors the pipeline raises; the daemon maps them to gRPC status codes in one place."""
+
+
+class PipelineError(Exception):
+    """Base for every error the pipeline reports to the owner."""
+
+
+class IngestError(PipelineError):
+    """A file or folder cannot be ingested; the message says why and what to do."""
+
+
+class UnsupportedContent(IngestError):
+    """The bytes are of a type no parser handles (e.g. an executable)."""
+
+
+class ContentTooLarge(IngestError):
+    """The input exceeds a configured size limit."""

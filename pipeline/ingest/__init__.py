@@ -1,0 +1,27 @@
+"""Ingestion: walk the owner's files, parse, chunk, and hand each document to a sink."""
+
+from secondme.pipeline.ingest.chunking import Chunk, chunk_text
+from secondme.pipeline.ingest.run import (
+    FileOutcome,
+    IngestOptions,
+    IngestSummary,
+    MemorySink,
+    NewMemory,
+    OutcomeKind,
+    ingest_paths,
+)
+from secondme.pipeline.ingest.walk import Candidate, walk_paths
+
+__all__ = [
+    "Candidate",
+    "Chunk",
+    "FileOutcome",
+    "IngestOptions",
+    "IngestSummary",
+    "MemorySink",
+    "NewMemory",
+    "OutcomeKind",
+    "chunk_text",
+    "ingest_paths",
+    "walk_paths",
+]

@@ -1,0 +1,65 @@
+"""The one interface every L0 parser implements.
+
+A parser turns one file's bytes into a `ParsedDocument`. The parser is chosen by content
+sniffing (`secondme.pipeline.parsers.sniff`), not only by the file extension, so a PNG named
+`.jpg` or a Markdown file named `.txt` still reaches the right code. Parsers never touch the
+store: the ingest job decides what to keep.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class SourceType(enum.StrEnum):
+    """What kind of input a memory came from; values are stored in the database."""
+
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    PDF = "pdf"
+    HTML = "html"
+    IMAGE = "image"
+    AUDIO = "audio"
+    URL = "url"
+
+
+class ParseStatus(enum.StrEnum):
+    OK = "ok"
+    PARTIAL = "partial"  # some of the content could not be read (e.g. a scanned page OCR failed)
+    EMPTY = "empty"  # no text at all; the memory keeps its metadata only
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A timed stretch of a transcript (audio) or a page (PDF), kept for provenance."""
+
+    text: str
+    start: float | None = None  # seconds for audio, page number for documents
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    text: str
+    source_type: SourceType
+    media_type: str
+    title: str | None = None
+    # The document's own date (front matter, EXIF, PDF metadata, content), never the ingest time.
+    created_at: datetime | None = None
+    status: ParseStatus = ParseStatus.OK
+    # Why the status is not OK, in words the owner can act on.
+    status_detail: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    segments: tuple[Segment, ...] = ()
+
+
+class Parser(Protocol):
+    """Parses one file's bytes. Raises `IngestError` (or a subclass) with a clear reason."""
+
+    source_type: SourceType
+
+    def parse(self, data: bytes, path: Path | None) -> ParsedDocument: ...

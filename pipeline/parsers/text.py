@@ -1,0 +1,141 @@
+"""Plain text and Markdown: decoding with a fallback, front matter, title and date."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+import yaml
+
+from secondme.pipeline.errors import UnsupportedContent
+from secondme.pipeline.parsers.base import ParsedDocument, ParseStatus, SourceType
+from secondme.pipeline.parsers.sniff import looks_binary
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+TITLE_MAX_CHARS = 120
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding). UTF-8 first; otherwise the most plausible other encoding."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None or looks_binary(data[:8192]):
+        raise UnsupportedContent("not text in any encoding secondme recognises")
+    return str(best), best.encoding
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Return (front matter, body). Front matter that is not a YAML mapping is left in the body."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(data, dict):
+        return {}, text
+    return {str(k): v for k, v in data.items()}, text[match.end() :]
+
+
+def date_from_name(path: Path | None) -> datetime | None:
+    if path is None:
+        return None
+    match = _DATE_IN_NAME.search(path.name)
+    if not match:
+        return None
+    try:
+        return datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _first_line_title(body: str) -> str | None:
+    for line in body.splitlines():
+        stripped = line.strip().lstrip("#").strip()
+        if stripped:
+            return stripped[:TITLE_MAX_CHARS]
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+class TextParser:
+    """Plain text: title from the first line, date from the file name."""
+
+    source_type = SourceType.TEXT
+    media_type = "text/plain"
+
+    def parse(self, data: bytes, path: Path | None) -> ParsedDocument:
+        text, encoding = decode_text(data)
+        front, body = self._front_matter(text)
+        title = front.get("title")
+        created = _as_datetime(front.get("date")) or date_from_name(path)
+        metadata: dict[str, Any] = {"encoding": encoding}
+        if front:
+            metadata["front_matter"] = _jsonable(front)
+        body = body.strip("\n")
+        return ParsedDocument(
+            text=body,
+            source_type=self.source_type,
+            media_type=self.media_type,
+            title=str(title)[:TITLE_MAX_CHARS] if title else self._title(body),
+            created_at=created,
+            status=ParseStatus.OK if body.strip() else ParseStatus.EMPTY,
+            status_detail="" if body.strip() else "the file contains no text",
+            metadata=metadata,
+        )
+
+    def _front_matter(self, text: str) -> tuple[dict[str, Any], str]:
+        return {}, text
+
+    def _title(self, body: str) -> str | None:
+        return _first_line_title(body)
+
+
+class MarkdownParser(TextParser):
+    """Markdown: YAML front matter for title/date, else the first heading."""
+
+    source_type = SourceType.MARKDOWN
+    media_type = "text/markdown"
+
+    def _front_matter(self, text: str) -> tuple[dict[str, Any], str]:
+        return split_front_matter(text)
+
+    def _title(self, body: str) -> str | None:
+        heading = _HEADING.search(body)
+        return heading.group(1).strip()[:TITLE_MAX_CHARS] if heading else _first_line_title(body)
