@@ -70,6 +70,8 @@ def _walk_folder(root: Path, include: list[str], exclude: list[str]) -> Iterator
                     yield Candidate(path)
             elif entry.is_symlink():
                 yield Candidate(path, "broken symlink or symlink loop")
+            else:
+                yield Candidate(path, "not a regular file (device, socket or pipe)")
         stack.extend(reversed(subfolders))
 
 

@@ -18,6 +18,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 TITLE_MAX_CHARS = 120
+_WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -28,9 +29,15 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
     if best is None or looks_binary(data[:8192]):
         raise UnsupportedContent("not text in any encoding secondme recognises")
+    # Short texts fit several code pages equally well; the Western one is by far the most common.
+    for match in matches:
+        if match.encoding in _WESTERN and match.chaos <= best.chaos:
+            best = match
+            break
     return str(best), best.encoding
 
 

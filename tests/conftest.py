@@ -1,0 +1,193 @@
+"""Fixtures that run the real thing: `secondmed` processes on temp sockets with temp data dirs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from secondme.daemon.client import Client
+
+REPO = Path(__file__).resolve().parents[1]
+PERSONA = REPO.parent / "shared" / "personas" / "alex"
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class RunningDaemon:
+    """A secondmed process with its own config, data dir and socket."""
+
+    root: Path
+    config: Path
+    data_dir: Path
+    socket: Path
+    log: Path
+    extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    _client: Client | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SECONDME_") and k != "NOTIFY_SOCKET"}
+        env.update(
+            SECONDME_CONFIG=str(self.config),
+            SECONDME_DATA_DIR=str(self.data_dir),
+            SECONDME_SOCKET=str(self.socket),
+            HF_HUB_OFFLINE="1",
+            **self.extra_env,
+        )
+        return env
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.socket)
+        return self._client
+
+    def ctl(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "secondme.daemon.cli.main", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"secondmectl {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    def start(self, wait: bool = True) -> RunningDaemon:
+        log = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "secondme.daemon.main", *self.extra_args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        if wait:
+            self.wait_serving()
+        return self
+
+    def wait_serving(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"secondmed exited with {self.process.returncode}:\n{self.log_text()}")
+            if self.socket.exists():
+                channel = grpc.insecure_channel(f"unix:{self.socket}")
+                try:
+                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                finally:
+                    channel.close()
+            time.sleep(0.1)
+        raise AssertionError(f"secondmed did not start serving within {timeout}s:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        self._close_client()
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"secondmed did not stop within {timeout}s:\n{self.log_text()}") from None
+
+    def kill(self) -> None:
+        """kill -9: no cleanup of any kind."""
+        self._close_client()
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> RunningDaemon:
+        self.stop()
+        return self.start()
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _init(daemon: RunningDaemon) -> None:
+    daemon.ctl("init")
+
+
+@pytest.fixture
+def start_daemon() -> Iterator:
+    """Factory: start_daemon(config_text=None, init=True, start=True, extra_args=(), extra_env={})."""
+    started: list[RunningDaemon] = []
+    roots: list[Path] = []
+
+    def factory(
+        config_text: str | None = None,
+        *,
+        init: bool = True,
+        start: bool = True,
+        extra_args: tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
+    ) -> RunningDaemon:
+        # Short paths: a Unix socket path must fit in ~104 bytes.
+        root = Path(tempfile.mkdtemp(prefix="sm-", dir="/tmp"))
+        roots.append(root)
+        daemon = RunningDaemon(
+            root=root,
+            config=root / "config" / "config.toml",
+            data_dir=root / "data",
+            socket=root / "run" / "secondmed.sock",
+            log=root / "secondmed.log",
+            extra_args=list(extra_args),
+            extra_env=dict(extra_env or {}),
+        )
+        if init:
+            _init(daemon)
+        if config_text is not None:
+            daemon.config.parent.mkdir(parents=True, exist_ok=True)
+            daemon.config.write_text(config_text)
+        started.append(daemon)
+        if start:
+            daemon.start()
+        return daemon
+
+    yield factory
+    for daemon in started:
+        with contextlib.suppress(AssertionError):
+            daemon.stop()
+    for root in roots:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon(start_daemon) -> RunningDaemon:
+    return start_daemon()
+
+
+@pytest.fixture
+def persona() -> Path:
+    assert PERSONA.is_dir(), f"the persona data is expected at {PERSONA}"
+    return PERSONA

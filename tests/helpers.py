@@ -1,0 +1,68 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from secondme.daemon.client import Client
+from secondme.v1 import jobs_pb2, memory_pb2
+
+TERMINAL = {
+    jobs_pb2.JOB_STATE_SUCCEEDED,
+    jobs_pb2.JOB_STATE_FAILED,
+    jobs_pb2.JOB_STATE_CANCELLED,
+    jobs_pb2.JOB_STATE_INTERRUPTED,
+}
+
+
+def make_notes(folder: Path, count: int, words: int = 40, prefix: str = "note") -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"{prefix}-{i:05d}.md"
+        body = " ".join(f"w{(i * 7 + j) % 997}" for j in range(words))
+        path.write_text(f"# {prefix} {i}\n\n{body}\n")
+        paths.append(path)
+    return paths
+
+
+def ingest(client: Client, *paths: Path, **kwargs) -> jobs_pb2.Job:
+    request = memory_pb2.IngestRequest(paths=[str(p) for p in paths], **kwargs)
+    return client.memory.Ingest(request, timeout=30).job
+
+
+def wait_job(client: Client, job_id: str, timeout: float = 300) -> jobs_pb2.Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10).job
+        if job.state in TERMINAL:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish within {timeout}s")
+
+
+def wait_progress(client: Client, job_id: str, at_least: int, timeout: float = 120) -> jobs_pb2.Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10).job
+        if job.progress.stage == "ingest" and job.progress.done >= at_least:
+            return job
+        assert job.state not in TERMINAL, f"job ended early: {job}"
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} did not reach {at_least} within {timeout}s")
+
+
+def result(job: jobs_pb2.Job) -> dict:
+    return json.loads(job.result_json)
+
+
+def all_memories(client: Client) -> list[memory_pb2.Memory]:
+    found, token = [], ""
+    while True:
+        page = client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=1000, page_token=token), timeout=30)
+        found.extend(page.memories)
+        token = page.next_page_token
+        if not token:
+            return found

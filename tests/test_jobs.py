@@ -1,0 +1,155 @@
+"""Jobs run in child processes: progress, cancel, crash recovery, and a daemon that stays responsive."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import grpc
+import psutil
+import pytest
+from helpers import TERMINAL, all_memories, ingest, make_notes, result, wait_job, wait_progress
+
+from secondme.v1 import daemon_pb2, jobs_pb2
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    """The daemon's job processes (not multiprocessing's resource tracker)."""
+    return [p for p in psutil.Process(pid).children() if "spawn_main" in " ".join(p.cmdline())]
+
+
+def _assert_every_memory_is_whole(data_dir) -> int:
+    """No half-ingested document: every memory has its chunks and its stored original."""
+    conn = sqlite3.connect(data_dir / "secondme.db")
+    try:
+        rows = conn.execute(
+            "SELECT m.id, m.content_hash, (SELECT COUNT(*) FROM chunks c WHERE c.memory_id = m.id) FROM memories m"
+        ).fetchall()
+    finally:
+        conn.close()
+    for memory_id, content_hash, chunks in rows:
+        assert chunks >= 1, f"{memory_id} has no chunks"
+        assert (data_dir / "originals" / content_hash[:2] / content_hash).is_file(), f"{memory_id} lost its original"
+    return len(rows)
+
+
+def test_ten_thousand_files_ingest_with_visible_progress(daemon, tmp_path):
+    make_notes(tmp_path / "many", 10_000, words=8)
+    job = ingest(daemon.client, tmp_path / "many")
+    events = list(daemon.client.jobs.WatchJob(jobs_pb2.WatchJobRequest(job_id=job.id), timeout=600))
+    final = events[-1].job
+    assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
+    progress = [e.progress for e in events if e.HasField("progress") and e.progress.stage == "ingest"]
+    assert len(progress) >= 3
+    assert all(p.total == 10_000 for p in progress)
+    done = [p.done for p in progress]
+    assert done == sorted(done) and done[-1] == 10_000
+    assert result(final)["ingested"] == 10_000
+    status = daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=5)
+    assert status.memory_count == 10_000
+
+
+def test_status_answers_while_a_job_keeps_a_core_busy(daemon, tmp_path):
+    make_notes(tmp_path / "busy", 3000, words=400)
+    job = ingest(daemon.client, tmp_path / "busy")
+    wait_progress(daemon.client, job.id, 1)
+    job_process = _children(daemon.process.pid)[0]
+    answered = 0
+    while daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job.state not in TERMINAL:
+        time.sleep(0.1)
+        status = daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=2)
+        assert status.running_job_count == 1 or answered > 0
+        answered += 1
+    assert answered >= 5
+    # the work ran in the child process, not in the daemon
+    assert job_process.pid != daemon.process.pid
+
+
+def test_kill_9_mid_ingest_then_restart_marks_interrupted_and_retry_finishes_without_duplicates(daemon, tmp_path):
+    make_notes(tmp_path / "crash", 3000, words=200)
+    job = ingest(daemon.client, tmp_path / "crash")
+    wait_progress(daemon.client, job.id, 200)
+    children = _children(daemon.process.pid)
+    assert children, "the job should run in a child process"
+    daemon.kill()
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, "job children must not outlive a killed daemon"
+
+    daemon.start()
+    interrupted = daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job
+    assert interrupted.state == jobs_pb2.JOB_STATE_INTERRUPTED
+    assert "jobs retry" in interrupted.error
+    partial = _assert_every_memory_is_whole(daemon.data_dir)
+    assert 200 <= partial < 3000
+
+    retried = daemon.client.jobs.RetryJob(jobs_pb2.RetryJobRequest(job_id=job.id)).job
+    assert retried.retry_of == job.id
+    final = wait_job(daemon.client, retried.id)
+    assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED
+    assert result(final)["duplicate"] == partial
+    assert result(final)["ingested"] == 3000 - partial
+    memories = all_memories(daemon.client)
+    assert len(memories) == 3000 == len({m.content_hash for m in memories})
+    assert _assert_every_memory_is_whole(daemon.data_dir) == 3000
+
+
+def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path):
+    make_notes(tmp_path / "cancel", 3000, words=200)
+    job = ingest(daemon.client, tmp_path / "cancel")
+    wait_progress(daemon.client, job.id, 50)
+    children = _children(daemon.process.pid)
+    cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id), timeout=30).job
+    assert cancelled.state == jobs_pb2.JOB_STATE_CANCELLED
+    psutil.wait_procs(children, timeout=10)
+    assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+    kept = _assert_every_memory_is_whole(daemon.data_dir)
+    assert 50 <= kept < 3000
+    assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=5).memory_count == kept
+
+
+def test_jobs_queue_one_at_a_time_and_cancel_a_queued_job(daemon, tmp_path):
+    make_notes(tmp_path / "first", 2000, words=100)
+    make_notes(tmp_path / "second", 3)
+    first = ingest(daemon.client, tmp_path / "first")
+    second = ingest(daemon.client, tmp_path / "second")
+    wait_progress(daemon.client, first.id, 1)
+    queued = daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=second.id)).job
+    assert queued.state == jobs_pb2.JOB_STATE_QUEUED
+    cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=second.id)).job
+    assert cancelled.state == jobs_pb2.JOB_STATE_CANCELLED
+    assert wait_job(daemon.client, first.id).state == jobs_pb2.JOB_STATE_SUCCEEDED
+    listed = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(states=[jobs_pb2.JOB_STATE_CANCELLED])).jobs
+    assert [j.id for j in listed] == [second.id]
+
+
+def test_watch_of_a_finished_job_replays_its_events_and_ends(daemon, tmp_path):
+    make_notes(tmp_path / "w", 5)
+    job = wait_job(daemon.client, ingest(daemon.client, tmp_path / "w").id)
+    events = list(daemon.client.jobs.WatchJob(jobs_pb2.WatchJobRequest(job_id=job.id), timeout=30))
+    assert events[-1].job.state == jobs_pb2.JOB_STATE_SUCCEEDED
+    assert any(e.progress.done == 5 for e in events if e.HasField("progress"))
+
+
+def test_unknown_jobs_and_bad_retries_get_clear_status_codes(daemon, tmp_path):
+    with pytest.raises(grpc.RpcError) as missing:
+        daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id="job_nope"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "secondmectl jobs list" in missing.value.details()
+    make_notes(tmp_path / "r", 1)
+    done = wait_job(daemon.client, ingest(daemon.client, tmp_path / "r").id)
+    with pytest.raises(grpc.RpcError) as bad_retry:
+        daemon.client.jobs.RetryJob(jobs_pb2.RetryJobRequest(job_id=done.id))
+    assert bad_retry.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_sigterm_during_a_job_marks_it_interrupted_and_exits_zero(daemon, tmp_path):
+    make_notes(tmp_path / "term", 3000, words=200)
+    job = ingest(daemon.client, tmp_path / "term")
+    wait_progress(daemon.client, job.id, 20)
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 25
+    daemon.start()
+    state = daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job.state
+    assert state == jobs_pb2.JOB_STATE_INTERRUPTED
+    _assert_every_memory_is_whole(daemon.data_dir)
