@@ -67,7 +67,7 @@ class Daemon:
         self.store = await Store.open(paths.db)
         originals = Originals(paths.originals)
         memories = MemoryRepository(self.store, originals)
-        swept = originals.sweep_orphans(await memories.referenced_hashes())
+        swept = originals.sweep_orphans(await memories.file_backed_hashes())
         if swept:
             log.info("removed %d stored originals left by an interrupted ingest", swept)
         job_repo = JobRepository(self.store)
@@ -91,8 +91,7 @@ class Daemon:
             config_path=str(paths.config),
             peer_id=peer_id,
             started_monotonic=self.started_monotonic,
-            memory_count=memories.count,
-            job_count=job_repo.count,
+            counts=self._counts,
             running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
             active_model=lambda: "",
         )
@@ -151,6 +150,11 @@ class Daemon:
         assert self.server is not None
         add_to_server(servicer, self.server)
         self._service_names.append(module.DESCRIPTOR.services_by_name[service].full_name)
+
+    async def _counts(self) -> tuple[int, int]:
+        assert self.store is not None
+        row = await self.store.fetchone("SELECT (SELECT COUNT(*) FROM memories), (SELECT COUNT(*) FROM jobs)")
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def _config_snapshot(self) -> dict[str, Any]:
         return config_to_dict(self.config)

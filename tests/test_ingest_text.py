@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 
 import grpc
 import pytest
@@ -138,18 +139,36 @@ def test_upload_without_metadata_first_is_refused(daemon):
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def _original_row(daemon, content_hash):
+    conn = sqlite3.connect(daemon.data_dir / "secondme.db")
+    try:
+        return conn.execute("SELECT data FROM originals WHERE hash = ?", (content_hash,)).fetchone()
+    finally:
+        conn.close()
+
+
 def test_deleting_a_memory_removes_its_chunks_and_original(daemon, tmp_path):
     (note,) = make_notes(tmp_path / "one", 1)
-    wait_job(daemon.client, ingest(daemon.client, note).id)
-    (memory,) = all_memories(daemon.client)
-    original = daemon.data_dir / "originals" / memory.content_hash[:2] / memory.content_hash
-    assert original.read_bytes() == note.read_bytes()
-    reply = daemon.client.memory.DeleteMemory(memory_pb2.DeleteMemoryRequest(memory_id=memory.id[:10]))
-    assert reply.original_removed
-    assert not original.exists()
-    with pytest.raises(grpc.RpcError) as caught:
-        daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=memory.id))
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    big = tmp_path / "big.txt"
+    big.write_text("a long transcript line\n" * 20_000)  # above the inline limit: stored as a file
+    wait_job(daemon.client, ingest(daemon.client, note, big).id)
+    small, large = sorted(all_memories(daemon.client), key=lambda m: m.size_bytes)
+    assert bytes(_original_row(daemon, small.content_hash)[0]) == note.read_bytes()
+    large_file = daemon.data_dir / "originals" / large.content_hash[:2] / large.content_hash
+    assert _original_row(daemon, large.content_hash)[0] is None
+    assert large_file.read_bytes() == big.read_bytes()
+
+    for memory in (small, large):
+        reply = daemon.client.memory.DeleteMemory(memory_pb2.DeleteMemoryRequest(memory_id=memory.id[:10]))
+        assert reply.original_removed
+        assert _original_row(daemon, memory.content_hash) is None
+        with pytest.raises(grpc.RpcError) as caught:
+            daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=memory.id))
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert not large_file.exists()
+    conn = sqlite3.connect(daemon.data_dir / "secondme.db")
+    assert conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 0
+    conn.close()
     again = wait_job(daemon.client, ingest(daemon.client, note).id)
     assert result(again)["ingested"] == 1  # deleting forgets it: ingesting again brings it back
 

@@ -23,13 +23,14 @@ def _assert_every_memory_is_whole(data_dir) -> int:
     conn = sqlite3.connect(data_dir / "secondme.db")
     try:
         rows = conn.execute(
-            "SELECT m.id, m.content_hash, (SELECT COUNT(*) FROM chunks c WHERE c.memory_id = m.id) FROM memories m"
+            """SELECT m.id, (SELECT COUNT(*) FROM chunks c WHERE c.memory_id = m.id), o.data IS NOT NULL
+               FROM memories m LEFT JOIN originals o ON o.hash = m.content_hash"""
         ).fetchall()
     finally:
         conn.close()
-    for memory_id, content_hash, chunks in rows:
+    for memory_id, chunks, has_original in rows:
         assert chunks >= 1, f"{memory_id} has no chunks"
-        assert (data_dir / "originals" / content_hash[:2] / content_hash).is_file(), f"{memory_id} lost its original"
+        assert has_original, f"{memory_id} lost its original"
     return len(rows)
 
 
@@ -50,7 +51,7 @@ def test_ten_thousand_files_ingest_with_visible_progress(daemon, tmp_path):
 
 
 def test_status_answers_while_a_job_keeps_a_core_busy(daemon, tmp_path):
-    make_notes(tmp_path / "busy", 3000, words=400)
+    make_notes(tmp_path / "busy", 6000, words=400)
     job = ingest(daemon.client, tmp_path / "busy")
     wait_progress(daemon.client, job.id, 1)
     job_process = _children(daemon.process.pid)[0]
@@ -60,15 +61,16 @@ def test_status_answers_while_a_job_keeps_a_core_busy(daemon, tmp_path):
         status = daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=2)
         assert status.running_job_count == 1 or answered > 0
         answered += 1
-    assert answered >= 5
+    assert answered >= 3
     # the work ran in the child process, not in the daemon
     assert job_process.pid != daemon.process.pid
 
 
 def test_kill_9_mid_ingest_then_restart_marks_interrupted_and_retry_finishes_without_duplicates(daemon, tmp_path):
-    make_notes(tmp_path / "crash", 3000, words=200)
+    make_notes(tmp_path / "crash", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "crash")
-    wait_progress(daemon.client, job.id, 200)
+    # commits come in batches of at most 500 documents: 1500 processed means >= 1000 committed
+    wait_progress(daemon.client, job.id, 1500)
     children = _children(daemon.process.pid)
     assert children, "the job should run in a child process"
     daemon.kill()
@@ -80,35 +82,35 @@ def test_kill_9_mid_ingest_then_restart_marks_interrupted_and_retry_finishes_wit
     assert interrupted.state == jobs_pb2.JOB_STATE_INTERRUPTED
     assert "jobs retry" in interrupted.error
     partial = _assert_every_memory_is_whole(daemon.data_dir)
-    assert 200 <= partial < 3000
+    assert 1000 <= partial < 6000
 
     retried = daemon.client.jobs.RetryJob(jobs_pb2.RetryJobRequest(job_id=job.id)).job
     assert retried.retry_of == job.id
     final = wait_job(daemon.client, retried.id)
     assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED
     assert result(final)["duplicate"] == partial
-    assert result(final)["ingested"] == 3000 - partial
+    assert result(final)["ingested"] == 6000 - partial
     memories = all_memories(daemon.client)
-    assert len(memories) == 3000 == len({m.content_hash for m in memories})
-    assert _assert_every_memory_is_whole(daemon.data_dir) == 3000
+    assert len(memories) == 6000 == len({m.content_hash for m in memories})
+    assert _assert_every_memory_is_whole(daemon.data_dir) == 6000
 
 
 def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path):
-    make_notes(tmp_path / "cancel", 3000, words=200)
+    make_notes(tmp_path / "cancel", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "cancel")
-    wait_progress(daemon.client, job.id, 50)
+    wait_progress(daemon.client, job.id, 1500)
     children = _children(daemon.process.pid)
     cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id), timeout=30).job
     assert cancelled.state == jobs_pb2.JOB_STATE_CANCELLED
     psutil.wait_procs(children, timeout=10)
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
     kept = _assert_every_memory_is_whole(daemon.data_dir)
-    assert 50 <= kept < 3000
+    assert 1000 <= kept < 6000
     assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=5).memory_count == kept
 
 
 def test_jobs_queue_one_at_a_time_and_cancel_a_queued_job(daemon, tmp_path):
-    make_notes(tmp_path / "first", 2000, words=100)
+    make_notes(tmp_path / "first", 4000, words=300)
     make_notes(tmp_path / "second", 3)
     first = ingest(daemon.client, tmp_path / "first")
     second = ingest(daemon.client, tmp_path / "second")
@@ -143,7 +145,7 @@ def test_unknown_jobs_and_bad_retries_get_clear_status_codes(daemon, tmp_path):
 
 
 def test_sigterm_during_a_job_marks_it_interrupted_and_exits_zero(daemon, tmp_path):
-    make_notes(tmp_path / "term", 3000, words=200)
+    make_notes(tmp_path / "term", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "term")
     wait_progress(daemon.client, job.id, 20)
     started = time.monotonic()

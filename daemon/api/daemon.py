@@ -24,8 +24,8 @@ class StatusSources:
     config_path: str
     peer_id: str
     started_monotonic: float
-    memory_count: Callable[[], Awaitable[int]]
-    job_count: Callable[[], Awaitable[int]]
+    # (memories, jobs), counted in one query
+    counts: Callable[[], Awaitable[tuple[int, int]]]
     running_job_count: Callable[[], int]
     active_model: Callable[[], str]
 
@@ -38,6 +38,7 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
     @grpc_errors
     async def GetStatus(self, request: daemon_pb2.GetStatusRequest, context: grpc.aio.ServicerContext):
         s = self._sources
+        memory_count, job_count = await s.counts()
         uptime = Duration()
         uptime.FromNanoseconds(int((time.monotonic() - s.started_monotonic) * 1e9))
         return daemon_pb2.GetStatusResponse(
@@ -45,8 +46,8 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
             uptime=uptime,
             data_dir=s.data_dir,
             peer_id=s.peer_id,
-            memory_count=await s.memory_count(),
-            job_count=await s.job_count(),
+            memory_count=memory_count,
+            job_count=job_count,
             running_job_count=s.running_job_count(),
             socket_path=s.socket_path,
             config_path=s.config_path,

@@ -21,6 +21,7 @@ from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.jobs.kinds import JOB_KINDS
 
 EXIT_PARENT_GONE = 75
+JOB_NICENESS = 10
 
 
 def _watch_parent(alive: Connection) -> None:
@@ -40,6 +41,7 @@ def child_main(
     alive: Connection,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the daemon's terminal is the daemon's to handle
+    os.nice(JOB_NICENESS)  # background work yields the CPU to the owner's API calls and chat
     threading.Thread(target=_watch_parent, args=(alive,), daemon=True, name="parent-watchdog").start()
     ctx = JobContext(job_id, Path(data_dir), Path(db_path), config, events)
     try:

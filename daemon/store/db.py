@@ -1,8 +1,10 @@
 """The daemon's connection to the store, with migrations applied at open.
 
-One aiosqlite connection serves the whole daemon. Transactions are serialized by a lock,
-because statements from two coroutines interleaved on one connection would otherwise end up
-in each other's transaction.
+The daemon holds two aiosqlite connections: a writer, whose transactions are serialized by a
+lock (statements from two coroutines interleaved on one connection would otherwise end up in
+each other's transaction), and a read-only reader. Each aiosqlite connection runs its calls one
+at a time on its own thread, so with a single connection a status query would queue behind a
+write waiting for a job child's batch to commit; with WAL the reader never waits for writers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Store:
     def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -45,16 +48,29 @@ class Store:
         conn.row_factory = sqlite3.Row
         store = cls(path, conn)
         try:
-            for pragma in PRAGMAS:
-                await conn.execute(pragma)
+            try:
+                for pragma in PRAGMAS:
+                    await conn.execute(pragma)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{path} is not a secondme database (or is corrupt): {exc}") from exc
             await store._migrate()
+            store._reader = await store._open_reader()
         except BaseException:
             await conn.close()
             raise
         return store
 
+    async def _open_reader(self) -> aiosqlite.Connection:
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        for pragma in (*PRAGMAS, "PRAGMA query_only=ON"):
+            await reader.execute(pragma)
+        return reader
+
     async def close(self) -> None:
         async with self._write_lock:
+            if self._reader is not None:
+                await self._reader.close()
             await self._conn.close()
 
     async def schema_version(self) -> int:
@@ -62,7 +78,8 @@ class Store:
             "CREATE TABLE IF NOT EXISTS schema_version "
             "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        async with self._conn.execute("SELECT MAX(version) AS v FROM schema_version") as cursor:
+            row = await cursor.fetchone()
         return int(row["v"] or 0) if row else 0
 
     async def _migrate(self) -> None:
@@ -113,9 +130,10 @@ class Store:
             return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
+        """A read on the reader connection: never queued behind writes."""
+        async with (self._reader or self._conn).execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
+        async with (self._reader or self._conn).execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())

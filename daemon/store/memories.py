@@ -159,9 +159,10 @@ class MemoryRepository:
             if orphaned:
                 await conn.execute("DELETE FROM originals WHERE hash = ?", (record.content_hash,))
         if orphaned:
-            self._originals.remove(record.content_hash)
+            self._originals.remove_file(record.content_hash)
         return orphaned
 
-    async def referenced_hashes(self) -> list[str]:
-        rows = await self._store.fetchall("SELECT hash FROM originals")
+    async def file_backed_hashes(self) -> list[str]:
+        """Hashes of originals stored as files (the inline ones need no file)."""
+        rows = await self._store.fetchall("SELECT hash FROM originals WHERE data IS NULL")
         return [r["hash"] for r in rows]

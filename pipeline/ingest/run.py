@@ -57,7 +57,10 @@ class MemorySink(Protocol):
         """The id of the memory with these exact bytes, if any."""
 
     def add(self, memory: NewMemory) -> str:
-        """Store the memory, its chunks and its original in one atomic step; return its id."""
+        """Store the memory, its chunks and its original atomically (possibly batched); return its id."""
+
+    def flush(self) -> None:
+        """Make everything added so far durable."""
 
 
 @dataclass(frozen=True)
@@ -173,4 +176,5 @@ def ingest_paths(
             outcome = ingest_file(candidate.path, options, sink)
         summary.record(outcome)
         report("ingest", done, summary.total, f"{outcome.kind.value}: {os.path.basename(outcome.path)}")
+    sink.flush()
     return summary

@@ -54,13 +54,16 @@ def _riff_or_iso(head: bytes) -> tuple[SourceType, str] | None:
     return None
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
 def looks_binary(head: bytes) -> bool:
     """True for bytes no text encoding produces: NULs, or many C0 control characters."""
     if not head:
         return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return controls / len(head) > 0.10
 
 

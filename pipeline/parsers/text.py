@@ -19,6 +19,8 @@ _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 TITLE_MAX_CHARS = 120
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
+# libyaml's safe loader when present: the same rules as yaml.safe_load, ten times faster.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -61,7 +63,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.load(match.group(1), Loader=_YamlLoader)
     except yaml.YAMLError:
         return {}, text
     if not isinstance(data, dict):

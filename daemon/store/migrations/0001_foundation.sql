@@ -1,9 +1,12 @@
 -- Foundation: stored originals, memories and their chunks, memory events, jobs.
 
+-- Small originals live inline (one transaction with their memory, no file per note); large ones
+-- (PDFs, audio) are files under originals/ named by hash, and `data` is NULL.
 CREATE TABLE originals (
-    hash        TEXT PRIMARY KEY,           -- SHA-256 hex of the original bytes; the file name under originals/
+    hash        TEXT PRIMARY KEY,           -- SHA-256 hex of the original bytes
     size_bytes  INTEGER NOT NULL,
-    stored_at   TEXT NOT NULL
+    stored_at   TEXT NOT NULL,
+    data        BLOB
 );
 
 CREATE TABLE memories (

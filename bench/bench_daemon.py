@@ -1,0 +1,133 @@
+"""Daemon benchmarks, each a ratio against a baseline measured in the same run.
+
+1. GetStatus latency through secondmed vs a bare grpc.aio server answering the same message.
+2. GetStatus p99 while an ingest job of 2,000 Markdown files runs vs idle (goal <= 2x).
+3. Ingest throughput of 2,000 Markdown files through the daemon vs reading and chunking them
+   in-process (goal >= 0.5x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import grpc
+from harness import describe, latencies, percentile, start_daemon, wait_healthy
+
+from secondme.pipeline.ingest import chunk_text
+from secondme.pipeline.parsers.text import MarkdownParser
+from secondme.v1 import daemon_pb2, daemon_pb2_grpc, jobs_pb2, memory_pb2, memory_pb2_grpc
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_notes(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True)
+    for i in range(count):
+        words = " ".join(f"word{(i * 13 + j) % 1009}" for j in range(300))
+        (folder / f"note-{i:05d}.md").write_text(
+            f"---\ntitle: Note {i}\ndate: 2024-01-01\n---\n# Note {i}\n\n{words}\n"
+        )
+
+
+def bench_status_vs_bare(n: int) -> list[float]:
+    with tempfile.TemporaryDirectory(prefix="smb-", dir="/tmp") as tmp:
+        path = Path(tmp) / "bare.sock"
+        bare = subprocess.Popen([sys.executable, str(HERE / "bare_status_server.py"), str(path)])
+        try:
+            wait_healthy(path)
+            channel = grpc.insecure_channel(f"unix:{path}")
+            stub = daemon_pb2_grpc.DaemonServiceStub(channel)
+            baseline = latencies(lambda: stub.GetStatus(daemon_pb2.GetStatusRequest()), n)
+            channel.close()
+        finally:
+            bare.terminate()
+            bare.wait()
+    daemon = start_daemon()
+    try:
+        channel = grpc.insecure_channel(f"unix:{daemon.socket}")
+        stub = daemon_pb2_grpc.DaemonServiceStub(channel)
+        ours = latencies(lambda: stub.GetStatus(daemon_pb2.GetStatusRequest()), n)
+        channel.close()
+    finally:
+        daemon.stop()
+    print("1. GetStatus latency")
+    print(f"   bare grpc.aio server : {describe(baseline)}")
+    print(f"   secondmed            : {describe(ours)}")
+    print(
+        f"   ratio secondmed/bare : p50 {percentile(ours, 50) / percentile(baseline, 50):.2f}x  "
+        f"p99 {percentile(ours, 99) / percentile(baseline, 99):.2f}x"
+    )
+    return ours
+
+
+def bench_status_under_ingest_and_throughput(files: int, n: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="smb-notes-") as tmp:
+        folder = Path(tmp) / "notes"
+        make_notes(folder, files)
+
+        started = time.perf_counter()
+        parser = MarkdownParser()
+        for path in sorted(folder.iterdir()):
+            chunk_text(parser.parse(path.read_bytes(), path).text, 256, 32)
+        in_process = files / (time.perf_counter() - started)
+
+        daemon = start_daemon()
+        try:
+            channel = grpc.insecure_channel(f"unix:{daemon.socket}")
+            status = daemon_pb2_grpc.DaemonServiceStub(channel)
+            idle = latencies(lambda: status.GetStatus(daemon_pb2.GetStatusRequest()), n)
+            memory = memory_pb2_grpc.MemoryServiceStub(channel)
+            jobs_stub = __import__("secondme.v1.jobs_pb2_grpc", fromlist=["x"]).JobServiceStub(channel)
+            started = time.perf_counter()
+            job = memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)])).job
+            busy: list[float] = []
+            done = threading.Event()
+
+            def watch() -> None:
+                for event in jobs_stub.WatchJob(jobs_pb2.WatchJobRequest(job_id=job.id)):
+                    if event.job.state in (jobs_pb2.JOB_STATE_SUCCEEDED, jobs_pb2.JOB_STATE_FAILED):
+                        break
+                done.set()
+
+            watcher = threading.Thread(target=watch)
+            watcher.start()
+            while not done.is_set():
+                t0 = time.perf_counter()
+                status.GetStatus(daemon_pb2.GetStatusRequest())
+                busy.append(time.perf_counter() - t0)
+                time.sleep(0.002)
+            elapsed = time.perf_counter() - started
+            watcher.join()
+            final = jobs_stub.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job
+            assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
+            channel.close()
+        finally:
+            daemon.stop()
+    through_daemon = files / elapsed
+    print(f"2. GetStatus while ingesting {files} Markdown files")
+    print(f"   idle   : {describe(idle)}")
+    print(f"   busy   : {describe(busy)}")
+    print(f"   ratio busy/idle p99: {percentile(busy, 99) / percentile(idle, 99):.2f}x (goal <= 2x)")
+    print(f"3. Ingest throughput of {files} Markdown files")
+    print(f"   in-process read+parse+chunk : {in_process:8.0f} docs/s")
+    print(f"   secondmed ingest job        : {through_daemon:8.0f} docs/s (incl. storing originals, chunks, FTS)")
+    print(f"   ratio daemon/in-process     : {through_daemon / in_process:.2f}x (goal >= 0.5x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args()
+    bench_status_vs_bare(args.calls)
+    bench_status_under_ingest_and_throughput(args.files, args.calls)
+
+
+if __name__ == "__main__":
+    main()

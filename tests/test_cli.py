@@ -1,0 +1,84 @@
+"""secondmectl as the owner uses it: init, config, version, service files, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import plistlib
+import subprocess
+import sys
+
+from secondme.daemon.identity import load_identity_key, peer_id_from_public_key
+
+
+def _ctl(env, *args, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "secondme.daemon.cli.main", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def _env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECONDME_", "XDG_"))}
+    env.update(
+        HOME=str(tmp_path / "home"),
+        SECONDME_CONFIG=str(tmp_path / "c" / "config.toml"),
+        SECONDME_DATA_DIR=str(tmp_path / "d"),
+        SECONDME_SOCKET=str(tmp_path / "s.sock"),
+        **extra,
+    )
+    return env
+
+
+def test_init_is_idempotent_and_prints_the_peer_id(tmp_path):
+    env = _env(tmp_path)
+    first = json.loads(_ctl(env, "init", "--json").stdout)
+    key = load_identity_key(tmp_path / "d" / "identity.key")
+    assert first["peer_id"] == peer_id_from_public_key(key.public_key())
+    assert set(first["created"]) == {str(tmp_path / "c" / "config.toml"), str(tmp_path / "d" / "identity.key")}
+    second = json.loads(_ctl(env, "init", "--json").stdout)
+    assert second["peer_id"] == first["peer_id"] and second["created"] == []
+
+
+def test_config_show_and_default(tmp_path):
+    env = _env(tmp_path)
+    _ctl(env, "init")
+    shown = json.loads(_ctl(env, "config", "show", "--json").stdout)
+    assert shown["config"]["ingest"]["chunk_tokens"] == 256
+    default = _ctl(env, "config", "default").stdout
+    assert "version = 1" in default and "[ingest]" in default
+    (tmp_path / "c" / "config.toml").write_text("[ingest]\nchunk_tokenz = 1\n")
+    broken = _ctl(env, "config", "show", check=False)
+    assert broken.returncode == 1 and "unknown key 'ingest.chunk_tokenz'" in broken.stderr
+
+
+def test_version_works_without_a_daemon(tmp_path):
+    version = json.loads(_ctl(_env(tmp_path), "version", "--json").stdout)
+    assert version["client"] and version["daemon"] is None
+
+
+def test_service_install_writes_a_notify_unit_for_systemd(tmp_path):
+    env = _env(tmp_path, XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"))
+    out = json.loads(_ctl(env, "service", "--manager", "systemd", "install", "--json").stdout)
+    unit = (tmp_path / "home" / ".config" / "systemd" / "user" / "secondmed.service").read_text()
+    assert out["path"].endswith("systemd/user/secondmed.service")
+    assert "Type=notify" in unit and "Restart=on-failure" in unit
+    exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert os.access(exec_line.split("=", 1)[1].split()[0], os.X_OK)
+    assert f'Environment="SECONDME_DATA_DIR={tmp_path / "d"}"' in unit
+    status = json.loads(_ctl(env, "service", "--manager", "systemd", "status", "--json").stdout)
+    assert status["installed"] and status["current"]
+    _ctl(env, "service", "--manager", "systemd", "uninstall")
+    assert not json.loads(_ctl(env, "service", "--manager", "systemd", "status", "--json").stdout)["installed"]
+
+
+def test_service_install_writes_a_valid_launchd_plist(tmp_path):
+    env = _env(tmp_path)
+    _ctl(env, "service", "--manager", "launchd", "install")
+    path = tmp_path / "home" / "Library" / "LaunchAgents" / "dev.secondme.secondmed.plist"
+    plist = plistlib.loads(path.read_bytes())
+    assert plist["Label"] == "dev.secondme.secondmed"
+    assert plist["ProgramArguments"][0].endswith("secondmed") and plist["RunAtLoad"] is True
+    assert plist["EnvironmentVariables"]["SECONDME_SOCKET"] == str(tmp_path / "s.sock")

@@ -1,0 +1,50 @@
+"""The config file: strict, versioned, and written back exactly as it reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from secondme.daemon.config import Config, ConfigError, load_config, parse_config, render_config
+from secondme.daemon.paths import Paths
+
+
+def test_default_config_round_trips_through_toml():
+    assert parse_config(render_config(Config())) == Config()
+
+
+def test_unknown_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key 'jobs\.max_concurent'"):
+        parse_config("version = 1\n[jobs]\nmax_concurent = 2\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'ingestion'"):
+        parse_config("[ingestion]\nchunk_tokens = 2\n")
+
+
+def test_wrong_types_and_bad_values_are_refused():
+    with pytest.raises(ConfigError, match=r"'ingest\.chunk_tokens' has the wrong type"):
+        parse_config('[ingest]\nchunk_tokens = "many"\n')
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        parse_config("[ingest]\nchunk_tokens = 64\nchunk_overlap = 64\n")
+    with pytest.raises(ConfigError, match="log_format"):
+        parse_config('[daemon]\nlog_format = "xml"\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_config("[ingest\n")
+
+
+def test_a_newer_config_version_is_refused_with_advice():
+    with pytest.raises(ConfigError, match="version 2 is not supported"):
+        parse_config("version = 2\n")
+
+
+def test_missing_file_means_defaults(tmp_path):
+    assert load_config(tmp_path / "absent.toml") == Config()
+
+
+def test_paths_prefer_flag_then_environment_then_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECONDME_DATA_DIR", str(tmp_path / "env"))
+    assert Paths.resolve(data_dir=tmp_path / "flag").data_dir == tmp_path / "flag"
+    assert Paths.resolve(config_data_dir=str(tmp_path / "cfg")).data_dir == tmp_path / "env"
+    monkeypatch.delenv("SECONDME_DATA_DIR")
+    assert Paths.resolve(config_data_dir=str(tmp_path / "cfg")).data_dir == tmp_path / "cfg"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.delenv("SECONDME_SOCKET", raising=False)
+    assert Paths.resolve().socket == tmp_path / "run" / "secondme" / "secondmed.sock"

@@ -1,0 +1,89 @@
+"""Chunking, sniffing and parsing, on their own."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from secondme.pipeline.errors import UnsupportedContent
+from secondme.pipeline.ingest import chunk_text, walk_paths
+from secondme.pipeline.parsers import SourceType, parser_for, sniff
+from secondme.pipeline.parsers.text import MarkdownParser
+
+
+@given(st.text(max_size=3000), st.integers(16, 200), st.integers(0, 15))
+@settings(max_examples=200, deadline=None)
+def test_chunks_cover_every_token_and_point_back_to_their_text(text, size, overlap):
+    chunks = chunk_text(text, size, overlap)
+    for chunk in chunks:
+        assert text[chunk.start_char : chunk.end_char] == chunk.text
+        assert 1 <= chunk.token_count <= size
+    if chunks:
+        assert chunks[-1].end_char == len(text.rstrip()) or text[chunks[-1].end_char :].strip() == ""
+        for before, after in itertools.pairwise(chunks):
+            assert after.start_char <= before.end_char  # windows overlap or touch: nothing is lost
+    else:
+        assert not any(c.isalnum() or not c.isspace() for c in text)
+
+
+def test_chunk_overlap_repeats_the_last_tokens():
+    words = " ".join(f"t{i}" for i in range(100))
+    first, second, *_ = chunk_text(words, 30, 5)
+    assert first.text.split()[-5:] == second.text.split()[:5]
+
+
+@pytest.mark.parametrize(
+    ("head", "name", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n....", "photo.jpg", SourceType.IMAGE),  # a PNG named .jpg is still an image
+        (b"\xff\xd8\xff\xe0JFIF", "scan.png", SourceType.IMAGE),
+        (b"%PDF-1.7\n", "doc.txt", SourceType.PDF),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "memo", SourceType.AUDIO),
+        (b"<!DOCTYPE html><html><body>hi", "saved.txt", SourceType.HTML),
+        (b"# Title\n\nBody", "note.md", SourceType.MARKDOWN),
+        (b"# Title\n\nBody", "note.txt", SourceType.TEXT),
+        (b"just words", "no-extension", SourceType.TEXT),
+    ],
+)
+def test_sniffing_trusts_content_over_the_extension(head, name, expected):
+    from pathlib import Path
+
+    assert sniff(head, Path(name))[0] is expected
+
+
+def test_known_binaries_are_named_in_the_refusal():
+    with pytest.raises(UnsupportedContent, match="ZIP archive"):
+        sniff(b"PK\x03\x04rest")
+    with pytest.raises(UnsupportedContent, match="binary content"):
+        sniff(bytes(range(0, 32)) * 10)
+
+
+def test_markdown_title_comes_from_front_matter_then_heading():
+    parsed = MarkdownParser().parse(b"Intro line\n\n## The heading\ntext", None)
+    assert parsed.title == "The heading"
+    parsed = MarkdownParser().parse(b"---\ntitle: From YAML\n---\n# Heading\n", None)
+    assert parsed.title == "From YAML"
+    broken = MarkdownParser().parse(b"---\n: : not yaml [\n---\n# Kept\n", None)
+    assert broken.title == "Kept" and "not yaml" in broken.text
+
+
+def test_every_sniffed_type_either_parses_or_says_it_is_not_supported_yet():
+    for source_type in SourceType:
+        try:
+            parser_for(source_type)
+        except UnsupportedContent as exc:
+            assert "not supported yet" in str(exc)
+
+
+def test_walk_skips_hidden_files_and_reports_missing_paths(tmp_path):
+    (tmp_path / "a.md").write_text("a")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("b")
+    found = list(walk_paths([tmp_path, tmp_path / "missing"]))
+    assert [c.path.name for c in found if not c.problem] == ["a.md", "b.txt"]
+    assert [c.problem for c in found if c.problem] == ["no such file or folder"]
