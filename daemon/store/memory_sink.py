@@ -2,9 +2,9 @@
 
 Each memory's row, chunks, original and event are written in the same transaction; the
 transaction is committed every `BATCH_DOCUMENTS` documents or `BATCH_SECONDS`, whichever comes
-first, because a commit per note costs more than parsing it (and fragments the
-full-text index). A kill loses at most the batch in
-flight, never part of a document; a retry re-ingests exactly what was lost (content-hash dedupe).
+first, because a commit per note costs more than parsing it and fragments the full-text index.
+A kill loses at most the batch in flight, never part of a document; a retry re-ingests exactly
+what was lost (content-hash dedupe).
 """
 
 from __future__ import annotations
