@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 
 from secondme.daemon import __version__, systemd
 from secondme.daemon.api.daemon import DaemonServicer, StatusSources
+from secondme.daemon.api.grants import GrantServicer
 from secondme.daemon.api.jobs import JobServicer
 from secondme.daemon.api.memory import MemoryServicer
 from secondme.daemon.config import Config, config_to_dict, load_config
@@ -30,10 +31,21 @@ from secondme.daemon.logs import configure_logging
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
+from secondme.daemon.store.grants import GrantRepository, SqliteGrantLedger
 from secondme.daemon.store.jobs import JobRepository
 from secondme.daemon.store.memories import MemoryRepository
 from secondme.daemon.store.originals import Originals
-from secondme.v1 import daemon_pb2, daemon_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc
+from secondme.permissions import GrantAuthority
+from secondme.v1 import (
+    daemon_pb2,
+    daemon_pb2_grpc,
+    grant_pb2,
+    grant_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+    memory_pb2,
+    memory_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,9 @@ class Daemon:
     server: grpc.aio.Server | None = None
     jobs: JobManager | None = None
     health: health.aio.HealthServicer | None = None
+    # Decides every peer request; the network layer is handed this.
+    grants: GrantAuthority | None = None
+    _grant_ledger: SqliteGrantLedger | None = None
     _lock: DataDirLock | None = None
     _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     _service_names: list[str] = field(default_factory=list)
@@ -77,6 +92,11 @@ class Daemon:
             self._config_snapshot,
             max_concurrent=self.config.jobs.max_concurrent,
             stop_grace_seconds=self.config.jobs.stop_grace_seconds,
+        )
+
+        self._grant_ledger = SqliteGrantLedger(paths.db)
+        self.grants = await asyncio.to_thread(
+            GrantAuthority, peer_id, identity, self._grant_ledger, self.config.grants.clock_skew_seconds
         )
 
         self.server = grpc.aio.server(
@@ -112,6 +132,13 @@ class Daemon:
             "MemoryService",
             memory_pb2_grpc.add_MemoryServiceServicer_to_server,
             MemoryServicer(memories, self.jobs, paths.uploads, lambda: self.config.ingest.max_file_bytes),
+        )
+
+        self._add(
+            grant_pb2,
+            "GrantService",
+            grant_pb2_grpc.add_GrantServiceServicer_to_server,
+            GrantServicer(self.grants, GrantRepository(self.store)),
         )
 
         self.health = health.aio.HealthServicer()
@@ -190,6 +217,8 @@ class Daemon:
             await self.server.stop(SHUTDOWN_GRACE_SECONDS)
         if self.jobs:
             await self.jobs.shutdown()
+        if self._grant_ledger:
+            self._grant_ledger.close()
         if self.store:
             await self.store.close()
         with contextlib.suppress(FileNotFoundError):

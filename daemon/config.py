@@ -50,11 +50,18 @@ class JobsSection:
 
 
 @dataclass
+class GrantsSection:
+    # Seconds a peer's clock may differ from ours when checking a grant's validity window.
+    clock_skew_seconds: float = 60.0
+
+
+@dataclass
 class Config:
     version: int = CONFIG_VERSION
     daemon: DaemonSection = field(default_factory=DaemonSection)
     ingest: IngestSection = field(default_factory=IngestSection)
     jobs: JobsSection = field(default_factory=JobsSection)
+    grants: GrantsSection = field(default_factory=GrantsSection)
 
     def validate(self) -> None:
         if self.daemon.log_format not in ("plain", "json"):
@@ -69,6 +76,8 @@ class Config:
             raise ConfigError("ingest.max_file_bytes must be positive")
         if self.jobs.max_concurrent < 1:
             raise ConfigError("jobs.max_concurrent must be at least 1")
+        if not 0 <= self.grants.clock_skew_seconds <= 3600:
+            raise ConfigError("grants.clock_skew_seconds must be between 0 and 3600")
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

@@ -17,7 +17,9 @@ import grpc
 
 from secondme.daemon.config import ConfigError
 from secondme.daemon.jobs import JobNotFound, JobStateError, UnknownJobKind
+from secondme.daemon.store.grants import GrantConflict
 from secondme.daemon.store.memories import MemoryNotFound
+from secondme.permissions import GrantError, GrantNotFound
 from secondme.pipeline.errors import ContentTooLarge, IngestError
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ ERROR_CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (GrantNotFound, grpc.StatusCode.NOT_FOUND),
+    (GrantConflict, grpc.StatusCode.ALREADY_EXISTS),
+    (GrantError, grpc.StatusCode.INVALID_ARGUMENT),
 ]
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import grpc
 
-from secondme.daemon.cli import config_cmd, init, jobs, memories, service, status
+from secondme.daemon.cli import config_cmd, grant, init, jobs, memories, service, status
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_DAEMON_DOWN, EXIT_ERROR, EXIT_USAGE, exit_code_for, fail
 from secondme.daemon.client import DaemonUnavailable
@@ -23,6 +23,7 @@ COMMAND_GROUPS: list[Callable[..., None]] = [
     jobs.register,
     config_cmd.register,
     service.register,
+    grant.register,
 ]
 
 

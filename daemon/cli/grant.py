@@ -1,0 +1,234 @@
+"""`secondmectl grant issue|list|show|revoke|import|export|check`: permission grants for other selves."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from rich.table import Table
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import EXIT_DENIED, console, emit, message_dict
+from secondme.permissions import Action, Disclosure, parse_moment
+from secondme.v1 import grant_pb2
+
+SCOPES = [a.value for a in Action]
+DISCLOSURES = [d.value for d in Disclosure]
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("grant", parents=[common], help="issue, import and revoke permission grants")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    issue = actions.add_parser("issue", parents=[common], help="sign a grant for another self; prints its token")
+    issue.add_argument("peer_id", metavar="PEER_ID", help="the other self's peer ID (12D3KooW...)")
+    issue.add_argument("--scope", required=True, help=f"comma-separated: {','.join(SCOPES)}")
+    issue.add_argument("--expires", default="30d", help="30d, 12h, 2w or a date like 2026-12-31 (default: 30d)")
+    issue.add_argument("--not-before", help="when it starts: a duration from now or a date (default: now)")
+    issue.add_argument(
+        "--disclosure", choices=DISCLOSURES, default=Disclosure.PUBLIC_CARD.value, help="what of you it may use"
+    )
+    issue.add_argument("--max-turns", type=int, default=0, metavar="N", help="turns per session")
+    issue.add_argument("--max-sessions-per-day", type=int, default=0, metavar="N", help="sessions per UTC day")
+    issue.add_argument("--max-concurrent", type=int, default=0, metavar="N", help="sessions at the same time")
+    issue.add_argument("--note", default="", help="a reminder for yourself and the other owner")
+    issue.set_defaults(func=run_issue)
+
+    listing = actions.add_parser("list", parents=[common], help="grants issued and received")
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--issued", action="store_true", help="only grants this node issued")
+    which.add_argument("--received", action="store_true", help="only grants other selves gave this node")
+    listing.set_defaults(func=run_list)
+
+    show = actions.add_parser("show", parents=[common], help="one grant in full")
+    show.add_argument("grant_id", metavar="ID", help="the grant id or a unique prefix (6+ hex digits)")
+    show.set_defaults(func=run_show)
+
+    revoke = actions.add_parser("revoke", parents=[common], help="refuse a grant from now on")
+    revoke.add_argument("grant_id", metavar="ID", help="the grant id or a unique prefix (6+ hex digits)")
+    revoke.set_defaults(func=run_revoke)
+
+    imp = actions.add_parser("import", parents=[common], help="store a token another self's owner gave you")
+    imp.add_argument("token", metavar="TOKEN", help="the smg1_... token, or - to read it from stdin")
+    imp.set_defaults(func=run_import)
+
+    export = actions.add_parser("export", parents=[common], help="print a grant's token")
+    export.add_argument("grant_id", metavar="ID")
+    export.set_defaults(func=run_export)
+
+    check = actions.add_parser("check", parents=[common], help="would PEER be allowed ACTION with TOKEN now?")
+    check.add_argument("token", metavar="TOKEN", help="the smg1_... token, or - to read it from stdin")
+    check.add_argument("--peer", required=True, help="the peer ID presenting the grant")
+    check.add_argument("--action", required=True, choices=SCOPES)
+    check.set_defaults(func=run_check)
+
+
+def _scope_list(text: str) -> list[int]:
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in SCOPES]
+    if unknown or not names:
+        raise ValueError(f"unknown scope {', '.join(unknown) or repr(text)}; choose from {', '.join(SCOPES)}")
+    return [grant_pb2.GrantScope.Value(f"GRANT_SCOPE_{n.upper()}") for n in names]
+
+
+def _stamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _token_arg(text: str) -> str:
+    return sys.stdin.read().strip() if text == "-" else text
+
+
+def _scopes_text(grant: grant_pb2.Grant) -> str:
+    return ",".join(grant_pb2.GrantScope.Name(s).removeprefix("GRANT_SCOPE_").lower() for s in grant.scopes)
+
+
+def _state(grant: grant_pb2.Grant) -> str:
+    return grant_pb2.GrantState.Name(grant.state).removeprefix("GRANT_STATE_").lower().replace("_", "-")
+
+
+def _when(stamp: Timestamp) -> str:
+    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _limit(value: int) -> str:
+    return str(value) if value else "unlimited"
+
+
+def _print_grant(grant: grant_pb2.Grant) -> None:
+    direction = grant_pb2.GrantDirection.Name(grant.direction).removeprefix("GRANT_DIRECTION_").lower()
+    disclosure = grant_pb2.DisclosureLevel.Name(grant.disclosure).removeprefix("DISCLOSURE_LEVEL_")
+    lines = [
+        f"grant       {grant.id}  ({direction}, {_state(grant)})",
+        f"issuer      {grant.issuer}",
+        f"audience    {grant.audience}",
+        f"scopes      {_scopes_text(grant)}",
+        f"disclosure  {disclosure.lower().replace('_', '-')}",
+        f"valid       {_when(grant.not_before)} -> {_when(grant.expires)}",
+        f"limits      turns/session {_limit(grant.limits.max_turns_per_session)}, "
+        f"sessions/day {_limit(grant.limits.max_sessions_per_day)}, "
+        f"concurrent {_limit(grant.limits.max_concurrent_sessions)}",
+    ]
+    if grant.HasField("revoked_at"):
+        lines.append(f"revoked     {_when(grant.revoked_at)}")
+    if grant.note:
+        lines.append(f"note        {grant.note}")
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+
+
+def run_issue(ctx: CliContext) -> int:
+    args = ctx.args
+    now = datetime.now(UTC)
+    for flag in ("max_turns", "max_sessions_per_day", "max_concurrent"):
+        if getattr(args, flag) < 0:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1 (leave it out for no limit)")
+    request = grant_pb2.IssueGrantRequest(
+        audience=args.peer_id,
+        scopes=_scope_list(args.scope),
+        limits=grant_pb2.GrantLimits(
+            max_turns_per_session=args.max_turns,
+            max_sessions_per_day=args.max_sessions_per_day,
+            max_concurrent_sessions=args.max_concurrent,
+        ),
+        disclosure=grant_pb2.DisclosureLevel.Value(f"DISCLOSURE_LEVEL_{args.disclosure.upper().replace('-', '_')}"),
+        expires=_stamp(parse_moment(args.expires, now)),
+        note=args.note,
+    )
+    if args.not_before:
+        request.not_before.CopyFrom(_stamp(parse_moment(args.not_before, now)))
+    response = ctx.client().grants.IssueGrant(request)
+
+    def human() -> None:
+        _print_grant(response.grant)
+        console.print("\nGive this token to the other self's owner (`secondmectl grant import TOKEN`):")
+        console.print(response.token, highlight=False, markup=False, soft_wrap=True)
+
+    emit(ctx.json, {"grant": message_dict(response.grant), "token": response.token}, human)
+    return 0
+
+
+def run_list(ctx: CliContext) -> int:
+    direction = grant_pb2.GRANT_DIRECTION_UNSPECIFIED
+    if ctx.args.issued:
+        direction = grant_pb2.GRANT_DIRECTION_ISSUED
+    elif ctx.args.received:
+        direction = grant_pb2.GRANT_DIRECTION_RECEIVED
+    grants = list(ctx.client().grants.ListGrants(grant_pb2.ListGrantsRequest(direction=direction)).grants)
+
+    def human() -> None:
+        table = Table("id", "direction", "peer", "scopes", "state", "expires")
+        for g in grants:
+            issued = g.direction == grant_pb2.GRANT_DIRECTION_ISSUED
+            peer = g.audience if issued else g.issuer
+            table.add_row(
+                g.id[:12],
+                "issued" if issued else "received",
+                peer[:16] + "…",
+                _scopes_text(g),
+                _state(g),
+                _when(g.expires),
+            )
+        console.print(table)
+        console.print(f"{len(grants)} grants", highlight=False)
+
+    emit(ctx.json, [message_dict(g) for g in grants], human)
+    return 0
+
+
+def run_show(ctx: CliContext) -> int:
+    grant = ctx.client().grants.GetGrant(grant_pb2.GetGrantRequest(id=ctx.args.grant_id)).grant
+    emit(ctx.json, message_dict(grant), lambda: _print_grant(grant))
+    return 0
+
+
+def run_revoke(ctx: CliContext) -> int:
+    response = ctx.client().grants.RevokeGrant(grant_pb2.RevokeGrantRequest(id=ctx.args.grant_id))
+
+    def human() -> None:
+        verb = "revoked" if response.newly_revoked else "was already revoked:"
+        console.print(f"{verb} grant {response.id}", highlight=False)
+        if not response.HasField("grant"):
+            console.print("(this node has no record of that grant; the revocation holds anyway)", highlight=False)
+
+    emit(ctx.json, message_dict(response), human)
+    return 0
+
+
+def run_import(ctx: CliContext) -> int:
+    response = ctx.client().grants.ImportGrant(grant_pb2.ImportGrantRequest(token=_token_arg(ctx.args.token)))
+
+    def human() -> None:
+        if response.already_present:
+            console.print("already imported; nothing changed", highlight=False)
+        _print_grant(response.grant)
+
+    emit(ctx.json, message_dict(response), human)
+    return 0
+
+
+def run_export(ctx: CliContext) -> int:
+    token = ctx.client().grants.ExportGrant(grant_pb2.ExportGrantRequest(id=ctx.args.grant_id)).token
+    emit(ctx.json, {"token": token}, lambda: console.print(token, highlight=False, markup=False, soft_wrap=True))
+    return 0
+
+
+def run_check(ctx: CliContext) -> int:
+    response = ctx.client().grants.CheckGrant(
+        grant_pb2.CheckGrantRequest(
+            token=_token_arg(ctx.args.token),
+            peer=ctx.args.peer,
+            action=grant_pb2.GrantScope.Value(f"GRANT_SCOPE_{ctx.args.action.upper()}"),
+        )
+    )
+
+    def human() -> None:
+        verdict = "allowed" if response.allowed else f"denied ({response.reason})"
+        console.print(f"{verdict}: {response.message}", highlight=False, markup=False)
+
+    emit(ctx.json, message_dict(response), human)
+    return 0 if response.allowed else EXIT_DENIED
