@@ -334,12 +334,12 @@ class GrantAuthority:
         start = utc(not_before) if not_before is not None else moment
         start = start.replace(microsecond=0)
         end = utc(expires).replace(microsecond=0)
+        if end <= moment:
+            raise InvalidGrantRequest(f"the expiry {end.isoformat()} is already in the past")
         if end <= start:
             raise InvalidGrantRequest(
                 f"the grant would expire ({end.isoformat()}) before it starts ({start.isoformat()})"
             )
-        if end <= moment:
-            raise InvalidGrantRequest(f"the expiry {end.isoformat()} is already in the past")
         limits = limits or Limits()
         for name in ("max_turns_per_session", "max_sessions_per_day", "max_concurrent_sessions"):
             value = getattr(limits, name)

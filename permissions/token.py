@@ -22,6 +22,8 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def encode_token(envelope: bytes) -> str:
+    if not envelope:
+        raise MalformedGrant("an empty envelope is not a grant")
     if len(envelope) > MAX_ENVELOPE_BYTES:
         raise TokenTooLarge(f"a grant envelope is at most {MAX_ENVELOPE_BYTES} bytes, got {len(envelope)}")
     return TOKEN_PREFIX + base64.urlsafe_b64encode(envelope).rstrip(b"=").decode("ascii")
