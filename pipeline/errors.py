@@ -15,3 +15,7 @@ class UnsupportedContent(IngestError):
 
 class ContentTooLarge(IngestError):
     """The input exceeds a configured size limit."""
+
+
+class ExportError(PipelineError):
+    """Weights cannot be exported to GGUF or quantized (corrupt file, unsupported architecture, bad input)."""

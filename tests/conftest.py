@@ -20,6 +20,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from secondme.daemon.client import Client
 
+# Session-scoped tiny model fixtures (tiny_hf_model_dir, tiny_gguf, tiny_gguf_q8, tiny_gguf_q4km).
+pytest_plugins = ["fixtures.models"]
+
 REPO = Path(__file__).resolve().parents[1]
 PERSONA = REPO.parent / "shared" / "personas" / "alex"
 STARTUP_TIMEOUT = 60.0
