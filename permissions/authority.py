@@ -157,6 +157,7 @@ class GrantAuthority:
             day_counts={gid: _DayCount(today, n) for gid, n in loaded.sessions_today.items()},
         )
         self._session_ids = itertools.count(1)
+        self._unsaved_revocations: set[bytes] = set()
         self._listeners: list[Callable[[bytes], None]] = []
 
     # -- decisions -------------------------------------------------------------------------
@@ -223,9 +224,10 @@ class GrantAuthority:
         """`authorize`, then count one session against the daily and concurrent limits.
 
         An allowed Decision carries `session`; pass it to `record_turn` and `close_session`.
-        The day is the UTC calendar day. The new daily count is written through to the ledger
-        before the session is granted; if that write fails the count is rolled back and the
-        ledger's exception propagates.
+        The day is the UTC calendar day. The session is counted in memory under the lock, then
+        the new daily count is written through to the ledger outside it (so a slow disk never
+        stalls `authorize` on another thread); if that write fails, the session is undone and
+        the ledger's exception propagates.
         """
         moment = utc(now) if now is not None else self._clock()
         decision = self.authorize(remote_peer_id, action, token, moment)
@@ -256,12 +258,21 @@ class GrantAuthority:
                     f"all used on {today.isoformat()} (UTC)",
                     grant,
                 )
-            self._ledger.record_session_count(grant.id, today, counted.count + 1)
             counted.count += 1
+            count = counted.count
             self._state.day_counts[grant.id] = counted
             self._state.concurrent[grant.id] = running + 1
             handle = SessionHandle(next(self._session_ids), grant.id, remote_peer_id, action)
             self._state.sessions[handle.id] = _Session(handle, grant)
+        try:
+            # Counts may reach the ledger out of order from two threads; it keeps the highest.
+            self._ledger.record_session_count(grant.id, today, count)
+        except BaseException:
+            self.close_session(handle)
+            with self._lock:
+                if counted.count > 0:
+                    counted.count -= 1
+            raise
         return Decision(
             allowed=True,
             reason=None,
@@ -369,23 +380,30 @@ class GrantAuthority:
     def revoke(self, grant_id: bytes, now: datetime | None = None) -> bool:
         """Refuse `grant_id` from now on (running sessions included); True when newly revoked.
 
-        Works for any id, also one this node has no record of. Persisted before it returns.
+        Works for any id, also one this node has no record of. It takes effect in memory first
+        and is persisted before this returns; if persisting fails the grant stays refused for
+        this process's lifetime (fail closed), the ledger's exception propagates, and calling
+        `revoke` again retries the write.
         """
         if len(grant_id) != GRANT_ID_BYTES:
             raise InvalidGrantRequest(f"a grant id is {GRANT_ID_BYTES} bytes ({GRANT_ID_BYTES * 2} hex digits)")
         moment = utc(now) if now is not None else self._clock()
         with self._lock:
-            if grant_id in self._state.revoked:
+            newly = grant_id not in self._state.revoked
+            if not newly and grant_id not in self._unsaved_revocations:
                 return False
-            self._ledger.record_revocation(grant_id, moment)
             self._state.revoked.add(grant_id)
-            listeners = list(self._listeners)
+            self._unsaved_revocations.add(grant_id)
+            listeners = list(self._listeners) if newly else []
         for callback in listeners:
             try:
                 callback(grant_id)
             except Exception:  # a listener's bug must not undo or hide the revocation
                 log.exception("revocation listener failed for grant %s", grant_id.hex())
-        return True
+        self._ledger.record_revocation(grant_id, moment)
+        with self._lock:
+            self._unsaved_revocations.discard(grant_id)
+        return newly
 
     def is_revoked(self, grant_id: bytes) -> bool:
         with self._lock:

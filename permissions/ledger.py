@@ -45,7 +45,7 @@ class GrantLedger(Protocol):
         ...
 
     def record_session_count(self, grant_id: bytes, day: date, count: int) -> None:
-        """Persist how many sessions `grant_id` has opened on `day` (UTC), replacing the old count."""
+        """Persist how many sessions `grant_id` has opened on `day` (UTC); keep the higher of old and new."""
         ...
 
 
@@ -75,4 +75,4 @@ class MemoryLedger:
 
     def record_session_count(self, grant_id: bytes, day: date, count: int) -> None:
         with self._lock:
-            self.sessions[(grant_id, day)] = count
+            self.sessions[(grant_id, day)] = max(count, self.sessions.get((grant_id, day), 0))

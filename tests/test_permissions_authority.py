@@ -254,3 +254,50 @@ def test_issue_refuses_requests_that_cannot_be_a_grant(me: Node, peer: Node, kwa
 def test_issuing_to_yourself_is_refused(me: Node) -> None:
     with pytest.raises(InvalidGrantRequest, match="itself"):
         _issue(me, me.peer_id)
+
+
+class _FlakyLedger(MemoryLedger):
+    """A ledger whose disk is full until `healed`: fault injection for the write-through paths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.healed = False
+
+    def _check(self) -> None:
+        if not self.healed:
+            raise OSError("database or disk is full")
+
+    def record_revocation(self, grant_id: bytes, revoked_at: datetime) -> None:
+        self._check()
+        super().record_revocation(grant_id, revoked_at)
+
+    def record_session_count(self, grant_id, day, count) -> None:  # type: ignore[no-untyped-def]
+        self._check()
+        super().record_session_count(grant_id, day, count)
+
+
+def test_a_revocation_that_cannot_be_saved_still_refuses_and_a_retry_saves_it(peer: Node) -> None:
+    ledger = _FlakyLedger()
+    node = _node(ledger)
+    ledger.healed = True
+    issued = _issue(node, peer.peer_id)
+    ledger.healed = False
+    with pytest.raises(OSError):
+        node.authority.revoke(issued.grant.id)
+    assert node.authority.authorize(peer.peer_id, Action.ROLEPLAY, issued.token).reason == DenyReason.REVOKED
+    ledger.healed = True
+    assert node.authority.revoke(issued.grant.id) is False  # already refused; this call only saves it
+    assert issued.grant.id in ledger.revoked
+
+
+def test_a_session_whose_count_cannot_be_saved_is_not_opened(peer: Node) -> None:
+    ledger = _FlakyLedger()
+    node = _node(ledger)
+    ledger.healed = True
+    issued = _issue(node, peer.peer_id, limits=Limits(max_sessions_per_day=1, max_concurrent_sessions=1))
+    ledger.healed = False
+    with pytest.raises(OSError):
+        node.authority.open_session(peer.peer_id, Action.ROLEPLAY, issued.token)
+    assert node.authority.open_sessions(issued.grant.id) == []
+    ledger.healed = True
+    assert node.authority.open_session(peer.peer_id, Action.ROLEPLAY, issued.token).allowed

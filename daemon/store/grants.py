@@ -78,7 +78,7 @@ class SqliteGrantLedger:
         with self._lock, sync.transaction(self._conn) as conn:
             conn.execute(
                 "INSERT INTO grant_usage(grant_id, day, sessions) VALUES (?, ?, ?) "
-                "ON CONFLICT(grant_id, day) DO UPDATE SET sessions = excluded.sessions",
+                "ON CONFLICT(grant_id, day) DO UPDATE SET sessions = MAX(sessions, excluded.sessions)",
                 (grant_id.hex(), day.isoformat(), count),
             )
 
