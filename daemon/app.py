@@ -206,6 +206,8 @@ class Daemon:
         if self.jobs:
             self.jobs.max_concurrent = fresh.jobs.max_concurrent
             self.jobs.stop_grace_seconds = fresh.jobs.stop_grace_seconds
+        if self.grants:
+            self.grants.set_clock_skew(fresh.grants.clock_skew_seconds)
         log.info("reloaded config from %s", self.paths.config)
 
     async def stop(self) -> None:

@@ -24,6 +24,8 @@ called by the network layer for every incoming request. Its public methods:
         Signature check against the issuer inside the grant (any issuer): for imports.
     on_revoke(callback: Callable[[bytes], None]) -> None
         Called with the grant id after each new revocation (to end running sessions at once).
+    open_sessions(grant_id: bytes) -> list[SessionHandle]
+    set_clock_skew(seconds: float) -> None
 
 `remote_peer_id` must be the authenticated peer ID of the connection the request came on (from
 the Noise handshake), never a peer ID read from a message: the audience check is only as good
@@ -141,14 +143,12 @@ class GrantAuthority:
     ) -> None:
         if peer_id_from_public_key(private_key.public_key()) != peer_id:
             raise ValueError(f"the identity key does not belong to peer {peer_id}")
-        if clock_skew_seconds < 0:
-            raise ValueError("clock_skew_seconds must be >= 0")
         self.peer_id = peer_id
         self._key = private_key
         self._public_key = private_key.public_key()
         self._ledger = ledger
         self._clock = clock
-        self.clock_skew = timedelta(seconds=clock_skew_seconds)
+        self.set_clock_skew(clock_skew_seconds)
         self._lock = threading.Lock()
         today = clock().astimezone(UTC).date()
         loaded = ledger.load_state(today)
@@ -159,6 +159,12 @@ class GrantAuthority:
         self._session_ids = itertools.count(1)
         self._unsaved_revocations: set[bytes] = set()
         self._listeners: list[Callable[[bytes], None]] = []
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """How far a peer's clock may be off at the edges of a validity window (config reload)."""
+        if seconds < 0:
+            raise ValueError("clock_skew_seconds must be >= 0")
+        self.clock_skew = timedelta(seconds=seconds)
 
     # -- decisions -------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ revokes it and the refusal holds across a restart.
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import grpc
 import pytest
@@ -137,3 +139,18 @@ def test_bad_tokens_and_requests_get_clear_errors_and_the_daemon_keeps_serving(d
     missing = daemon.ctl("grant", "show", "0123456789", check=False)
     assert missing.returncode == EXIT_NOT_FOUND
     assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest()).peer_id
+
+
+def test_clock_skew_comes_from_config_and_sighup_applies_a_new_value(start_daemon) -> None:
+    alice = start_daemon("version = 1\n[grants]\nclock_skew_seconds = 0\n")
+    bob_id = peer_id_from_public_key(Ed25519PrivateKey.generate().public_key())
+    token = _json(alice, "grant", "issue", bob_id, "--scope", "card", "--not-before", "5m")["token"]
+    early = _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "card", check=False)
+    assert early["reason"] == "not_yet_valid"
+
+    alice.config.write_text("version = 1\n[grants]\nclock_skew_seconds = 900\n")
+    alice.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while "reloaded config" not in alice.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "card")["allowed"] is True
