@@ -72,6 +72,10 @@ async def test_repository_resolves_prefixes_and_refuses_short_unknown_and_confli
     assert not already and record.direction == "received"
     assert (await repo.add(received.grant, "received", received.envelope))[1] is True
     assert (await repo.get(received.grant.id_hex[:6])).grant == received.grant
+    issuer = received.grant.issuer
+    assert [r.grant for r in await repo.received_from(issuer, datetime.now(UTC))] == [received.grant]
+    assert await repo.received_from(issuer, datetime.now(UTC) + timedelta(days=2)) == []
+    assert await repo.received_from(PEER, datetime.now(UTC)) == []
     with pytest.raises(GrantNotFound, match="at least 6"):
         await repo.get("abc")
     with pytest.raises(GrantNotFound, match="no grant"):

@@ -28,6 +28,7 @@ from secondme.permissions import (
     open_envelope,
     peer_id_from_public_key,
 )
+from secondme.v1 import grant_pb2
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 KEY = Ed25519PrivateKey.generate()
@@ -147,3 +148,39 @@ def test_an_enormous_token_is_refused_before_decoding() -> None:
         decode_token(huge)
     raw = AUTHORITY.authorize(PEER, Action.CARD, b"\x0a" * (1024 * 1024), NOW)
     assert raw.reason == DenyReason.TOO_LARGE
+
+
+def _wrap(payload: bytes) -> bytes:
+    return grant_pb2.GrantEnvelope(payload=payload, signature=bytes(64)).SerializeToString(deterministic=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.binary(min_size=1, max_size=1500))
+def test_random_payloads_in_a_well_formed_envelope_are_refused_never_raised(payload: bytes) -> None:
+    decision = AUTHORITY.authorize(PEER, Action.CARD, _wrap(payload), NOW)
+    assert not decision.allowed and decision.reason is not None and decision.message
+
+
+payload_fields = st.builds(
+    grant_pb2.GrantPayload,
+    version=st.integers(0, 3),
+    id=st.binary(max_size=20),
+    issuer=st.sampled_from([ME, PEER, "", "x" * 60]) | st.text(max_size=60),
+    audience=st.sampled_from([ME, PEER, ""]) | st.text(max_size=60),
+    scopes=st.lists(st.integers(0, 9), max_size=6),
+    disclosure=st.integers(0, 5),
+    not_before=st.integers(-(2**63), 2**63 - 1),
+    expires=st.integers(-(2**63), 2**63 - 1),
+    note=st.text(max_size=300),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(message=payload_fields)
+def test_any_unsigned_payload_is_refused_with_a_reason_and_never_raises(message: grant_pb2.GrantPayload) -> None:
+    envelope = _wrap(message.SerializeToString(deterministic=True) or b"\x08\x01")
+    decision = AUTHORITY.authorize(PEER, Action.CARD, envelope, NOW)
+    assert not decision.allowed
+    assert decision.reason in {DenyReason.MALFORMED, DenyReason.BAD_SIGNATURE, DenyReason.WRONG_ISSUER}
+    with pytest.raises(GrantError):
+        open_envelope(envelope)

@@ -171,7 +171,7 @@ def run_list(ctx: CliContext) -> int:
                 peer[:16] + "…",
                 _scopes_text(g),
                 _state(g),
-                _when(g.expires),
+                g.expires.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d"),
             )
         console.print(table)
         console.print(f"{len(grants)} grants", highlight=False)

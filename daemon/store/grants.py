@@ -120,6 +120,14 @@ class GrantRepository:
             )
         return [_record(row) for row in rows]
 
+    async def received_from(self, issuer: str, now: datetime) -> list[GrantRecord]:
+        """Unexpired grants `issuer` gave this node, latest expiry first: what to present to that peer."""
+        rows = await self._store.fetchall(
+            f"{_SELECT} WHERE g.direction = 'received' AND g.issuer = ? AND g.expires > ? ORDER BY g.expires DESC",
+            (issuer, to_db(now)),
+        )
+        return [_record(row) for row in rows]
+
     async def count(self) -> int:
         row = await self._store.fetchone("SELECT COUNT(*) AS n FROM grants")
         return int(row["n"]) if row else 0
