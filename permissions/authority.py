@@ -174,7 +174,8 @@ class GrantAuthority:
         """Decide whether `remote_peer_id` may do `action` with the presented grant now.
 
         `token` is the `smg1_...` string or the raw envelope bytes from the wire. Never raises
-        for bad input: every refusal is a Decision with a reason.
+        for a bad token: every refusal is a Decision with a reason. `now`, when given, must be
+        timezone-aware (tests pass it; the network layer leaves it out).
         """
         moment = utc(now) if now is not None else self._clock()
         try:
@@ -196,6 +197,7 @@ class GrantAuthority:
             return _deny(
                 DenyReason.WRONG_AUDIENCE,
                 f"grant {grant.id_hex} is for {grant.audience}, but was presented by {remote_peer_id}",
+                grant,
             )
         with self._lock:
             revoked = grant.id in self._state.revoked

@@ -108,7 +108,7 @@ def test_wrong_audience_when_a_third_peer_presents_the_grant(me: Node, peer: Nod
     third = _node()
     issued = _issue(me, peer.peer_id)
     decision = me.authority.authorize(third.peer_id, Action.ROLEPLAY, issued.token)
-    assert decision.reason == DenyReason.WRONG_AUDIENCE
+    assert decision.reason == DenyReason.WRONG_AUDIENCE and decision.grant == issued.grant
     assert peer.peer_id in decision.message and third.peer_id in decision.message
 
 
