@@ -72,6 +72,7 @@ class TinyModelSpec:
     context_length: int = 2048
     seed: int = 1234
     fit_steps: int = 60
+    architecture: str = "qwen2"  # or "llama", to exercise llama.cpp's Q/K permutation in export tests
 
 
 def corpus_text() -> str:
@@ -116,7 +117,7 @@ def build_tokenizer(out_dir: Path, *, vocab_size: int = 1024, extra_text: str = 
 def build_hf_model(out_dir: Path, spec: TinyModelSpec | None = None) -> Path:
     """Writes a complete HF model directory (config, float16 safetensors, tokenizer) to `out_dir`."""
     import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     spec = spec or TinyModelSpec()
     out_dir = Path(out_dir)
@@ -126,7 +127,11 @@ def build_hf_model(out_dir: Path, spec: TinyModelSpec | None = None) -> Path:
     n_vocab = len(tokenizer)
 
     torch.manual_seed(spec.seed)
-    config = Qwen2Config(
+    classes = {"qwen2": (Qwen2Config, Qwen2ForCausalLM), "llama": (LlamaConfig, LlamaForCausalLM)}
+    if spec.architecture not in classes:
+        raise ValueError(f"tiny model architecture must be one of {sorted(classes)}, not {spec.architecture!r}")
+    config_cls, model_cls = classes[spec.architecture]
+    config = config_cls(
         vocab_size=n_vocab,
         hidden_size=spec.hidden_size,
         intermediate_size=spec.intermediate_size,
@@ -139,9 +144,8 @@ def build_hf_model(out_dir: Path, spec: TinyModelSpec | None = None) -> Path:
         bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
         eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
         pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
-        use_sliding_window=False,
     )
-    model = Qwen2ForCausalLM(config)
+    model = model_cls(config)
     _fit(model, tokenizer, spec.fit_steps)
     model = model.to(torch.float16)
     model.config.dtype = "float16"
