@@ -116,5 +116,5 @@ def test_successful_export_replaces_the_target_atomically(tiny_hf_model_dir: Pat
     target = tmp_path / "model.gguf"
     target.write_bytes(b"old")
     export_gguf(tiny_hf_model_dir, target)
-    assert open_gguf(target).get_field("general.architecture").contents() == "qwen2"
+    assert open_gguf(target).get("general.architecture") == "qwen2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]

@@ -37,14 +37,13 @@ def test_tiny_model_has_k_quant_friendly_shapes(tiny_hf_model_dir: Path) -> None
 def test_exported_gguf_carries_tokenizer_and_chatml_template(tiny_gguf: Path, tiny_hf_model_dir: Path) -> None:
     reader = open_gguf(tiny_gguf)
     tok = AutoTokenizer.from_pretrained(tiny_hf_model_dir)
-    fields = reader.fields
-    assert fields["general.architecture"].contents() == "qwen2"
-    assert fields["tokenizer.ggml.model"].contents() == "gpt2"
-    assert fields["tokenizer.ggml.pre"].contents() == "qwen2"
-    assert fields["tokenizer.chat_template"].contents() == CHATML_TEMPLATE
-    assert fields["tokenizer.ggml.eos_token_id"].contents() == tok.convert_tokens_to_ids("<|im_end|>")
-    assert len(fields["tokenizer.ggml.tokens"].contents()) == len(tok)
-    types = fields["tokenizer.ggml.token_type"].contents()
+    assert reader.get("general.architecture") == "qwen2"
+    assert reader.get("tokenizer.ggml.model") == "gpt2"
+    assert reader.get("tokenizer.ggml.pre") == "qwen2"
+    assert reader.get("tokenizer.chat_template") == CHATML_TEMPLATE
+    assert reader.get("tokenizer.ggml.eos_token_id") == tok.convert_tokens_to_ids("<|im_end|>")
+    assert len(reader.get("tokenizer.ggml.tokens")) == len(tok)
+    types = reader.get("tokenizer.ggml.token_type")
     assert types[tok.convert_tokens_to_ids("<|im_start|>")] == gguf.TokenType.CONTROL
     # Matrices are F16, norms and biases F32, like llama.cpp's own converter.
     by_name = {t.name: t.tensor_type for t in reader.tensors}

@@ -85,7 +85,7 @@ def test_quantized_files_use_the_requested_types_and_generate(tiny_gguf_q8: Path
     q4_types = {t.tensor_type for t in open_gguf(tiny_gguf_q4km).tensors}
     assert gguf.GGMLQuantizationType.Q8_0 in q8_types
     assert gguf.GGMLQuantizationType.Q4_K in q4_types  # k-quants really applied, not a fallback type
-    assert open_gguf(tiny_gguf_q4km).get_field("general.file_type").contents() == gguf.LlamaFileType.MOSTLY_Q4_K_M
+    assert open_gguf(tiny_gguf_q4km).get("general.file_type") == gguf.LlamaFileType.MOSTLY_Q4_K_M
     for path in (tiny_gguf_q8, tiny_gguf_q4km):
         llm = Llama(str(path), n_ctx=128, n_threads=2, verbose=False)
         try:

@@ -26,9 +26,8 @@ def quantize(src: Path, dst: Path, kind: str, *, threads: int = 0) -> Path:
     src, dst = Path(src), Path(dst)
     if src.resolve() == dst.resolve():
         raise ExportError(f"{dst}: quantizing a file onto itself would destroy the source")
-    reader = gguf_io.open_gguf(src)
-    archs.spec_for_gguf_arch(gguf_io.architecture(reader))
-    del reader  # release the memory map before llama.cpp opens the file
+    with gguf_io.open_gguf(src) as reader:
+        archs.spec_for_gguf_arch(reader.architecture)
 
     import llama_cpp
     from llama_cpp._utils import suppress_stdout_stderr

@@ -81,14 +81,17 @@ def _writer_from_hf(source: Path | Any, dtype: str, tokenizer_dir: Path | None) 
 
 def _writer_over_base(source: Path | Any, base: Path, dtype: str) -> gguf.GGUFWriter:
     reader = gguf_io.open_gguf(base)
-    arch = gguf_io.architecture(reader)
+    arch = reader.architecture
     spec = archs.spec_for_gguf_arch(arch)
     config = weights.load_config(source)
     if archs.spec_for_hf_config(config, from_hf_dir=False).name != arch:
         raise ExportError(f"model_type {config.get('model_type')!r} does not match the base GGUF's {arch!r}")
-    n_layers = int(gguf_io.field_value(reader, f"{arch}.block_count"))
-    n_head = int(gguf_io.field_value(reader, f"{arch}.attention.head_count"))
-    n_head_kv = int(gguf_io.field_value(reader, f"{arch}.attention.head_count_kv") or n_head)
+    try:
+        n_layers = int(reader.get(f"{arch}.block_count"))
+        n_head = int(reader.get(f"{arch}.attention.head_count"))
+        n_head_kv = int(reader.get(f"{arch}.attention.head_count_kv", n_head))
+    except (TypeError, ValueError):
+        raise ExportError(f"{base}: base GGUF lacks {arch}.block_count or attention head counts") from None
 
     base_tensors = {t.name: t for t in reader.tensors}
     merged: dict[str, np.ndarray] = {}
@@ -109,8 +112,11 @@ def _writer_over_base(source: Path | Any, base: Path, dtype: str) -> gguf.GGUFWr
     for t in reader.tensors:  # keep the base's order; copy what the source does not carry (e.g. rope_freqs)
         if t.name in merged:
             writer.add_tensor(t.name, merged.pop(t.name))
-        elif t.tensor_type in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
-            writer.add_tensor(t.name, np.array(t.data))
+            continue
+        data = np.array(reader.tensor_data(t))  # a copy: the base's map is closed before writing
+        if t.tensor_type in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
+            writer.add_tensor(t.name, data)
         else:
-            writer.add_tensor(t.name, np.array(t.data), raw_shape=t.data.shape, raw_dtype=t.tensor_type)
+            writer.add_tensor(t.name, data, raw_shape=data.shape, raw_dtype=t.tensor_type)
+    reader.close()
     return writer
