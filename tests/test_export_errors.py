@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import gguf
@@ -118,3 +120,25 @@ def test_successful_export_replaces_the_target_atomically(tiny_hf_model_dir: Pat
     export_gguf(tiny_hf_model_dir, target)
     assert open_gguf(target).get("general.architecture") == "qwen2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]
+
+
+def test_partial_left_by_a_killed_writer_is_cleaned_up(tiny_hf_model_dir: Path, tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".model.gguf.partial-{dead.pid}"
+    stale.write_bytes(b"half a model from a killed job")
+    export_gguf(tiny_hf_model_dir, tmp_path / "model.gguf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]
+
+
+def test_unmerged_lora_weights_are_refused_with_a_hint(tiny_hf_model_dir: Path, tmp_path: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_hf_model_dir)
+    peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj"]))
+    with pytest.raises(ExportError, match=r"merge_and_unload"):
+        export_gguf(peft_model, tmp_path / "out.gguf", tokenizer_dir=tiny_hf_model_dir)
+    merged = peft_model.merge_and_unload()
+    export_gguf(merged, tmp_path / "out.gguf", tokenizer_dir=tiny_hf_model_dir)
+    assert open_gguf(tmp_path / "out.gguf").architecture == "qwen2"

@@ -49,6 +49,7 @@ def atomic_output(target: Path) -> Iterator[Path]:
     """Yields a temporary path beside `target`; on success it replaces `target`, on error it is removed."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target)
     tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
         yield tmp
@@ -58,6 +59,25 @@ def atomic_output(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Deletes temporaries left by writers that were killed (their pid is gone), so disk space comes back."""
+    for partial in target.parent.glob(f".{target.name}.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_gguf(writer: gguf.GGUFWriter, target: Path) -> Path:

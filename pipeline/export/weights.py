@@ -42,6 +42,8 @@ def load_config(source: Path | Any) -> dict[str, Any]:
 def iter_weights(source: Path | Any) -> Iterator[tuple[str, np.ndarray]]:
     """Yields (HF tensor name, float32 array) for every weight of the model."""
     if is_model_object(source):
+        if hasattr(source, "peft_config"):
+            raise ExportError("the model still has unmerged LoRA adapters; call merge_and_unload() before exporting")
         for name, tensor in source.state_dict().items():
             if not name.endswith(_SKIP_SUFFIXES):
                 yield name, tensor.detach().to("cpu").float().numpy()
