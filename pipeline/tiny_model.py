@@ -56,6 +56,17 @@ Notes, lists and memos: buy milk, fix the bike light, email the landlord about t
 Weather today: rain at 07:30, sun by 13:00, wind from the south-west at 20 km/h.
 I'm not sure it'll work, but we've tried everything else; they're coming at 6pm, you'd better hurry.
 Numbers: 0 1 2 3 4 5 6 7 8 9 10 100 1000 2023 2024 3.14 42 -7 1e6 50% $12.50
+Months: January February March April May June July August September October November December.
+Days: Monday Tuesday Wednesday Thursday Friday Saturday Sunday; mornings, afternoons, evenings, nights.
+Feelings: happy, tired, curious, anxious, grateful, excited, calm, proud, frustrated, hopeful, lonely.
+Places: Bristol, Plymouth, London, Cornwall, the office, the library, the station, the beach, the park.
+People: Mum, Dad, sister, brother, colleague, neighbour, manager, friend, partner, teacher, doctor.
+Hobbies: photography, gardening, running, swimming, chess, painting, guitar, baking, hiking, knitting.
+Food: porridge, toast, pasta, curry, salad, soup, noodles, dumplings, pancakes, strawberries, chocolate.
+{"name": "Alex", "age": 34, "tags": ["sea", "code", "bread"], "active": true, "score": null}
+<p>Saved page: <a href="https://example.org/tides">Tide tables</a> &amp; charts</p>
+Why does the model matter? Because the self should sound like its owner, remember, and answer honestly.
+Remember: shades, memories, biography, grants, sessions, peers, training, export, quantization.
 """
 
 
