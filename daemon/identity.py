@@ -1,8 +1,8 @@
 """The node's Ed25519 identity key: created once by `secondmectl init`, never sent anywhere.
 
 The key is the self's name on the mesh. Its peer ID is computed exactly as libp2p does for
-Ed25519 keys (identity multihash of the protobuf-encoded public key, base58btc), so the network
-layer can use the same key unchanged and `status` shows the same ID that peers see.
+Ed25519 keys (`secondme.permissions.peer_id`), so the network layer can use the same key
+unchanged and `status` shows the same ID that peers see.
 """
 
 from __future__ import annotations
@@ -10,25 +10,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import base58
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from secondme.permissions.peer_id import peer_id_from_public_key
 
 KEY_FILE_MODE = 0o600
-# libp2p's crypto.pb: message PublicKey { KeyType Type = 1; bytes Data = 2; }, Ed25519 = 1.
-_ED25519_PUBKEY_PROTO_PREFIX = bytes([0x08, 0x01, 0x12, 0x20])
-_IDENTITY_MULTIHASH = 0x00
+
+
+__all__ = ["IdentityError", "create_identity_key", "load_identity_key", "peer_id_from_public_key", "private_key_seed"]
 
 
 class IdentityError(Exception):
     """The identity key is missing, unreadable or exposed."""
-
-
-def peer_id_from_public_key(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    encoded = _ED25519_PUBKEY_PROTO_PREFIX + raw
-    multihash = bytes([_IDENTITY_MULTIHASH, len(encoded)]) + encoded
-    return base58.b58encode(multihash).decode("ascii")
 
 
 def create_identity_key(path: Path) -> Ed25519PrivateKey:
