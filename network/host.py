@@ -1,0 +1,44 @@
+"""Build the py-libp2p host: this self's Ed25519 key, TCP, Noise as the only security, Yamux.
+
+py-libp2p 0.8.1's `new_host` offers Noise, TLS, SECIO and `/plaintext/2.0.0` by default; over
+plaintext a dialer can claim any peer ID without its key. We pass `sec_opt` with Noise alone,
+so a dialer that cannot speak Noise fails security negotiation and never reaches a handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import multiaddr
+from libp2p import new_host
+from libp2p.abc import IHost
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.crypto.keys import KeyPair
+from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+
+from secondme.network.errors import InvalidAddress
+
+SECURITY_PROTOCOLS = (str(NOISE_PROTOCOL_ID),)
+
+
+def key_pair_from_seed(seed: bytes) -> KeyPair:
+    if len(seed) != 32:
+        raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
+    return create_new_key_pair(seed)
+
+
+def parse_multiaddrs(texts: Sequence[str]) -> list[multiaddr.Multiaddr]:
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(multiaddr.Multiaddr(text))
+        except Exception as exc:
+            raise InvalidAddress(f"{text!r} is not a multiaddr (example: /ip4/127.0.0.1/tcp/4001): {exc}") from exc
+    return parsed
+
+
+def build_host(key_pair: KeyPair, listen: Sequence[multiaddr.Multiaddr]) -> IHost:
+    security = {NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)}
+    return new_host(key_pair=key_pair, sec_opt=security, muxer_preference="YAMUX", listen_addrs=list(listen))

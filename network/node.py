@@ -1,0 +1,404 @@
+"""The mesh node on the trio side: the host, its three protocol handlers, gating, discovery.
+
+Everything here runs on the trio thread; the asyncio daemon reaches it only through
+`secondme.network.bridge`. Every inbound handler goes through `_contained`: in py-libp2p 0.8.1
+an exception escaping a stream handler stops the whole host, so each handler catches its own
+errors, resets only its own stream, and counts a strike against a peer that misbehaved.
+Every authorization uses `stream.muxed_conn.peer_id`, the peer ID Noise authenticated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import trio
+from libp2p.abc import INetConn, INetStream, INetwork, INotifee
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import info_from_p2p_addr
+
+from secondme.network.errors import FrameError, InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
+from secondme.network.framing import FramedStream
+from secondme.network.host import build_host, key_pair_from_seed, parse_multiaddrs
+from secondme.network.limits import Guard, MeshLimits
+from secondme.network.ports import Authority, MeshDelegate
+from secondme.network.protocols import (
+    CARD_PROTOCOL,
+    GRANT_PROTOCOL,
+    SESSION_ACTIONS,
+    SESSION_PROTOCOL,
+    build_card,
+)
+from secondme.permissions import Action, Disclosure
+from secondme.v1 import wire_pb2
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[FramedStream, str], Awaitable[None]]
+DIAL_TIMEOUT_SECONDS = 15.0
+BOOTSTRAP_BACKOFF = (1.0, 60.0)
+
+
+@dataclass
+class NodeSettings:
+    listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
+    bootstrap: list[str] = field(default_factory=list)
+    limits: MeshLimits = field(default_factory=MeshLimits)
+    software_version: str = "0"
+
+
+def parse_peer_id(text: str) -> ID:
+    try:
+        return ID.from_base58(text)
+    except Exception as exc:
+        raise InvalidAddress(f"{text!r} is not a peer ID (they look like 12D3KooW...)") from exc
+
+
+class _Gate(INotifee):
+    """Connection gater: refuses blocked, banned and over-limit peers once Noise named them."""
+
+    def __init__(self, node: MeshNode) -> None:
+        self.node = node
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        self.node._on_connected(conn)
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        pass
+
+    async def listen(self, network: INetwork, multiaddr: object) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: object) -> None:
+        pass
+
+
+class ClientSession:
+    """The initiator's side of one session: `turn` as often as the grant allows, then `end`."""
+
+    def __init__(self, framed: FramedStream, stream: INetStream, max_turns: int) -> None:
+        self._framed = framed
+        self._stream = stream
+        self.max_turns = max_turns
+
+    async def turn(self, text: str) -> str:
+        await self._framed.write(wire_pb2.SessionRequest(turn=wire_pb2.SessionTurn(text=text)))
+        response = await _read_response(self._framed)
+        if response.HasField("reply"):
+            return response.reply.text
+        if response.HasField("refused"):
+            raise RemoteRefused(response.refused.reason, response.refused.message)
+        raise MeshError("the peer answered a turn with something other than a reply")
+
+    async def end(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._framed.write(wire_pb2.SessionRequest(end=wire_pb2.SessionEnd()))
+            await _read_response(self._framed)
+        with contextlib.suppress(Exception):
+            await self._stream.close()
+
+
+async def _read_response(framed: FramedStream) -> wire_pb2.SessionResponse:
+    try:
+        return await framed.read(wire_pb2.SessionResponse)
+    except EOFError:
+        raise PeerUnreachable("the peer closed the session without an answer") from None
+
+
+class MeshNode:
+    def __init__(self, seed: bytes, settings: NodeSettings, authority: Authority, delegate: MeshDelegate) -> None:
+        self.settings = settings
+        self.authority = authority
+        self.delegate = delegate
+        self.guard = Guard(settings.limits)
+        self._listen = parse_multiaddrs(settings.listen)
+        self._bootstrap = parse_multiaddrs(settings.bootstrap)
+        self.host = build_host(key_pair_from_seed(seed), self._listen)
+        self.peer_id = str(self.host.get_id())
+        self._nursery: trio.Nursery | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen, serve and keep bootstrap peers dialled until cancelled."""
+        async with self.host.run(listen_addrs=self._listen), trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self.host.set_stream_handler(CARD_PROTOCOL, self._contained(CARD_PROTOCOL, self._serve_card))
+            self.host.set_stream_handler(GRANT_PROTOCOL, self._contained(GRANT_PROTOCOL, self._serve_grant))
+            self.host.set_stream_handler(SESSION_PROTOCOL, self._contained(SESSION_PROTOCOL, self._serve_session))
+            self.host.get_network().register_notifee(_Gate(self))
+            nursery.start_soon(self._trim_idle)
+            for address in self._bootstrap:
+                nursery.start_soon(self._keep_dialled, address)
+            log.info("mesh listening on %s", ", ".join(self.addresses()))
+            task_status.started()
+            await trio.sleep_forever()
+
+    def addresses(self) -> list[str]:
+        return [str(a) for a in self.host.get_addrs()]
+
+    def connected_peers(self) -> list[str]:
+        return sorted({str(p) for p in self.host.get_network().get_connections_map()})
+
+    # -- owner actions -----------------------------------------------------------------------
+
+    async def connect(self, address: str) -> str:
+        (maddr,) = parse_multiaddrs([address])
+        try:
+            info = info_from_p2p_addr(maddr)
+        except Exception as exc:
+            raise InvalidAddress(f"{address!r} must end in /p2p/PEER_ID (as `secondmectl id` prints)") from exc
+        peer = str(info.peer_id)
+        if peer == self.peer_id:
+            raise InvalidAddress("that is this node's own address")
+        refusal = self.guard.refuse_peer(peer)
+        if refusal:
+            raise PeerUnreachable(f"{peer} is {refusal}; `secondmectl peers unblock` it first")
+        try:
+            with trio.fail_after(DIAL_TIMEOUT_SECONDS):
+                await self.host.connect(info)
+        except trio.TooSlowError:
+            raise PeerUnreachable(f"no answer from {address} within {DIAL_TIMEOUT_SECONDS:g} s") from None
+        except Exception as exc:
+            raise PeerUnreachable(f"could not connect to {address}: {exc}") from exc
+        await self._report_seen(peer, [str(a) for a in info.addrs])
+        return peer
+
+    async def disconnect(self, peer: str) -> bool:
+        was = peer in self.connected_peers()
+        with contextlib.suppress(Exception):
+            await self.host.disconnect(parse_peer_id(peer))
+        return was
+
+    async def block(self, peer: str) -> None:
+        self.guard.blocked.add(peer)
+        await self.disconnect(peer)
+
+    def unblock(self, peer: str) -> None:
+        self.guard.blocked.discard(peer)
+
+    async def fetch_card(self, peer: str, grant: bytes = b"") -> wire_pb2.Card:
+        framed, stream = await self._open(peer, CARD_PROTOCOL)
+        try:
+            await framed.write(wire_pb2.CardRequest(grant=grant))
+            return await framed.read(wire_pb2.Card)
+        except EOFError:
+            raise PeerUnreachable(f"{peer} closed the card stream without a card") from None
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.close()
+
+    async def send_grant(self, peer: str, envelope: bytes) -> wire_pb2.GrantReceipt:
+        framed, stream = await self._open(peer, GRANT_PROTOCOL)
+        try:
+            await framed.write(wire_pb2.GrantDelivery(envelope=envelope))
+            return await framed.read(wire_pb2.GrantReceipt)
+        except EOFError:
+            raise PeerUnreachable(f"{peer} closed the grant stream without a receipt") from None
+        finally:
+            with contextlib.suppress(Exception):
+                await stream.close()
+
+    async def open_session(self, peer: str, kind: int, grant: bytes) -> ClientSession:
+        framed, stream = await self._open(peer, SESSION_PROTOCOL)
+        await framed.write(wire_pb2.SessionRequest(handshake=wire_pb2.SessionHandshake(grant=grant, kind=kind)))
+        response = await _read_response(framed)
+        if response.HasField("accepted"):
+            return ClientSession(framed, stream, response.accepted.max_turns)
+        with contextlib.suppress(Exception):
+            await stream.close()
+        if response.HasField("refused"):
+            raise RemoteRefused(response.refused.reason, response.refused.message)
+        raise MeshError("the peer answered the session handshake with something unexpected")
+
+    async def exchange(self, peer: str, kind: int, grant: bytes, turns: Sequence[str]) -> list[str]:
+        session = await self.open_session(peer, kind, grant)
+        try:
+            return [await session.turn(text) for text in turns]
+        finally:
+            await session.end()
+
+    async def _open(self, peer: str, protocol: str) -> tuple[FramedStream, INetStream]:
+        peer_id = parse_peer_id(peer)
+        try:
+            with trio.fail_after(DIAL_TIMEOUT_SECONDS):
+                stream = await self.host.new_stream(peer_id, [protocol])
+        except trio.TooSlowError:
+            raise PeerUnreachable(f"no stream to {peer} within {DIAL_TIMEOUT_SECONDS:g} s") from None
+        except Exception as exc:
+            raise PeerUnreachable(
+                f"cannot reach {peer} on {protocol} ({exc}); `secondmectl peers connect` its address first"
+            ) from exc
+        limits = self.settings.limits
+        return FramedStream(stream, limits.max_frame_bytes, limits.read_timeout_seconds), stream
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def _contained(self, protocol: str, handler: Handler) -> Callable[[INetStream], Awaitable[None]]:
+        async def serve(stream: INetStream) -> None:
+            peer = str(stream.muxed_conn.peer_id)  # authenticated by Noise
+            refusal = self.guard.open_stream(peer, protocol)
+            if refusal:
+                log.info("refused %s stream from %s: %s", protocol, peer, refusal)
+                await _reset(stream)
+                return
+            limits = self.settings.limits
+            framed = FramedStream(stream, limits.max_frame_bytes, limits.read_timeout_seconds)
+            try:
+                await handler(framed, peer)
+            except (FrameError, EOFError) as exc:
+                log.info("closed %s stream from %s: %s", protocol, peer, exc or "closed before a request")
+                await _reset(stream)
+                if isinstance(exc, FrameError) and self.guard.strike(peer):
+                    log.warning("banned %s for repeated protocol violations; dropping its connections", peer)
+                    await self.disconnect(peer)
+            except Exception:
+                log.exception("%s handler failed for %s; closing only that stream", protocol, peer)
+                await _reset(stream)
+            else:
+                with contextlib.suppress(Exception):
+                    await stream.close()
+            finally:
+                self.guard.close_stream(peer, protocol)
+
+        return serve
+
+    async def _serve_card(self, framed: FramedStream, peer: str) -> None:
+        request = await framed.read(wire_pb2.CardRequest)
+        level = Disclosure.PUBLIC_CARD
+        if request.grant:
+            decision = self.authority.authorize(peer, Action.CARD, request.grant)
+            if decision.allowed and decision.grant is not None:
+                level = decision.grant.disclosure
+        identity = await self.delegate.identity()
+        await framed.write(build_card(identity, level, self.settings.software_version))
+
+    async def _serve_grant(self, framed: FramedStream, peer: str) -> None:
+        delivery = await framed.read(wire_pb2.GrantDelivery)
+        accepted, message = await self.delegate.grant_received(peer, delivery.envelope)
+        await framed.write(wire_pb2.GrantReceipt(accepted=accepted, message=message))
+
+    async def _serve_session(self, framed: FramedStream, peer: str) -> None:
+        first = await framed.read(wire_pb2.SessionRequest)
+        if not first.HasField("handshake"):
+            raise FrameError("a session must start with a handshake")
+        action = SESSION_ACTIONS.get(first.handshake.kind)
+        if action is None:
+            await _refuse(framed, "unknown_kind", f"unknown session kind {first.handshake.kind}")
+            return
+        busy = self.guard.open_session(peer)
+        if busy:
+            await _refuse(framed, "busy", busy)
+            return
+        try:
+            decision = await trio.to_thread.run_sync(self.authority.open_session, peer, action, first.handshake.grant)
+            if not decision.allowed or decision.session is None:
+                reason = decision.reason.value if decision.reason else "denied"
+                log.info("refused %s session from %s: %s", action, peer, decision.message)
+                await _refuse(framed, reason, decision.message)
+                return
+            handle = decision.session
+            try:
+                limit = decision.grant.limits.max_turns_per_session if decision.grant else None
+                await framed.write(wire_pb2.SessionResponse(accepted=wire_pb2.SessionAccepted(max_turns=limit or 0)))
+                await self._session_turns(framed, peer, handle)
+            finally:
+                self.authority.close_session(handle)
+        finally:
+            self.guard.close_session(peer)
+
+    async def _session_turns(self, framed: FramedStream, peer: str, handle: object) -> None:
+        idle = self.settings.limits.session_idle_seconds
+        while True:
+            try:
+                request = await framed.read(wire_pb2.SessionRequest, wait=idle)
+            except EOFError:
+                log.info("peer %s left session %s without an end message", peer, getattr(handle, "id", "?"))
+                return
+            if request.HasField("end"):
+                await framed.write(wire_pb2.SessionResponse(ended=wire_pb2.SessionEnded()))
+                return
+            if not request.HasField("turn"):
+                raise FrameError("expected a turn or an end inside a session")
+            turn = self.authority.record_turn(handle)  # type: ignore[arg-type]
+            if not turn.allowed:
+                await _refuse(framed, turn.reason.value if turn.reason else "denied", turn.message)
+                return
+            text = await self.delegate.answer_turn(peer, handle, request.turn.text)  # type: ignore[arg-type]
+            await framed.write(wire_pb2.SessionResponse(reply=wire_pb2.SessionReply(text=text)))
+
+    # -- connections and discovery -----------------------------------------------------------
+
+    def _on_connected(self, conn: INetConn) -> None:
+        peer = str(conn.muxed_conn.peer_id)
+        network = self.host.get_network()
+        total = len(network.get_connections())
+        from_peer = len(network.get_connections(conn.muxed_conn.peer_id))
+        refusal = self.guard.admit_connection(peer, total, from_peer)
+        if self._nursery is None:
+            return
+        if refusal:
+            log.info("closing connection from %s: %s", peer, refusal)
+            self._nursery.start_soon(_close_quietly, conn)
+            return
+        self._nursery.start_soon(self._record_identified, peer)
+
+    async def _record_identified(self, peer: str) -> None:
+        """Store the peer's listen addresses once identify has told us them."""
+        await trio.sleep(1.0)
+        with contextlib.suppress(Exception):
+            addrs = [str(a) for a in self.host.get_peerstore().addrs(parse_peer_id(peer))]
+            await self._report_seen(peer, addrs)
+
+    async def _report_seen(self, peer: str, addresses: list[str]) -> None:
+        try:
+            await self.delegate.peer_seen(peer, addresses)
+        except Exception:
+            log.exception("could not record peer %s", peer)
+
+    async def _keep_dialled(self, address: object) -> None:
+        """Dial a bootstrap peer now and again whenever it drops, backing off on failure."""
+        delay = BOOTSTRAP_BACKOFF[0]
+        while True:
+            text = str(address)
+            peer = text.rsplit("/p2p/", 1)[-1]
+            if peer not in self.connected_peers():
+                try:
+                    await self.connect(text)
+                    delay = BOOTSTRAP_BACKOFF[0]
+                except MeshError as exc:
+                    log.info("bootstrap peer %s: %s; retrying in %g s", text, exc, delay)
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, BOOTSTRAP_BACKOFF[1])
+                    continue
+            await trio.sleep(5.0)
+
+    async def _trim_idle(self) -> None:
+        period = max(1.0, min(30.0, self.settings.limits.idle_connection_seconds / 4))
+        while True:
+            await trio.sleep(period)
+            for peer in self.guard.idle_peers(self.connected_peers()):
+                log.info("closing idle connection to %s", peer)
+                await self.disconnect(peer)
+
+
+async def _refuse(framed: FramedStream, reason: str, message: str) -> None:
+    await framed.write(wire_pb2.SessionResponse(refused=wire_pb2.SessionRefused(reason=reason, message=message)))
+
+
+async def _reset(stream: INetStream) -> None:
+    with contextlib.suppress(Exception):
+        await stream.reset()
+
+
+async def _close_quietly(conn: INetConn) -> None:
+    with contextlib.suppress(Exception):
+        await conn.close()
