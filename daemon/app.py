@@ -20,23 +20,35 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from secondme.daemon import __version__, systemd
+from secondme.daemon.api.chat import ChatServicer
 from secondme.daemon.api.daemon import DaemonServicer, StatusSources
 from secondme.daemon.api.grants import GrantServicer
 from secondme.daemon.api.jobs import JobServicer
 from secondme.daemon.api.memory import MemoryServicer
+from secondme.daemon.api.models import ModelServicer
+from secondme.daemon.api.peers import PeerServicer
 from secondme.daemon.config import Config, config_to_dict, load_config
-from secondme.daemon.identity import load_identity_key, peer_id_from_public_key
+from secondme.daemon.identity import load_identity_key, peer_id_from_public_key, private_key_seed
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.logs import configure_logging
+from secondme.daemon.mesh import Mesh
+from secondme.daemon.models.persona import EmptyPersona
+from secondme.daemon.models.registry import ModelRegistry
+from secondme.daemon.models.runtime import ModelRuntime
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
+from secondme.daemon.store.conversations import ConversationRepository
 from secondme.daemon.store.grants import GrantRepository, SqliteGrantLedger
 from secondme.daemon.store.jobs import JobRepository
 from secondme.daemon.store.memories import MemoryRepository
 from secondme.daemon.store.originals import Originals
+from secondme.daemon.store.peers import PeerRepository
 from secondme.permissions import GrantAuthority
+from secondme.pipeline.llm import LlamaSettings
 from secondme.v1 import (
+    chat_pb2,
+    chat_pb2_grpc,
     daemon_pb2,
     daemon_pb2_grpc,
     grant_pb2,
@@ -45,6 +57,10 @@ from secondme.v1 import (
     jobs_pb2_grpc,
     memory_pb2,
     memory_pb2_grpc,
+    models_pb2,
+    models_pb2_grpc,
+    peer_pb2,
+    peer_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -66,6 +82,10 @@ class Daemon:
     # Decides every peer request; the network layer is handed this.
     grants: GrantAuthority | None = None
     _grant_ledger: SqliteGrantLedger | None = None
+    # The libp2p mesh on its own trio thread; None when network.enabled is false.
+    mesh: Mesh | None = None
+    models: ModelRegistry | None = None
+    runtime: ModelRuntime | None = None
     _lock: DataDirLock | None = None
     _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     _service_names: list[str] = field(default_factory=list)
@@ -99,6 +119,16 @@ class Daemon:
             GrantAuthority, peer_id, identity, self._grant_ledger, self.config.grants.clock_skew_seconds
         )
 
+        self.models = ModelRegistry(paths.db, paths.models)
+        self.models.sweep_incoming()
+        settings = self.config.models
+        self.runtime = ModelRuntime(
+            LlamaSettings(settings.context_size, settings.threads, settings.gpu_layers), settings.max_waiting
+        )
+        active = await asyncio.to_thread(self.models.active)
+        if active is not None:
+            self.runtime.preload(active)
+
         self.server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -113,7 +143,7 @@ class Daemon:
             started_monotonic=self.started_monotonic,
             counts=self._counts,
             running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
-            active_model=lambda: "",
+            active_model=lambda: self.runtime.loaded.name if self.runtime and self.runtime.loaded else "",
         )
         self._add(
             daemon_pb2,
@@ -140,6 +170,29 @@ class Daemon:
             grant_pb2_grpc.add_GrantServiceServicer_to_server,
             GrantServicer(self.grants, GrantRepository(self.store)),
         )
+        self._add(
+            models_pb2,
+            "ModelService",
+            models_pb2_grpc.add_ModelServiceServicer_to_server,
+            ModelServicer(self.models, self.runtime),
+        )
+        self._add(
+            chat_pb2,
+            "ChatService",
+            chat_pb2_grpc.add_ChatServiceServicer_to_server,
+            ChatServicer(self.runtime, ConversationRepository(self.store), EmptyPersona()),
+        )
+        if self.config.network.enabled:
+            self.mesh = Mesh(
+                private_key_seed(identity),
+                self.config.network,
+                __version__,
+                self.grants,
+                PeerRepository(self.store),
+                GrantRepository(self.store),
+            )
+            await self.mesh.start()
+        self._add(peer_pb2, "PeerService", peer_pb2_grpc.add_PeerServiceServicer_to_server, PeerServicer(self.mesh))
 
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -217,6 +270,12 @@ class Daemon:
             await self.health.enter_graceful_shutdown()
         if self.server:
             await self.server.stop(SHUTDOWN_GRACE_SECONDS)
+        if self.mesh:
+            await self.mesh.stop()
+        if self.runtime:
+            await self.runtime.close()
+        if self.models:
+            self.models.close()
         if self.jobs:
             await self.jobs.shutdown()
         if self._grant_ledger:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import grpc
 
-from secondme.v1 import daemon_pb2_grpc, grant_pb2_grpc, jobs_pb2_grpc, memory_pb2_grpc
+from secondme.v1 import (
+    chat_pb2_grpc,
+    daemon_pb2_grpc,
+    grant_pb2_grpc,
+    jobs_pb2_grpc,
+    memory_pb2_grpc,
+    models_pb2_grpc,
+    peer_pb2_grpc,
+)
 
 
 class DaemonUnavailable(Exception):
@@ -25,7 +33,10 @@ class Client:
         self.daemon = daemon_pb2_grpc.DaemonServiceStub(self.channel)
         self.jobs = jobs_pb2_grpc.JobServiceStub(self.channel)
         self.memory = memory_pb2_grpc.MemoryServiceStub(self.channel)
+        self.models = models_pb2_grpc.ModelServiceStub(self.channel)
+        self.chat = chat_pb2_grpc.ChatServiceStub(self.channel)
         self.grants = grant_pb2_grpc.GrantServiceStub(self.channel)
+        self.peers = peer_pb2_grpc.PeerServiceStub(self.channel)
         self._connect_timeout = connect_timeout
 
     def wait_ready(self) -> Client:

@@ -56,12 +56,51 @@ class GrantsSection:
 
 
 @dataclass
+class NetworkSection:
+    # The libp2p mesh. Listening on every interface lets selves on the LAN dial this one;
+    # SECONDME_NETWORK_LISTEN (comma-separated multiaddrs) overrides `listen` (tests use loopback).
+    enabled: bool = True
+    listen: list[str] = field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/4001"])
+    # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
+    bootstrap: list[str] = field(default_factory=list)
+    # The name on this self's public card; empty means the login name.
+    display_name: str = ""
+    max_connections: int = 256
+    max_connections_per_peer: int = 4
+    max_streams_per_peer: int = 64
+    max_sessions_per_peer: int = 4
+    rate_per_second: float = 50.0
+    max_frame_bytes: int = 64 * 1024
+    read_timeout_seconds: float = 10.0
+    session_idle_seconds: float = 120.0
+    idle_connection_seconds: float = 300.0
+
+
+@dataclass
+class ModelsSection:
+    # Threads for llama.cpp; 0 lets llama.cpp choose (the physical cores).
+    threads: int = 0
+    context_size: int = 4096
+    # Layers offloaded to the GPU when llama.cpp was built with CUDA or Metal; -1 means all.
+    gpu_layers: int = 0
+    # Requests allowed to wait for the model; beyond this they are refused (RESOURCE_EXHAUSTED).
+    max_waiting: int = 16
+    # An OpenAI-compatible endpoint for the pipeline's generation instead of the local model.
+    openai_base_url: str = ""
+    openai_model: str = ""
+    # The name of the environment variable holding the endpoint's API key (never the key itself).
+    openai_api_key_env: str = ""
+
+
+@dataclass
 class Config:
     version: int = CONFIG_VERSION
     daemon: DaemonSection = field(default_factory=DaemonSection)
     ingest: IngestSection = field(default_factory=IngestSection)
     jobs: JobsSection = field(default_factory=JobsSection)
     grants: GrantsSection = field(default_factory=GrantsSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    models: ModelsSection = field(default_factory=ModelsSection)
 
     def validate(self) -> None:
         if self.daemon.log_format not in ("plain", "json"):
@@ -74,10 +113,22 @@ class Config:
             raise ConfigError("ingest.chunk_overlap must be at least 0 and smaller than ingest.chunk_tokens")
         if self.ingest.max_file_bytes <= 0:
             raise ConfigError("ingest.max_file_bytes must be positive")
+        if self.models.context_size < 256:
+            raise ConfigError("models.context_size must be at least 256")
+        if self.models.max_waiting < 1:
+            raise ConfigError("models.max_waiting must be at least 1")
         if self.jobs.max_concurrent < 1:
             raise ConfigError("jobs.max_concurrent must be at least 1")
         if not 0 <= self.grants.clock_skew_seconds <= 3600:
             raise ConfigError("grants.clock_skew_seconds must be between 0 and 3600")
+        if self.network.max_frame_bytes < 1024:
+            raise ConfigError("network.max_frame_bytes must be at least 1024")
+        for name in ("max_connections", "max_connections_per_peer", "max_streams_per_peer", "max_sessions_per_peer"):
+            if getattr(self.network, name) < 1:
+                raise ConfigError(f"network.{name} must be at least 1")
+        for name in ("rate_per_second", "read_timeout_seconds", "session_idle_seconds", "idle_connection_seconds"):
+            if getattr(self.network, name) <= 0:
+                raise ConfigError(f"network.{name} must be positive")
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

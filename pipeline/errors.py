@@ -19,3 +19,7 @@ class ContentTooLarge(IngestError):
 
 class ExportError(PipelineError):
     """Weights cannot be exported to GGUF or quantized (corrupt file, unsupported architecture, bad input)."""
+
+
+class GenerationError(PipelineError):
+    """The language model could not produce a usable answer (endpoint down, invalid output, ...)."""

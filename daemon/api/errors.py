@@ -17,10 +17,19 @@ import grpc
 
 from secondme.daemon.config import ConfigError
 from secondme.daemon.jobs import JobNotFound, JobStateError, UnknownJobKind
+from secondme.daemon.models.errors import (
+    InvalidModelFile,
+    ModelError,
+    ModelNotFound,
+    ModelUnavailable,
+    RuntimeBusy,
+)
+from secondme.daemon.store.conversations import ConversationNotFound
 from secondme.daemon.store.grants import GrantConflict
 from secondme.daemon.store.memories import MemoryNotFound
+from secondme.network.errors import InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
 from secondme.permissions import GrantError, GrantNotFound
-from secondme.pipeline.errors import ContentTooLarge, IngestError
+from secondme.pipeline.errors import ContentTooLarge, GenerationError, IngestError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,17 @@ ERROR_CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (GrantNotFound, grpc.StatusCode.NOT_FOUND),
     (GrantConflict, grpc.StatusCode.ALREADY_EXISTS),
     (GrantError, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidAddress, grpc.StatusCode.INVALID_ARGUMENT),
+    (PeerUnreachable, grpc.StatusCode.FAILED_PRECONDITION),
+    (RemoteRefused, grpc.StatusCode.PERMISSION_DENIED),
+    (MeshError, grpc.StatusCode.FAILED_PRECONDITION),
+    (ModelNotFound, grpc.StatusCode.NOT_FOUND),
+    (ConversationNotFound, grpc.StatusCode.NOT_FOUND),
+    (InvalidModelFile, grpc.StatusCode.INVALID_ARGUMENT),
+    (RuntimeBusy, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (ModelUnavailable, grpc.StatusCode.FAILED_PRECONDITION),
+    (ModelError, grpc.StatusCode.FAILED_PRECONDITION),
+    (GenerationError, grpc.StatusCode.UNAVAILABLE),
 ]
 
 

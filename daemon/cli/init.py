@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit
 from secondme.daemon.config import Config, load_config, write_config
 from secondme.daemon.identity import create_identity_key, load_identity_key, peer_id_from_public_key
+from secondme.daemon.models.default import register_default_model
+from secondme.daemon.models.registry import ModelRegistry
+from secondme.daemon.paths import Paths
+from secondme.daemon.store import Store
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,12 +35,14 @@ def run(ctx: CliContext) -> int:
         key = create_identity_key(paths.identity_key)
         created.append(str(paths.identity_key))
     peer_id = peer_id_from_public_key(key.public_key())
+    model = _default_model(paths)
     data = {
         "peer_id": peer_id,
         "config": str(paths.config),
         "data_dir": str(paths.data_dir),
         "socket": str(paths.socket),
         "created": created,
+        "model": model,
     }
 
     def human() -> None:
@@ -44,7 +51,29 @@ def run(ctx: CliContext) -> int:
         console.print(f"  peer ID   {peer_id}", highlight=False)
         console.print(f"  config    {paths.config}", highlight=False)
         console.print(f"  data dir  {paths.data_dir}", highlight=False)
+        console.print(
+            f"  model     {model or 'none (import one with `secondmectl models import PATH`)'}", highlight=False
+        )
         console.print("start the daemon with `secondmed` (or `secondmectl service install`)", highlight=False)
 
     emit(ctx.json, data, human)
     return 0
+
+
+def _default_model(paths: Paths) -> str:
+    """Register the packaged default model on first init (a local bootstrap step, like the key)."""
+    asyncio.run(_migrate(paths))
+    registry = ModelRegistry(paths.db, paths.models)
+    try:
+        active = registry.active()
+        if active is not None:
+            return active.name
+        record = register_default_model(registry, paths.models)
+        return record.name if record else ""
+    finally:
+        registry.close()
+
+
+async def _migrate(paths: Paths) -> None:
+    store = await Store.open(paths.db)
+    await store.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import grpc
 
-from secondme.daemon.cli import config_cmd, grant, init, jobs, memories, service, status
+from secondme.daemon.cli import chat, config_cmd, grant, init, jobs, memories, models, peers, service, status
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_DAEMON_DOWN, EXIT_ERROR, EXIT_USAGE, exit_code_for, fail
 from secondme.daemon.client import DaemonUnavailable
@@ -24,6 +24,9 @@ COMMAND_GROUPS: list[Callable[..., None]] = [
     config_cmd.register,
     service.register,
     grant.register,
+    peers.register,
+    models.register,
+    chat.register,
 ]
 
 

@@ -1,0 +1,78 @@
+"""ModelService: import, list, activate and remove local models."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+
+from secondme.daemon.api.convert import to_timestamp
+from secondme.daemon.api.errors import InvalidArgument, grpc_errors
+from secondme.daemon.models.errors import ModelNotFound
+from secondme.daemon.models.registry import ModelRecord, ModelRegistry
+from secondme.daemon.models.runtime import ModelRuntime
+from secondme.daemon.store.timeutil import from_db
+from secondme.v1 import models_pb2, models_pb2_grpc
+
+
+def model_to_pb(record: ModelRecord) -> models_pb2.Model:
+    return models_pb2.Model(
+        id=record.id,
+        name=record.name,
+        architecture=record.architecture,
+        parameter_count=record.parameter_count,
+        context_length=record.context_length,
+        quantization=record.quantization,
+        has_chat_template=record.has_chat_template,
+        size_bytes=record.size_bytes,
+        sha256=record.sha256,
+        source=record.source,
+        imported_at=to_timestamp(from_db(record.imported_at)),
+        active=record.active,
+    )
+
+
+class ModelServicer(models_pb2_grpc.ModelServiceServicer):
+    def __init__(self, registry: ModelRegistry, runtime: ModelRuntime) -> None:
+        self._registry = registry
+        self._runtime = runtime
+        self._activation = asyncio.Lock()
+
+    @grpc_errors
+    async def ImportModel(self, request: models_pb2.ImportModelRequest, context: grpc.aio.ServicerContext):
+        path = Path(request.path)
+        if not path.is_absolute():
+            raise InvalidArgument(f"{request.path!r} is not an absolute path on the daemon's machine")
+        record = await asyncio.to_thread(self._registry.import_file, path, request.name or None)
+        return models_pb2.ImportModelResponse(model=model_to_pb(record))
+
+    @grpc_errors
+    async def ListModels(self, request: models_pb2.ListModelsRequest, context: grpc.aio.ServicerContext):
+        records = await asyncio.to_thread(self._registry.list)
+        return models_pb2.ListModelsResponse(models=[model_to_pb(r) for r in records])
+
+    @grpc_errors
+    async def GetModel(self, request: models_pb2.GetModelRequest, context: grpc.aio.ServicerContext):
+        return models_pb2.GetModelResponse(model=model_to_pb(await asyncio.to_thread(self._registry.get, request.name)))
+
+    @grpc_errors
+    async def ActivateModel(self, request: models_pb2.ActivateModelRequest, context: grpc.aio.ServicerContext):
+        async with self._activation:
+            if request.previous:
+                target = await asyncio.to_thread(self._registry.previous)
+                if target is None:
+                    raise ModelNotFound("no model was active before the current one")
+            elif request.name:
+                target = await asyncio.to_thread(self._registry.get, request.name)
+            else:
+                raise InvalidArgument("give a model name, or previous = true")
+            # Load first: the registry only records the switch once the model really runs.
+            await self._runtime.load(target)
+            record = await asyncio.to_thread(self._registry.activate, target.id)
+        return models_pb2.ActivateModelResponse(model=model_to_pb(record))
+
+    @grpc_errors
+    async def RemoveModel(self, request: models_pb2.RemoveModelRequest, context: grpc.aio.ServicerContext):
+        await asyncio.to_thread(self._registry.remove, request.name)
+        return models_pb2.RemoveModelResponse()

@@ -1,0 +1,72 @@
+"""`secondmectl chat`: talk to your AI self, interactively or with one message (-m)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.daemon.client import Client
+from secondme.v1 import chat_pb2
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("chat", parents=[common], help="talk to your AI self")
+    parser.add_argument("-m", "--message", help="send one message and print the reply")
+    parser.add_argument("--conversation", default="", metavar="ID", help="continue a conversation")
+    parser.add_argument("--max-tokens", type=int, default=0)
+    parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--list", action="store_true", help="list past conversations")
+    parser.set_defaults(func=run)
+
+
+def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: bool) -> tuple[str, chat_pb2.ChatDone]:
+    """Stream one reply (printing it as it comes when `echo`); returns (reply, final event)."""
+    request = chat_pb2.ChatRequest(conversation_id=conversation, message=text, max_tokens=ctx.args.max_tokens)
+    if ctx.args.temperature is not None:
+        request.temperature = ctx.args.temperature
+    if ctx.args.seed is not None:
+        request.seed = ctx.args.seed
+    reply: list[str] = []
+    done = chat_pb2.ChatDone()
+    for event in client.chat.Chat(request):
+        if event.HasField("done"):
+            done = event.done
+        else:
+            reply.append(event.token)
+            if echo:
+                sys.stdout.write(event.token)
+                sys.stdout.flush()
+    if echo:
+        sys.stdout.write("\n")
+    return "".join(reply), done
+
+
+def run(ctx: CliContext) -> int:
+    client = ctx.client()
+    if ctx.args.list:
+        conversations = client.chat.ListConversations(chat_pb2.ListConversationsRequest()).conversations
+        emit(
+            ctx.json,
+            [message_dict(c) for c in conversations],
+            lambda: [console.print(f"{c.id}  {c.title}  ({c.message_count} messages)", highlight=False, markup=False)
+                     for c in conversations],
+        )  # fmt: skip
+        return 0
+    if ctx.args.message:
+        reply, done = _send(client, ctx, ctx.args.message, ctx.args.conversation, echo=not ctx.json)
+        if ctx.json:
+            emit(True, {"reply": reply, **message_dict(done)}, lambda: None)
+        return 0
+    conversation = ctx.args.conversation
+    console.print("talking to your AI self; Ctrl-D to leave", style="dim")
+    while True:
+        try:
+            text = input("> ")
+        except EOFError:
+            console.print()
+            return 0
+        if text.strip():
+            conversation = _send(client, ctx, text, conversation, echo=True)[1].conversation_id

@@ -1,0 +1,100 @@
+"""`secondmectl models import|list|show|activate|remove`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.table import Table
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import EXIT_USAGE, console, emit, fail, human_bytes, message_dict
+from secondme.v1 import models_pb2
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("models", parents=[common], help="import, list and activate local models")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = actions.add_parser("import", parents=[common], help="import a GGUF file")
+    imp.add_argument("path", metavar="PATH")
+    imp.add_argument("--name", default="", help="defaults to the file name")
+    imp.add_argument("--activate", action="store_true", help="also make it the active model")
+    imp.set_defaults(func=run_import)
+    actions.add_parser("list", parents=[common], help="imported models").set_defaults(func=run_list)
+    show = actions.add_parser("show", parents=[common], help="one model's metadata")
+    show.add_argument("name", metavar="NAME")
+    show.set_defaults(func=run_show)
+    activate = actions.add_parser("activate", parents=[common], help="serve chat with this model (no restart)")
+    activate.add_argument("name", metavar="NAME", nargs="?", default="")
+    activate.add_argument("--previous", action="store_true", help="switch back to the previously active model")
+    activate.set_defaults(func=run_activate)
+    remove = actions.add_parser("remove", parents=[common], help="delete an imported model")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(func=run_remove)
+
+
+def _params(count: int) -> str:
+    return f"{count / 1e9:.1f}B" if count >= 1e9 else f"{count / 1e6:.0f}M"
+
+
+def _print(model: models_pb2.Model) -> None:
+    console.print(f"[bold]{model.name}[/]{'  (active)' if model.active else ''}", highlight=False)
+    for key, value in (
+        ("architecture", model.architecture),
+        ("parameters", _params(model.parameter_count)),
+        ("context", str(model.context_length)),
+        ("quantization", model.quantization),
+        ("chat template", "from the file" if model.has_chat_template else "supplied by secondme"),
+        ("size", human_bytes(model.size_bytes)),
+        ("sha256", model.sha256),
+    ):
+        console.print(f"  {key:<14}{value}", highlight=False)
+
+
+def run_import(ctx: CliContext) -> int:
+    path = Path(ctx.args.path).expanduser().resolve()
+    if not path.is_file():
+        return fail(f"no such file: {path}", EXIT_USAGE, ctx.json)
+    client = ctx.client()
+    model = client.models.ImportModel(models_pb2.ImportModelRequest(path=str(path), name=ctx.args.name)).model
+    if ctx.args.activate:
+        model = client.models.ActivateModel(models_pb2.ActivateModelRequest(name=model.name)).model
+    emit(ctx.json, message_dict(model), lambda: _print(model))
+    return 0
+
+
+def run_list(ctx: CliContext) -> int:
+    models = ctx.client().models.ListModels(models_pb2.ListModelsRequest()).models
+
+    def human() -> None:
+        table = Table("", "name", "arch", "params", "quant", "context", "size")
+        for m in models:
+            table.add_row(
+                "*" if m.active else "", m.name, m.architecture, _params(m.parameter_count), m.quantization,
+                str(m.context_length), human_bytes(m.size_bytes),
+            )  # fmt: skip
+        console.print(table)
+
+    emit(ctx.json, [message_dict(m) for m in models], human)
+    return 0
+
+
+def run_show(ctx: CliContext) -> int:
+    model = ctx.client().models.GetModel(models_pb2.GetModelRequest(name=ctx.args.name)).model
+    emit(ctx.json, message_dict(model), lambda: _print(model))
+    return 0
+
+
+def run_activate(ctx: CliContext) -> int:
+    if not ctx.args.name and not ctx.args.previous:
+        return fail("give a model name or --previous", EXIT_USAGE, ctx.json)
+    request = models_pb2.ActivateModelRequest(name=ctx.args.name, previous=ctx.args.previous)
+    model = ctx.client().models.ActivateModel(request, timeout=600).model
+    emit(ctx.json, message_dict(model), lambda: console.print(f"active model: {model.name}", highlight=False))
+    return 0
+
+
+def run_remove(ctx: CliContext) -> int:
+    ctx.client().models.RemoveModel(models_pb2.RemoveModelRequest(name=ctx.args.name))
+    emit(ctx.json, {"removed": ctx.args.name}, lambda: console.print(f"removed {ctx.args.name}", highlight=False))
+    return 0

@@ -1,0 +1,186 @@
+"""The model registry: GGUF files stored by content hash, their metadata, and which one is active.
+
+It is synchronous on its own SQLite connection, so `secondmectl init` can register the default
+model before any daemon runs and the daemon can call it from a worker thread. Files are copied
+under a temporary name while hashing and renamed into place; activation is one transaction that
+remembers the previous model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from secondme.daemon.models.errors import InvalidModelFile, ModelError, ModelNotFound
+from secondme.daemon.models.info import check_fits_in_memory, read_model_info
+from secondme.daemon.models.templates import template_for
+from secondme.daemon.store.sync import connect, transaction
+from secondme.daemon.store.timeutil import now_db
+
+COPY_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: str
+    sha256: str
+    name: str
+    kind: str
+    architecture: str
+    parameter_count: int
+    context_length: int
+    quantization: str
+    has_chat_template: bool
+    chat_template: str
+    size_bytes: int
+    source: str
+    imported_at: str
+    path: Path
+    active: bool = False
+
+
+class ModelRegistry:
+    def __init__(self, db_path: Path, models_dir: Path) -> None:
+        self._conn = connect(db_path)
+        self._dir = models_dir
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _record(self, row: sqlite3.Row, active_id: str | None) -> ModelRecord:
+        return ModelRecord(
+            id=row["id"],
+            sha256=row["sha256"],
+            name=row["name"],
+            kind=row["kind"],
+            architecture=row["architecture"],
+            parameter_count=row["parameter_count"],
+            context_length=row["context_length"],
+            quantization=row["quantization"],
+            has_chat_template=bool(row["has_chat_template"]),
+            chat_template=row["chat_template"],
+            size_bytes=row["size_bytes"],
+            source=row["source"],
+            imported_at=row["imported_at"],
+            path=self._dir / f"{row['sha256']}.gguf",
+            active=row["id"] == active_id,
+        )
+
+    def _state(self) -> tuple[str | None, str | None]:
+        row = self._conn.execute("SELECT active_id, previous_id FROM model_state WHERE singleton = 1").fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def list(self) -> list[ModelRecord]:
+        with self._lock:
+            active, _ = self._state()
+            rows = self._conn.execute("SELECT * FROM models ORDER BY imported_at, name").fetchall()
+            return [self._record(r, active) for r in rows]
+
+    def get(self, name_or_id: str) -> ModelRecord:
+        with self._lock:
+            return self._get(name_or_id)
+
+    def _get(self, name_or_id: str) -> ModelRecord:
+        active, _ = self._state()
+        row = self._conn.execute(
+            "SELECT * FROM models WHERE name = ? OR id = ? OR sha256 = ?", (name_or_id, name_or_id, name_or_id)
+        ).fetchone()
+        if row is None:
+            raise ModelNotFound(f"no model named {name_or_id!r}; `secondmectl models list` shows them")
+        return self._record(row, active)
+
+    def active(self) -> ModelRecord | None:
+        with self._lock:
+            active, _ = self._state()
+            return self._get(active) if active else None
+
+    def previous(self) -> ModelRecord | None:
+        with self._lock:
+            _, previous = self._state()
+            return self._get(previous) if previous else None
+
+    def import_file(self, source: Path, name: str | None = None, chat_template: str = "") -> ModelRecord:
+        """Validate, copy in by content hash and register; importing the same bytes again is a no-op."""
+        source = Path(source)
+        if not source.is_file():
+            raise InvalidModelFile(f"no such file: {source}")
+        info = read_model_info(source)
+        name = name or source.stem
+        check_fits_in_memory(info, name)
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        sha, tmp = self._copy_hashing(source)
+        try:
+            with self._lock:
+                existing = self._conn.execute("SELECT name FROM models WHERE sha256 = ?", (sha,)).fetchone()
+                if existing:
+                    return self._get(existing[0])
+                if self._conn.execute("SELECT 1 FROM models WHERE name = ?", (name,)).fetchone():
+                    raise ModelError(f"a different model is already named {name!r}; pass --name to choose another")
+                os.replace(tmp, self._dir / f"{sha}.gguf")
+                tmp = None
+                template = template_for(info.architecture, info.chat_template or chat_template)
+                with transaction(self._conn) as conn:
+                    conn.execute(
+                        """INSERT INTO models(id, sha256, name, kind, architecture, parameter_count, context_length,
+                               quantization, has_chat_template, chat_template, size_bytes, source, imported_at)
+                           VALUES (?, ?, ?, 'chat', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        (sha[:16], sha, name, info.architecture, info.parameter_count, info.context_length,
+                         info.quantization, int(bool(info.chat_template)), template, info.size_bytes,
+                         str(source), now_db()),
+                    )  # fmt: skip
+                return self._get(name)
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def _copy_hashing(self, source: Path) -> tuple[str, str]:
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(dir=self._dir, prefix=".incoming-", suffix=".gguf")
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                while block := src.read(COPY_CHUNK):
+                    digest.update(block)
+                    out.write(block)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest.hexdigest(), tmp
+
+    def activate(self, name_or_id: str) -> ModelRecord:
+        """Make a model the active one; the current one becomes `previous`. One transaction."""
+        with self._lock:
+            record = self._get(name_or_id)
+            active, _ = self._state()
+            if active == record.id:
+                return record
+            with transaction(self._conn) as conn:
+                conn.execute(
+                    "UPDATE model_state SET previous_id = active_id, active_id = ? WHERE singleton = 1", (record.id,)
+                )
+            return self._get(record.id)
+
+    def remove(self, name_or_id: str) -> ModelRecord:
+        with self._lock:
+            record = self._get(name_or_id)
+            if record.active:
+                raise ModelError(f"{record.name} is the active model; activate another one before removing it")
+            with transaction(self._conn) as conn:
+                conn.execute("UPDATE model_state SET previous_id = NULL WHERE previous_id = ?", (record.id,))
+                conn.execute("DELETE FROM models WHERE id = ?", (record.id,))
+            record.path.unlink(missing_ok=True)
+            return record
+
+    def sweep_incoming(self) -> None:
+        """Remove partial copies left by an import that was killed."""
+        if self._dir.exists():
+            for partial in self._dir.glob(".incoming-*"):
+                partial.unlink(missing_ok=True)
