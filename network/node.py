@@ -31,7 +31,7 @@ from secondme.network.protocols import (
     SESSION_PROTOCOL,
     build_card,
 )
-from secondme.permissions import Action, Disclosure
+from secondme.permissions import Action, Disclosure, canonical_peer_id
 from secondme.v1 import wire_pb2
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class NodeSettings:
 
 def parse_peer_id(text: str) -> ID:
     try:
-        return ID.from_base58(text)
+        return ID.from_base58(canonical_peer_id(text))
     except Exception as exc:
         raise InvalidAddress(f"{text!r} is not a peer ID (they look like 12D3KooW...)") from exc
 
@@ -162,6 +162,13 @@ class MeshNode:
         refusal = self.guard.refuse_peer(peer)
         if refusal:
             raise PeerUnreachable(f"{peer} is {refusal}; `secondmectl peers unblock` it first")
+        # An explicit dial tries exactly this address, now: forget libp2p's "recently failed"
+        # mark and the peer's older addresses (after a restart they point at dead ports).
+        with contextlib.suppress(Exception):
+            self.host.get_network().unblock_peer(info.peer_id)  # type: ignore[attr-defined]
+        if peer not in self.connected_peers():
+            with contextlib.suppress(Exception):
+                self.host.get_peerstore().clear_addrs(info.peer_id)
         try:
             with trio.fail_after(DIAL_TIMEOUT_SECONDS):
                 await self.host.connect(info)
@@ -171,6 +178,20 @@ class MeshNode:
             raise PeerUnreachable(f"could not connect to {address}: {exc}") from exc
         await self._report_seen(peer, [str(a) for a in info.addrs])
         return peer
+
+    async def redial(self, known: Sequence[tuple[str, Sequence[str]]]) -> None:
+        """Reconnect, in the background, to peers from the address book (after a restart)."""
+        assert self._nursery is not None
+        for peer, addresses in known:
+            self._nursery.start_soon(self._redial_one, peer, list(addresses))
+
+    async def _redial_one(self, peer: str, addresses: list[str]) -> None:
+        for address in addresses:
+            try:
+                await self.connect(f"{address}/p2p/{peer}")
+                return
+            except MeshError as exc:
+                log.info("could not reconnect to %s at %s: %s", peer, address, exc)
 
     async def disconnect(self, peer: str) -> bool:
         was = peer in self.connected_peers()

@@ -50,6 +50,8 @@ class RunningDaemon:
             SECONDME_DATA_DIR=str(self.data_dir),
             SECONDME_SOCKET=str(self.socket),
             HF_HUB_OFFLINE="1",
+            # Test daemons listen on loopback only, on a port the OS picks.
+            SECONDME_NETWORK_LISTEN="/ip4/127.0.0.1/tcp/0",
             **self.extra_env,
         )
         return env

@@ -1,0 +1,168 @@
+"""PeerService: the owner's view of the mesh. Translates protobuf to mesh calls and back.
+
+Every call that touches libp2p goes through `Mesh.call`, i.e. the bridge to the trio thread.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from secondme.daemon.api.convert import to_timestamp
+from secondme.daemon.api.errors import FailedPrecondition, InvalidArgument, grpc_errors
+from secondme.daemon.mesh import Mesh
+from secondme.network.errors import RemoteRefused
+from secondme.network.node import MeshNode, parse_peer_id
+from secondme.network.protocols import SESSION_ACTIONS
+from secondme.permissions import Action
+from secondme.v1 import peer_pb2, peer_pb2_grpc
+
+MAX_EXCHANGE_TURNS = 100
+
+
+def _peer_id(text: str, field: str = "peer_id") -> str:
+    if not text:
+        raise InvalidArgument(f"{field}: give the peer ID (12D3KooW..., as `secondmectl peers list` shows)")
+    return str(parse_peer_id(text.strip()))
+
+
+class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
+    def __init__(self, mesh: Mesh | None) -> None:
+        self._mesh = mesh
+
+    @property
+    def mesh(self) -> Mesh:
+        if self._mesh is None or self._mesh.node is None:
+            raise FailedPrecondition("the mesh is off (network.enabled = false in the config)")
+        return self._mesh
+
+    @grpc_errors
+    async def GetSelf(
+        self, request: peer_pb2.GetSelfRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.GetSelfResponse:
+        node = self.mesh.node
+        assert node is not None
+        return peer_pb2.GetSelfResponse(peer_id=node.peer_id, addresses=node.addresses())
+
+    @grpc_errors
+    async def ListPeers(
+        self, request: peer_pb2.ListPeersRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.ListPeersResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        connected = set(await mesh.call(_connected, mesh.node))
+        peers = []
+        for record in await mesh.peers.list():
+            peer = peer_pb2.Peer(
+                peer_id=record.peer_id,
+                addresses=record.addresses,
+                connected=record.peer_id in connected,
+                blocked=record.blocked,
+            )
+            if record.last_seen:
+                peer.last_seen.CopyFrom(to_timestamp(record.last_seen))
+            if record.card:
+                peer.card.ParseFromString(record.card)
+            peers.append(peer)
+            connected.discard(record.peer_id)
+        peers.extend(peer_pb2.Peer(peer_id=p, connected=True) for p in sorted(connected))
+        return peer_pb2.ListPeersResponse(peers=peers)
+
+    @grpc_errors
+    async def Connect(
+        self, request: peer_pb2.ConnectRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.ConnectResponse:
+        if not request.multiaddr:
+            raise InvalidArgument("multiaddr: give an address ending in /p2p/PEER_ID, as `secondmectl id` prints")
+        mesh = self.mesh
+        assert mesh.node is not None
+        peer = await mesh.call(mesh.node.connect, request.multiaddr.strip())
+        return peer_pb2.ConnectResponse(peer_id=peer)
+
+    @grpc_errors
+    async def Disconnect(
+        self, request: peer_pb2.DisconnectRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.DisconnectResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        was = await mesh.call(mesh.node.disconnect, _peer_id(request.peer_id))
+        return peer_pb2.DisconnectResponse(was_connected=was)
+
+    @grpc_errors
+    async def GetCard(
+        self, request: peer_pb2.GetCardRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.GetCardResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        peer = _peer_id(request.peer_id)
+        grant = await mesh.grant_for(peer, Action.CARD)
+        card = await mesh.call(mesh.node.fetch_card, peer, grant)
+        await mesh.peers.save_card(peer, card.SerializeToString())
+        return peer_pb2.GetCardResponse(card=card)
+
+    @grpc_errors
+    async def SendGrant(
+        self, request: peer_pb2.SendGrantRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.SendGrantResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        if not request.grant_id:
+            raise InvalidArgument("grant_id: give the grant id or a unique prefix (`secondmectl grant list --issued`)")
+        record = await mesh.grants.get(request.grant_id.strip())
+        if record.direction != "issued":
+            raise InvalidArgument(f"grant {record.grant.id_hex} was given to this node; only issued grants can be sent")
+        audience = record.grant.audience
+        if request.peer_id and _peer_id(request.peer_id) != audience:
+            raise InvalidArgument(f"grant {record.grant.id_hex} is for {audience}, not {request.peer_id}")
+        receipt = await mesh.call(mesh.node.send_grant, audience, record.envelope)
+        return peer_pb2.SendGrantResponse(peer_id=audience, accepted=receipt.accepted, message=receipt.message)
+
+    @grpc_errors
+    async def Block(self, request: peer_pb2.BlockRequest, context: grpc.aio.ServicerContext) -> peer_pb2.BlockResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        peer = _peer_id(request.peer_id)
+        await mesh.peers.set_blocked(peer, True)
+        await mesh.call(mesh.node.block, peer)
+        return peer_pb2.BlockResponse()
+
+    @grpc_errors
+    async def Unblock(
+        self, request: peer_pb2.UnblockRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.UnblockResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        peer = _peer_id(request.peer_id)
+        await mesh.peers.set_blocked(peer, False)
+        await mesh.call(_unblock, mesh.node, peer)
+        return peer_pb2.UnblockResponse()
+
+    @grpc_errors
+    async def Exchange(
+        self, request: peer_pb2.ExchangeRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.ExchangeResponse:
+        mesh = self.mesh
+        assert mesh.node is not None
+        peer = _peer_id(request.peer_id)
+        action = SESSION_ACTIONS.get(request.kind)
+        if action is None:
+            raise InvalidArgument("kind: choose roleplay, icebreak or brainstorm")
+        if not request.turns or len(request.turns) > MAX_EXCHANGE_TURNS:
+            raise InvalidArgument(f"turns: give between 1 and {MAX_EXCHANGE_TURNS} turns")
+        grant = await mesh.grant_for(peer, action)
+        try:
+            replies = await mesh.call(mesh.node.exchange, peer, request.kind, grant, list(request.turns))
+        except RemoteRefused as exc:
+            if grant:
+                raise
+            raise RemoteRefused(
+                exc.reason, f"{exc} (this node holds no {action} grant from {peer}; ask its owner for one)"
+            ) from exc
+        return peer_pb2.ExchangeResponse(replies=replies)
+
+
+async def _connected(node: MeshNode) -> list[str]:
+    return node.connected_peers()
+
+
+async def _unblock(node: MeshNode, peer: str) -> None:
+    node.unblock(peer)

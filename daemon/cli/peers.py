@@ -1,0 +1,147 @@
+"""`secondmectl id` and `secondmectl peers list|connect|disconnect|card|block|unblock|send-grant|talk`.
+
+`send-grant` lives here because `secondmectl grant` (daemon/cli/grant.py) has no hook for
+subcommands from other modules; it delivers an issued grant to its audience over the mesh.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.network.protocols import KIND_BY_NAME
+from secondme.v1 import peer_pb2
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    subparsers.add_parser("id", parents=[common], help="this self's peer ID and addresses to share").set_defaults(
+        func=run_id
+    )
+    parser = subparsers.add_parser("peers", parents=[common], help="other AI selves on the mesh")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", parents=[common], help="known peers, connected or not").set_defaults(func=run_list)
+
+    connect = actions.add_parser("connect", parents=[common], help="dial a peer by multiaddr")
+    connect.add_argument("multiaddr", metavar="MULTIADDR", help="as the other owner's `secondmectl id` prints it")
+    connect.set_defaults(func=run_connect)
+
+    disconnect = actions.add_parser("disconnect", parents=[common], help="close connections to a peer")
+    disconnect.add_argument("peer_id", metavar="PEER_ID")
+    disconnect.set_defaults(func=run_disconnect)
+
+    card = actions.add_parser("card", parents=[common], help="fetch a connected peer's public card")
+    card.add_argument("peer_id", metavar="PEER_ID")
+    card.set_defaults(func=run_card)
+
+    block = actions.add_parser("block", parents=[common], help="refuse all connections from a peer")
+    block.add_argument("peer_id", metavar="PEER_ID")
+    block.set_defaults(func=run_block)
+
+    unblock = actions.add_parser("unblock", parents=[common], help="accept a blocked peer again")
+    unblock.add_argument("peer_id", metavar="PEER_ID")
+    unblock.set_defaults(func=run_unblock)
+
+    send = actions.add_parser("send-grant", parents=[common], help="deliver a grant you issued to its audience")
+    send.add_argument("peer_id", metavar="PEER_ID", help="the grant's audience")
+    send.add_argument("grant_id", metavar="GRANT_ID", help="the grant id or a unique prefix (6+ hex digits)")
+    send.set_defaults(func=run_send_grant)
+
+    talk = actions.add_parser("talk", parents=[common], help="a session exchange under a grant the peer gave you")
+    talk.add_argument("peer_id", metavar="PEER_ID")
+    talk.add_argument("turns", metavar="TEXT", nargs="+", help="one turn per argument")
+    talk.add_argument("--kind", choices=sorted(KIND_BY_NAME), default="roleplay")
+    talk.set_defaults(func=run_talk)
+
+
+def run_id(ctx: CliContext) -> int:
+    me = ctx.client().peers.GetSelf(peer_pb2.GetSelfRequest(), timeout=10)
+
+    def human() -> None:
+        console.print(f"[bold]peer ID[/] {me.peer_id}", highlight=False)
+        for address in me.addresses:
+            console.print(address, highlight=False, soft_wrap=True)
+
+    emit(ctx.json, message_dict(me), human)
+    return 0
+
+
+def run_list(ctx: CliContext) -> int:
+    reply = ctx.client().peers.ListPeers(peer_pb2.ListPeersRequest(), timeout=10)
+
+    def human() -> None:
+        if not reply.peers:
+            console.print("no peers yet; `secondmectl peers connect MULTIADDR` dials one")
+            return
+        table = Table("peer ID", "name", "connected", "last seen", "address")
+        for peer in reply.peers:
+            seen = peer.last_seen.ToDatetime().strftime("%Y-%m-%d %H:%M") if peer.HasField("last_seen") else ""
+            state = "blocked" if peer.blocked else ("yes" if peer.connected else "no")
+            name = peer.card.display_name if peer.HasField("card") else ""
+            table.add_row(peer.peer_id, name, state, seen, peer.addresses[0] if peer.addresses else "")
+        console.print(table)
+
+    emit(ctx.json, message_dict(reply), human)
+    return 0
+
+
+def run_connect(ctx: CliContext) -> int:
+    reply = ctx.client().peers.Connect(peer_pb2.ConnectRequest(multiaddr=ctx.args.multiaddr), timeout=30)
+    emit(ctx.json, message_dict(reply), lambda: console.print(f"connected to {reply.peer_id}", highlight=False))
+    return 0
+
+
+def run_disconnect(ctx: CliContext) -> int:
+    reply = ctx.client().peers.Disconnect(peer_pb2.DisconnectRequest(peer_id=ctx.args.peer_id), timeout=10)
+    text = "disconnected" if reply.was_connected else "was not connected"
+    emit(ctx.json, message_dict(reply), lambda: console.print(text))
+    return 0
+
+
+def run_card(ctx: CliContext) -> int:
+    card = ctx.client().peers.GetCard(peer_pb2.GetCardRequest(peer_id=ctx.args.peer_id), timeout=30).card
+
+    def human() -> None:
+        console.print(f"[bold]{card.display_name}[/]  {card.bio}", highlight=False)
+        for shade in card.shades:
+            console.print(f"  - {shade.name}: {shade.description}", highlight=False)
+        if card.biography:
+            console.print(card.biography, highlight=False)
+        console.print(f"software {card.software_version}", highlight=False)
+
+    emit(ctx.json, message_dict(card), human)
+    return 0
+
+
+def run_block(ctx: CliContext) -> int:
+    ctx.client().peers.Block(peer_pb2.BlockRequest(peer_id=ctx.args.peer_id), timeout=10)
+    emit(ctx.json, {"blocked": ctx.args.peer_id}, lambda: console.print(f"blocked {ctx.args.peer_id}"))
+    return 0
+
+
+def run_unblock(ctx: CliContext) -> int:
+    ctx.client().peers.Unblock(peer_pb2.UnblockRequest(peer_id=ctx.args.peer_id), timeout=10)
+    emit(ctx.json, {"unblocked": ctx.args.peer_id}, lambda: console.print(f"unblocked {ctx.args.peer_id}"))
+    return 0
+
+
+def run_send_grant(ctx: CliContext) -> int:
+    request = peer_pb2.SendGrantRequest(grant_id=ctx.args.grant_id, peer_id=ctx.args.peer_id)
+    reply = ctx.client().peers.SendGrant(request, timeout=30)
+    text = "delivered" if reply.accepted else f"refused by the peer: {reply.message}"
+    emit(ctx.json, message_dict(reply), lambda: console.print(text, highlight=False))
+    return 0 if reply.accepted else 1
+
+
+def run_talk(ctx: CliContext) -> int:
+    request = peer_pb2.ExchangeRequest(peer_id=ctx.args.peer_id, kind=KIND_BY_NAME[ctx.args.kind], turns=ctx.args.turns)
+    reply = ctx.client().peers.Exchange(request, timeout=120)
+
+    def human() -> None:
+        for text, answer in zip(ctx.args.turns, reply.replies, strict=False):
+            console.print(f"[bold]you[/]  {text}\n[bold]them[/] {answer}", highlight=False)
+
+    emit(ctx.json, message_dict(reply), human)
+    return 0

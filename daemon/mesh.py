@@ -1,0 +1,158 @@
+"""The daemon's side of the mesh: builds the node on its trio thread and answers its questions.
+
+`Mesh` owns the bridge, hands the node the grant authority and a delegate whose coroutines run
+here on the asyncio loop (identity for cards, storing delivered grants, answering turns,
+recording peers in the address book), and offers the PeerService the owner's actions.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from secondme.daemon.config import NetworkSection
+from secondme.daemon.store.grants import GrantRepository
+from secondme.daemon.store.peers import PeerRepository
+from secondme.network.bridge import AsyncioDelegate, TrioBridge
+from secondme.network.limits import MeshLimits
+from secondme.network.node import MeshNode, NodeSettings
+from secondme.permissions import (
+    Action,
+    GrantAuthority,
+    GrantError,
+    IdentityView,
+    PublicCard,
+    SessionHandle,
+    open_envelope,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+LISTEN_ENV = "SECONDME_NETWORK_LISTEN"
+AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
+
+
+async def echo_turn(peer_id: str, session: SessionHandle, text: str) -> str:
+    """Until the sessions work plugs in the model, a turn is answered by echoing it."""
+    return f"echo: {text}"
+
+
+def limits_from(section: NetworkSection) -> MeshLimits:
+    return MeshLimits(
+        max_connections=section.max_connections,
+        max_connections_per_peer=section.max_connections_per_peer,
+        max_streams_per_peer=section.max_streams_per_peer,
+        max_sessions_per_peer=section.max_sessions_per_peer,
+        rate_per_second=section.rate_per_second,
+        rate_burst=max(1, int(section.rate_per_second * 2)),
+        max_frame_bytes=section.max_frame_bytes,
+        read_timeout_seconds=section.read_timeout_seconds,
+        session_idle_seconds=section.session_idle_seconds,
+        idle_connection_seconds=section.idle_connection_seconds,
+    )
+
+
+def listen_addresses(section: NetworkSection) -> list[str]:
+    override = os.environ.get(LISTEN_ENV, "").strip()
+    if override:
+        return [part.strip() for part in override.split(",") if part.strip()]
+    return list(section.listen)
+
+
+class DaemonDelegate:
+    """What the node asks of the daemon, answered on the asyncio loop."""
+
+    def __init__(
+        self,
+        me: str,
+        display_name: str,
+        peers: PeerRepository,
+        grants: GrantRepository,
+        answer_turn: AnswerTurn,
+    ) -> None:
+        self.me = me
+        self.display_name = display_name
+        self.peers = peers
+        self.grants = grants
+        self._answer_turn = answer_turn
+
+    async def identity(self) -> IdentityView:
+        # The memory pipeline fills headline, biography and shades later; the path exists now.
+        return IdentityView(PublicCard(self.display_name, ""))
+
+    async def grant_received(self, peer_id: str, envelope: bytes) -> tuple[bool, str]:
+        try:
+            grant = open_envelope(envelope)
+        except GrantError as exc:
+            return False, f"not a valid grant: {exc.message}"
+        if grant.issuer != peer_id:
+            return False, f"grant {grant.id_hex} was issued by {grant.issuer}, not by the sender {peer_id}"
+        if grant.audience != self.me:
+            return False, f"grant {grant.id_hex} is for {grant.audience}, not for this node ({self.me})"
+        _, already = await self.grants.add(grant, "received", envelope)
+        log.info(
+            "received grant %s from %s (scopes %s)%s",
+            grant.id_hex,
+            peer_id,
+            ", ".join(sorted(grant.scopes)),
+            " again" if already else "",
+        )
+        return True, ""
+
+    async def answer_turn(self, peer_id: str, session: SessionHandle, text: str) -> str:
+        return await self._answer_turn(peer_id, session, text)
+
+    async def peer_seen(self, peer_id: str, addresses: list[str]) -> None:
+        await self.peers.seen(peer_id, addresses)
+
+
+class Mesh:
+    def __init__(
+        self,
+        seed: bytes,
+        section: NetworkSection,
+        software_version: str,
+        authority: GrantAuthority,
+        peers: PeerRepository,
+        grants: GrantRepository,
+        answer_turn: AnswerTurn = echo_turn,
+    ) -> None:
+        self.peers = peers
+        self.grants = grants
+        self.bridge = TrioBridge()
+        name = section.display_name or getpass.getuser()
+        self.delegate = DaemonDelegate(authority.peer_id, name, peers, grants, answer_turn)
+        self._seed = seed
+        self._settings = NodeSettings(
+            listen=listen_addresses(section),
+            bootstrap=list(section.bootstrap),
+            limits=limits_from(section),
+            software_version=software_version,
+        )
+        self._authority = authority
+        self.node: MeshNode | None = None
+
+    async def start(self) -> None:
+        delegate = AsyncioDelegate(self.delegate, self.bridge)
+        self.node = await self.bridge.start(lambda: MeshNode(self._seed, self._settings, self._authority, delegate))
+        self.node.guard.set_blocked(await self.peers.blocked())
+        known = [p for p in await self.peers.list() if not p.blocked and p.addresses]
+        if known:
+            await self.call(self.node.redial, [(p.peer_id, p.addresses) for p in known])
+
+    async def stop(self) -> None:
+        await self.bridge.stop()
+
+    async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await self.bridge.call(fn, *args)
+
+    async def grant_for(self, peer_id: str, action: Action) -> bytes:
+        """The envelope of an unexpired grant `peer_id` gave us that covers `action`, or b''."""
+        for record in await self.grants.received_from(peer_id, datetime.now(UTC)):
+            if record.grant.allows(action) and record.revoked_at is None:
+                return record.envelope
+        return b""
