@@ -42,7 +42,7 @@ from secondme.permissions import (
 )
 from secondme.v1 import grant_pb2, peer_pb2, wire_pb2
 
-CONFIG = 'version = 1\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\nmax_sessions_per_peer = 4\n'
+CONFIG = 'version = 1\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\nmdns = false\n'
 MESSAGE = "hello there, how are you today?"
 ECHO_SERVER = """
 import asyncio, sys

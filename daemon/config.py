@@ -61,6 +61,9 @@ class NetworkSection:
     # SECONDME_NETWORK_LISTEN (comma-separated multiaddrs) overrides `listen` (tests use loopback).
     enabled: bool = True
     listen: list[str] = field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/4001"])
+    # Announce this self on the LAN and connect to selves found there (on the listen addresses'
+    # interfaces only). SECONDME_NETWORK_MDNS=0 or 1 overrides it (tests turn it off).
+    mdns: bool = True
     # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
     bootstrap: list[str] = field(default_factory=list)
     # The name on this self's public card; empty means the login name.

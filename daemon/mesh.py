@@ -33,6 +33,7 @@ from secondme.permissions import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LISTEN_ENV = "SECONDME_NETWORK_LISTEN"
+MDNS_ENV = "SECONDME_NETWORK_MDNS"
 AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
 
 
@@ -61,6 +62,15 @@ def listen_addresses(section: NetworkSection) -> list[str]:
     if override:
         return [part.strip() for part in override.split(",") if part.strip()]
     return list(section.listen)
+
+
+def mdns_enabled(section: NetworkSection) -> bool:
+    override = os.environ.get(MDNS_ENV, "").strip().lower()
+    if override in ("0", "false", "off", "no"):
+        return False
+    if override in ("1", "true", "on", "yes"):
+        return True
+    return section.mdns
 
 
 class DaemonDelegate:
@@ -132,6 +142,7 @@ class Mesh:
             bootstrap=list(section.bootstrap),
             limits=limits_from(section),
             software_version=software_version,
+            mdns=mdns_enabled(section),
         )
         self._authority = authority
         self.node: MeshNode | None = None

@@ -23,6 +23,7 @@ from secondme.network.errors import FrameError, InvalidAddress, MeshError, PeerU
 from secondme.network.framing import FramedStream
 from secondme.network.host import build_host, key_pair_from_seed, parse_multiaddrs
 from secondme.network.limits import Guard, MeshLimits
+from secondme.network.mdns import MdnsDiscovery
 from secondme.network.ports import Authority, MeshDelegate
 from secondme.network.protocols import (
     CARD_PROTOCOL,
@@ -47,6 +48,8 @@ class NodeSettings:
     bootstrap: list[str] = field(default_factory=list)
     limits: MeshLimits = field(default_factory=MeshLimits)
     software_version: str = "0"
+    # Announce and connect on the LAN, on the listen addresses' interfaces only (see mdns.py).
+    mdns: bool = False
 
 
 def parse_peer_id(text: str) -> ID:
@@ -139,8 +142,13 @@ class MeshNode:
             for address in self._bootstrap:
                 nursery.start_soon(self._keep_dialled, address)
             log.info("mesh listening on %s", ", ".join(self.addresses()))
+            mdns = await self._start_mdns() if self.settings.mdns else None
             task_status.started()
-            await trio.sleep_forever()
+            try:
+                await trio.sleep_forever()
+            finally:
+                if mdns is not None:
+                    mdns.close()
 
     def addresses(self) -> list[str]:
         return [str(a) for a in self.host.get_addrs()]
@@ -384,6 +392,34 @@ class MeshNode:
             await self.delegate.peer_seen(peer, addresses)
         except Exception:
             log.exception("could not record peer %s", peer)
+
+    async def _start_mdns(self) -> MdnsDiscovery:
+        token = trio.lowlevel.current_trio_token()
+        nursery = self._nursery
+        assert nursery is not None
+
+        def found(peer: str, addresses: list[str]) -> None:  # on a zeroconf thread
+            with contextlib.suppress(trio.RunFinishedError):
+                token.run_sync_soon(nursery.start_soon, self._mdns_found, peer, addresses)
+
+        listen = [a.split("/p2p/", 1)[0] for a in self.addresses()]
+        discovery = MdnsDiscovery(self.peer_id, listen, found)
+        try:
+            await trio.to_thread.run_sync(discovery.start)
+        except Exception as exc:  # a LAN without multicast must not stop the mesh
+            log.warning("mDNS could not start (%s); explicit connect and bootstrap still work", exc)
+        return discovery
+
+    async def _mdns_found(self, peer: str, addresses: list[str]) -> None:
+        if peer in self.connected_peers() or self.guard.refuse_peer(peer):
+            return
+        for address in addresses:
+            try:
+                await self.connect(address)
+                log.info("mDNS: connected to %s at %s", peer, address)
+                return
+            except MeshError as exc:
+                log.info("mDNS: %s at %s: %s", peer, address, exc)
 
     async def _keep_dialled(self, address: object) -> None:
         """Dial a bootstrap peer now and again whenever it drops, backing off on failure."""

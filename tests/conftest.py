@@ -52,6 +52,8 @@ class RunningDaemon:
             HF_HUB_OFFLINE="1",
             # Test daemons listen on loopback only, on a port the OS picks.
             SECONDME_NETWORK_LISTEN="/ip4/127.0.0.1/tcp/0",
+            # mDNS's receiving socket binds 0.0.0.0:5353; test daemons never announce themselves.
+            SECONDME_NETWORK_MDNS="0",
             **self.extra_env,
         )
         return env

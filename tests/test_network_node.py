@@ -7,10 +7,13 @@ processes) are in test_mesh_daemons.py.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import multiaddr
 import pytest
@@ -422,6 +425,35 @@ def test_blocked_peer_is_refused_at_accept_time_and_on_streams() -> None:
                 await b.node.fetch_card(a.peer_id)
             a.node.unblock(b.peer_id)
             await b.node.connect(a.address)
+            await still_serves(a, b)
+
+    run(main)
+
+
+def test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns() -> None:
+    """zeroconf's receiving socket binds 0.0.0.0:5353, so this runs in a network namespace made
+    here (`unshare -rn`: only a loopback interface), where that can reach nothing else."""
+    if os.environ.get("SECONDME_TEST_NETNS") != "1":
+        here = f"{Path(__file__).resolve()}::test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns"
+        command = f"ip link set lo up && exec {sys.executable} -m pytest -q -p no:cacheprovider {here}"
+        result = subprocess.run(
+            ["unshare", "-rn", "sh", "-c", command],
+            env={**os.environ, "SECONDME_TEST_NETNS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "1 passed" in result.stdout
+        return
+    a, b = make_self("alex"), make_self("blake")
+    a.node.settings.mdns = b.node.settings.mdns = True
+
+    async def main() -> None:
+        async with running(a, b):
+            with trio.fail_after(20):
+                while a.peer_id not in b.node.connected_peers() and b.peer_id not in a.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event to wait on
+                    await trio.sleep(0.1)
             await still_serves(a, b)
 
     run(main)
