@@ -142,7 +142,8 @@ class RunningDaemon:
 
 
 def _init(daemon: RunningDaemon) -> None:
-    daemon.ctl("init")
+    # Tests bring their own tiny model; the packaged default is covered by its own test.
+    daemon.ctl("init", "--no-default-model")
 
 
 @pytest.fixture

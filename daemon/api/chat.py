@@ -7,6 +7,7 @@ import grpc
 from secondme.daemon.api.convert import next_page_token, page_window, to_timestamp
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors
 from secondme.daemon.models.persona import PersonaSource
+from secondme.daemon.models.registry import ModelRecord
 from secondme.daemon.models.runtime import ModelRuntime, Priority
 from secondme.daemon.store.conversations import ConversationRepository
 from secondme.pipeline.llm import Message
@@ -43,7 +44,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         messages.append({"role": "user", "content": text})
 
         await self._conversations.add_message(conversation_id, "user", text)
-        model = self._runtime.loaded
+        served_by: list[ModelRecord] = []
         pieces: list[str] = []
         try:
             async for piece in self._runtime.stream(
@@ -52,17 +53,19 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
                 max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
                 temperature=request.temperature if request.HasField("temperature") else DEFAULT_TEMPERATURE,
                 seed=request.seed if request.HasField("seed") else None,
+                served_by=served_by,
             ):
                 pieces.append(piece)
                 yield chat_pb2.ChatResponse(token=piece)
         finally:
             # What was said is kept even when the owner interrupted it.
-            await self._conversations.add_message(
-                conversation_id, "assistant", "".join(pieces), model.id if model else ""
-            )
+            model_id = served_by[0].id if served_by else ""
+            await self._conversations.add_message(conversation_id, "assistant", "".join(pieces), model_id)
         yield chat_pb2.ChatResponse(
             done=chat_pb2.ChatDone(
-                conversation_id=conversation_id, model=model.name if model else "", completion_tokens=len(pieces)
+                conversation_id=conversation_id,
+                model=served_by[0].name if served_by else "",
+                completion_tokens=len(pieces),
             )
         )
 

@@ -17,6 +17,9 @@ from secondme.daemon.store import Store
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("init", parents=[common], help="create the config, data dir and identity key")
+    parser.add_argument(
+        "--no-default-model", action="store_true", help="do not register the packaged default model"
+    )
     parser.set_defaults(func=run)
 
 
@@ -35,7 +38,7 @@ def run(ctx: CliContext) -> int:
         key = create_identity_key(paths.identity_key)
         created.append(str(paths.identity_key))
     peer_id = peer_id_from_public_key(key.public_key())
-    model = _default_model(paths)
+    model = "" if ctx.args.no_default_model else _default_model(paths)
     data = {
         "peer_id": peer_id,
         "config": str(paths.config),

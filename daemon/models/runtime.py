@@ -183,8 +183,12 @@ class ModelRuntime:
         temperature: float = 0.7,
         seed: int | None = None,
         schema: dict[str, Any] | None = None,
+        served_by: list[ModelRecord] | None = None,
     ) -> AsyncIterator[str]:
-        """Yield the reply piece by piece; closing the iterator cancels the generation."""
+        """Yield the reply piece by piece; closing the iterator cancels the generation.
+
+        `served_by`, when given, receives the model that generated the reply (a swap may be queued).
+        """
         if self._expected is None:
             raise ModelUnavailable(
                 "no model is active; import one with `secondmectl models import PATH` and activate it"
@@ -192,8 +196,9 @@ class ModelRuntime:
 
         def run(work: _Work) -> None:
             model = self._model
-            if model is None:
-                raise ModelUnavailable("no model is loaded")
+            if model is None or self._record is None:
+                raise ModelUnavailable("no model is loaded; see the daemon log for why it failed to load")
+            work.emit(self._record)
             for piece in model.stream(
                 messages,
                 max_tokens=max_tokens,
@@ -213,6 +218,10 @@ class ModelRuntime:
         work = _Work(run, asyncio.get_running_loop())
         self._submit(work, priority)
         async for piece in self._drain(work):
+            if isinstance(piece, ModelRecord):
+                if served_by is not None:
+                    served_by.append(piece)
+                continue
             yield piece
 
     async def generate(self, messages: list[Message], **kwargs: Any) -> str:
