@@ -64,6 +64,11 @@ class NetworkSection:
     # Announce this self on the LAN and connect to selves found there (on the listen addresses'
     # interfaces only). SECONDME_NETWORK_MDNS=0 or 1 overrides it (tests turn it off).
     mdns: bool = True
+    # Announce this self as a Kademlia DHT provider record to every DHT peer and look up others:
+    # finds selves beyond the LAN through peers in common. Off by default: it tells strangers
+    # this node exists.
+    dht: bool = False
+    dht_interval_seconds: float = 300.0
     # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
     bootstrap: list[str] = field(default_factory=list)
     # The name on this self's public card; empty means the login name.
@@ -129,7 +134,13 @@ class Config:
         for name in ("max_connections", "max_connections_per_peer", "max_streams_per_peer", "max_sessions_per_peer"):
             if getattr(self.network, name) < 1:
                 raise ConfigError(f"network.{name} must be at least 1")
-        for name in ("rate_per_second", "read_timeout_seconds", "session_idle_seconds", "idle_connection_seconds"):
+        for name in (
+            "rate_per_second",
+            "read_timeout_seconds",
+            "session_idle_seconds",
+            "idle_connection_seconds",
+            "dht_interval_seconds",
+        ):
             if getattr(self.network, name) <= 0:
                 raise ConfigError(f"network.{name} must be positive")
 

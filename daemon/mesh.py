@@ -143,6 +143,8 @@ class Mesh:
             limits=limits_from(section),
             software_version=software_version,
             mdns=mdns_enabled(section),
+            dht=section.dht,
+            dht_interval_seconds=section.dht_interval_seconds,
         )
         self._authority = authority
         self.node: MeshNode | None = None

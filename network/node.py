@@ -19,6 +19,7 @@ from libp2p.abc import INetConn, INetStream, INetwork, INotifee
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 
+from secondme.network.dht import run_dht
 from secondme.network.errors import FrameError, InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
 from secondme.network.framing import FramedStream
 from secondme.network.host import build_host, key_pair_from_seed, parse_multiaddrs
@@ -50,6 +51,9 @@ class NodeSettings:
     software_version: str = "0"
     # Announce and connect on the LAN, on the listen addresses' interfaces only (see mdns.py).
     mdns: bool = False
+    # Announce and look up selves as Kademlia provider records (see dht.py); seconds per round.
+    dht: bool = False
+    dht_interval_seconds: float = 300.0
 
 
 def parse_peer_id(text: str) -> ID:
@@ -143,6 +147,10 @@ class MeshNode:
                 nursery.start_soon(self._keep_dialled, address)
             log.info("mesh listening on %s", ", ".join(self.addresses()))
             mdns = await self._start_mdns() if self.settings.mdns else None
+            if self.settings.dht:
+                await nursery.start(
+                    run_dht, self.host, self._contained_raw, self._found, self.settings.dht_interval_seconds
+                )
             task_status.started()
             try:
                 await trio.sleep_forever()
@@ -300,6 +308,27 @@ class MeshNode:
 
         return serve
 
+    def _contained_raw(
+        self, protocol: str, handler: Callable[[INetStream], Awaitable[None]]
+    ) -> Callable[[INetStream], Awaitable[None]]:
+        """Containment for a handler that is not ours (the DHT's): limits apply, errors stay local."""
+
+        async def serve(stream: INetStream) -> None:
+            peer = str(stream.muxed_conn.peer_id)
+            refusal = self.guard.open_stream(peer, protocol)
+            if refusal:
+                await _reset(stream)
+                return
+            try:
+                await handler(stream)
+            except Exception:
+                log.info("%s handler failed for %s; closing only that stream", protocol, peer, exc_info=True)
+                await _reset(stream)
+            finally:
+                self.guard.close_stream(peer, protocol)
+
+        return serve
+
     async def _serve_card(self, framed: FramedStream, peer: str) -> None:
         request = await framed.read(wire_pb2.CardRequest)
         level = Disclosure.PUBLIC_CARD
@@ -411,15 +440,21 @@ class MeshNode:
         return discovery
 
     async def _mdns_found(self, peer: str, addresses: list[str]) -> None:
-        if peer in self.connected_peers() or self.guard.refuse_peer(peer):
+        await self._found(peer, addresses)
+
+    async def _found(self, peer: str, addresses: list[str]) -> None:
+        """A self discovered by mDNS or the DHT: connect unless connected, blocked or banned."""
+        if peer == self.peer_id or peer in self.connected_peers() or self.guard.refuse_peer(peer):
             return
         for address in addresses:
+            if "/p2p/" not in address:
+                address = f"{address}/p2p/{peer}"
             try:
                 await self.connect(address)
-                log.info("mDNS: connected to %s at %s", peer, address)
+                log.info("discovered and connected to %s at %s", peer, address)
                 return
             except MeshError as exc:
-                log.info("mDNS: %s at %s: %s", peer, address, exc)
+                log.info("discovered %s at %s but could not connect: %s", peer, address, exc)
 
     async def _keep_dialled(self, address: object) -> None:
         """Dial a bootstrap peer now and again whenever it drops, backing off on failure."""

@@ -457,3 +457,24 @@ def test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns() 
             await still_serves(a, b)
 
     run(main)
+
+
+def test_dht_provider_records_let_selves_find_each_other_through_a_common_peer() -> None:
+    a, b, c = make_self("alex"), make_self("blake"), make_self("casey")
+    for s in (a, b, c):
+        s.node.settings.dht = True
+        s.node.settings.dht_interval_seconds = 1.0
+
+    async def main() -> None:
+        async with running(a, b, c):
+            await b.node.connect(a.address)
+            await c.node.connect(a.address)  # b and c know only a
+            with trio.fail_after(30):
+                while c.peer_id not in b.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event
+                    await trio.sleep(0.2)
+            await still_serves(b, c)
+            # Garbage on the DHT's protocol closes that stream only.
+            assert await send_raw(c, a, "/ipfs/kad/1.0.0", encode_varint(4 * 1024**3) + b"x") == b""
+            await still_serves(a, c)
+
+    run(main)
