@@ -106,13 +106,15 @@ class Self:
         return issued.envelope
 
 
-def make_self(name: str, limits: MeshLimits | None = None) -> Self:
+def make_self(name: str, limits: MeshLimits | None = None, bootstrap: tuple[str, ...] = ()) -> Self:
     seed = os.urandom(32)
     key = Ed25519PrivateKey.from_private_bytes(seed)
     peer_id = peer_id_from_public_key(key.public_key())
     authority = GrantAuthority(peer_id, key, MemoryLedger())
     delegate = Delegate(name, peer_id)
-    settings = NodeSettings(listen=[LOOPBACK], limits=limits or MeshLimits(), software_version="test")
+    settings = NodeSettings(
+        listen=[LOOPBACK], bootstrap=list(bootstrap), limits=limits or MeshLimits(), software_version="test"
+    )
     return Self(MeshNode(seed, settings, authority, delegate), authority, delegate)
 
 
@@ -476,5 +478,24 @@ def test_dht_provider_records_let_selves_find_each_other_through_a_common_peer()
             # Garbage on the DHT's protocol closes that stream only.
             assert await send_raw(c, a, "/ipfs/kad/1.0.0", encode_varint(4 * 1024**3) + b"x") == b""
             await still_serves(a, c)
+
+    run(main)
+
+
+def test_bootstrap_peers_are_dialled_at_start_and_redialled_when_dropped() -> None:
+    a = make_self("alex")
+
+    async def main() -> None:
+        async with running(a):
+            b = make_self("blake", bootstrap=(a.address,))
+            async with running(b):
+                with trio.fail_after(20):
+                    while a.peer_id not in b.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event
+                        await trio.sleep(0.1)
+                await a.node.disconnect(b.peer_id)  # the bootstrap peer drops us
+                with trio.fail_after(30):
+                    while a.peer_id not in b.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event
+                        await trio.sleep(0.2)
+                await still_serves(a, b)
 
     run(main)
