@@ -17,6 +17,9 @@ from secondme.pipeline.parsers.sniff import sniff
 PARSERS: dict[SourceType, str] = {
     SourceType.TEXT: "secondme.pipeline.parsers.text:TextParser",
     SourceType.MARKDOWN: "secondme.pipeline.parsers.text:MarkdownParser",
+    SourceType.PDF: "secondme.pipeline.parsers.pdf:PdfParser",
+    SourceType.HTML: "secondme.pipeline.parsers.html:HtmlParser",
+    SourceType.IMAGE: "secondme.pipeline.parsers.image:ImageParser",
 }
 
 
