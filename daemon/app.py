@@ -114,6 +114,8 @@ class Daemon:
             stop_grace_seconds=self.config.jobs.stop_grace_seconds,
         )
 
+        self.jobs.follow_ups["ingest"] = lambda result: [("embed", {})] if result.get("ingested") else []
+
         self._grant_ledger = SqliteGrantLedger(paths.db)
         self.grants = await asyncio.to_thread(
             GrantAuthority, peer_id, identity, self._grant_ledger, self.config.grants.clock_skew_seconds

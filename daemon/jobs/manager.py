@@ -80,6 +80,8 @@ class JobManager:
         self._scheduler: asyncio.Task[None] | None = None
         self._accepting = True
         self._mp = multiprocessing.get_context("spawn")
+        # kind -> function of a succeeded job's result giving the jobs to queue next (a pipeline).
+        self.follow_ups: dict[str, Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]]] = {}
 
     async def start(self) -> list[str]:
         """Mark jobs a previous daemon left running as interrupted, then start scheduling."""
@@ -243,6 +245,11 @@ class JobManager:
             await self._repo.finish(job_id, JobState.CANCELLED, error="cancelled by the owner")
         elif outcome and outcome[0] == "result" and code == 0:
             await self._repo.finish(job_id, JobState.SUCCEEDED, result=outcome[1])
+            record = await self._repo.get(job_id)
+            follow_up = self.follow_ups.get(record.kind) if record else None
+            for kind, params in follow_up(outcome[1]) if follow_up else []:
+                if self._accepting:
+                    await self.submit(kind, params)
         elif outcome and outcome[0] == "error":
             log.warning("job %s failed: %s\n%s", job_id, outcome[1], outcome[2])
             await self._repo.finish(job_id, JobState.FAILED, error=outcome[1])
