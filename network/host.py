@@ -15,6 +15,7 @@ from libp2p.abc import IHost
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.network.config import ConnectionConfig
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
@@ -41,4 +42,13 @@ def parse_multiaddrs(texts: Sequence[str]) -> list[multiaddr.Multiaddr]:
 
 def build_host(key_pair: KeyPair, listen: Sequence[multiaddr.Multiaddr]) -> IHost:
     security = {NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=create_x25519_key_pair().private_key)}
-    return new_host(key_pair=key_pair, sec_opt=security, muxer_preference="YAMUX", listen_addrs=list(listen))
+    # py-libp2p's connection manager otherwise dials every peer in its peerstore until it has 50
+    # connections; which peers to keep connected is this node's decision (bootstrap, redial).
+    connections = ConnectionConfig(min_connections=0, low_watermark=0)
+    return new_host(
+        key_pair=key_pair,
+        sec_opt=security,
+        muxer_preference="YAMUX",
+        listen_addrs=list(listen),
+        connection_config=connections,
+    )
