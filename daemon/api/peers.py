@@ -155,7 +155,9 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             if grant:
                 raise
             raise RemoteRefused(
-                exc.reason, f"{exc} (this node holds no {action} grant from {peer}; ask its owner for one)"
+                exc.reason,
+                f"{peer} refused the {action} session: this node holds no {action} grant from it; "
+                "ask its owner for one (they run `secondmectl peers send-grant`)",
             ) from exc
         return peer_pb2.ExchangeResponse(replies=replies)
 
