@@ -499,3 +499,34 @@ def test_bootstrap_peers_are_dialled_at_start_and_redialled_when_dropped() -> No
                 await still_serves(a, b)
 
     run(main)
+
+
+def test_concurrent_sessions_per_peer_are_limited_and_freed_when_one_ends() -> None:
+    a, b = make_self("alex", MeshLimits(max_sessions_per_peer=1)), make_self("blake")
+
+    async def main() -> None:
+        async with running(a, b):
+            await b.node.connect(a.address)
+            grant = a.grant_to(b, Action.ROLEPLAY)
+            first = await b.node.open_session(a.peer_id, ROLEPLAY, grant)
+            with pytest.raises(RemoteRefused) as busy:
+                await b.node.open_session(a.peer_id, ROLEPLAY, grant)
+            assert busy.value.reason == "busy"
+            await first.end()
+            assert await b.node.exchange(a.peer_id, ROLEPLAY, grant, ["next"]) == ["alex heard: next"]
+
+    run(main)
+
+
+def test_idle_connections_are_trimmed() -> None:
+    a, b = make_self("alex", MeshLimits(idle_connection_seconds=1.0)), make_self("blake")
+
+    async def main() -> None:
+        async with running(a, b):
+            await b.node.connect(a.address)
+            await still_serves(a, b)
+            with trio.fail_after(15):
+                while b.peer_id in a.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event
+                    await trio.sleep(0.2)
+
+    run(main)
