@@ -176,7 +176,7 @@ class Daemon:
             models_pb2,
             "ModelService",
             models_pb2_grpc.add_ModelServiceServicer_to_server,
-            ModelServicer(self.models, self.runtime),
+            ModelServicer(self.models, self.runtime, paths.models),
         )
         self._add(
             chat_pb2,

@@ -12,6 +12,7 @@ from secondme.daemon.api.errors import InvalidArgument, grpc_errors
 from secondme.daemon.models.errors import ModelNotFound
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
+from secondme.daemon.models.whisper import import_whisper
 from secondme.daemon.store.timeutil import from_db
 from secondme.v1 import models_pb2, models_pb2_grpc
 
@@ -34,8 +35,9 @@ def model_to_pb(record: ModelRecord) -> models_pb2.Model:
 
 
 class ModelServicer(models_pb2_grpc.ModelServiceServicer):
-    def __init__(self, registry: ModelRegistry, runtime: ModelRuntime) -> None:
+    def __init__(self, registry: ModelRegistry, runtime: ModelRuntime, models_dir: Path) -> None:
         self._registry = registry
+        self._models_dir = models_dir
         self._runtime = runtime
         self._activation = asyncio.Lock()
 
@@ -44,6 +46,12 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
         path = Path(request.path)
         if not path.is_absolute():
             raise InvalidArgument(f"{request.path!r} is not an absolute path on the daemon's machine")
+        if request.kind == models_pb2.MODEL_KIND_WHISPER:
+            stored = await asyncio.to_thread(import_whisper, path, self._models_dir)
+            return models_pb2.ImportModelResponse(
+                model=models_pb2.Model(name="whisper", architecture="whisper", source=str(path),
+                                       size_bytes=stored.stat().st_size)
+            )  # fmt: skip
         record = await asyncio.to_thread(self._registry.import_file, path, request.name or None)
         return models_pb2.ImportModelResponse(model=model_to_pb(record))
 

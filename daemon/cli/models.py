@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     imp.add_argument("path", metavar="PATH")
     imp.add_argument("--name", default="", help="defaults to the file name")
     imp.add_argument("--activate", action="store_true", help="also make it the active model")
+    imp.add_argument("--kind", choices=["chat", "whisper"], default="chat", help="a GGUF chat model or a Whisper .pt")
     imp.set_defaults(func=run_import)
     actions.add_parser("list", parents=[common], help="imported models").set_defaults(func=run_list)
     show = actions.add_parser("show", parents=[common], help="one model's metadata")
@@ -56,7 +57,12 @@ def run_import(ctx: CliContext) -> int:
     if not path.is_file():
         return fail(f"no such file: {path}", EXIT_USAGE, ctx.json)
     client = ctx.client()
-    model = client.models.ImportModel(models_pb2.ImportModelRequest(path=str(path), name=ctx.args.name)).model
+    kind = models_pb2.MODEL_KIND_WHISPER if ctx.args.kind == "whisper" else models_pb2.MODEL_KIND_CHAT
+    request = models_pb2.ImportModelRequest(path=str(path), name=ctx.args.name, kind=kind)
+    model = client.models.ImportModel(request).model
+    if kind == models_pb2.MODEL_KIND_WHISPER:
+        emit(ctx.json, message_dict(model), lambda: console.print("imported the Whisper speech model", highlight=False))
+        return 0
     if ctx.args.activate:
         model = client.models.ActivateModel(models_pb2.ActivateModelRequest(name=model.name)).model
     emit(ctx.json, message_dict(model), lambda: _print(model))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from secondme.daemon.jobs.context import JobContext
+from secondme.daemon.models.whisper import WHISPER_FILENAME
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
+from secondme.pipeline.parsers.audio import WHISPER_MODEL_ENV
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -21,6 +24,9 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         exclude=list(params.get("exclude") or settings.get("exclude") or []),
         source_label=str(params.get("source_label", "")),
     )
+    whisper = ctx.data_dir / "models" / WHISPER_FILENAME
+    if whisper.is_file():
+        os.environ[WHISPER_MODEL_ENV] = str(whisper)
     conn = ctx.connect()
     try:
         sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id)

@@ -20,6 +20,7 @@ PARSERS: dict[SourceType, str] = {
     SourceType.PDF: "secondme.pipeline.parsers.pdf:PdfParser",
     SourceType.HTML: "secondme.pipeline.parsers.html:HtmlParser",
     SourceType.IMAGE: "secondme.pipeline.parsers.image:ImageParser",
+    SourceType.AUDIO: "secondme.pipeline.parsers.audio:AudioParser",
 }
 
 

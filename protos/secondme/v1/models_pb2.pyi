@@ -2,12 +2,22 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ModelKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MODEL_KIND_UNSPECIFIED: _ClassVar[ModelKind]
+    MODEL_KIND_CHAT: _ClassVar[ModelKind]
+    MODEL_KIND_WHISPER: _ClassVar[ModelKind]
+MODEL_KIND_UNSPECIFIED: ModelKind
+MODEL_KIND_CHAT: ModelKind
+MODEL_KIND_WHISPER: ModelKind
 
 class Model(_message.Message):
     __slots__ = ("id", "name", "architecture", "parameter_count", "context_length", "quantization", "has_chat_template", "size_bytes", "sha256", "source", "imported_at", "active")
@@ -38,12 +48,14 @@ class Model(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., architecture: _Optional[str] = ..., parameter_count: _Optional[int] = ..., context_length: _Optional[int] = ..., quantization: _Optional[str] = ..., has_chat_template: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., source: _Optional[str] = ..., imported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ...) -> None: ...
 
 class ImportModelRequest(_message.Message):
-    __slots__ = ("path", "name")
+    __slots__ = ("path", "name", "kind")
     PATH_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     path: str
     name: str
-    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    kind: ModelKind
+    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ModelKind, str]] = ...) -> None: ...
 
 class ImportModelResponse(_message.Message):
     __slots__ = ("model",)
