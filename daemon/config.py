@@ -69,6 +69,11 @@ class NetworkSection:
     # this node exists.
     dht: bool = False
     dht_interval_seconds: float = 300.0
+    # Rendezvous points (multiaddrs ending in /p2p/PEER_ID) to register at and find selves through,
+    # and whether this self serves as one for others.
+    rendezvous: list[str] = field(default_factory=list)
+    rendezvous_server: bool = False
+    rendezvous_interval_seconds: float = 300.0
     # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
     bootstrap: list[str] = field(default_factory=list)
     # The name on this self's public card; empty means the login name.
@@ -140,6 +145,7 @@ class Config:
             "session_idle_seconds",
             "idle_connection_seconds",
             "dht_interval_seconds",
+            "rendezvous_interval_seconds",
         ):
             if getattr(self.network, name) <= 0:
                 raise ConfigError(f"network.{name} must be positive")

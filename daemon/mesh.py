@@ -18,6 +18,7 @@ from secondme.daemon.config import NetworkSection
 from secondme.daemon.store.grants import GrantRepository
 from secondme.daemon.store.peers import PeerRepository
 from secondme.network.bridge import AsyncioDelegate, TrioBridge
+from secondme.network.errors import MeshError
 from secondme.network.limits import MeshLimits
 from secondme.network.node import MeshNode, NodeSettings
 from secondme.permissions import (
@@ -35,6 +36,11 @@ T = TypeVar("T")
 LISTEN_ENV = "SECONDME_NETWORK_LISTEN"
 MDNS_ENV = "SECONDME_NETWORK_MDNS"
 AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
+
+
+class MeshStartError(ValueError):
+    """The mesh cannot start (bad address in [network], port in use). A ValueError so that
+    secondmed reports it in one line and exits instead of printing a traceback."""
 
 
 async def echo_turn(peer_id: str, session: SessionHandle, text: str) -> str:
@@ -145,13 +151,22 @@ class Mesh:
             mdns=mdns_enabled(section),
             dht=section.dht,
             dht_interval_seconds=section.dht_interval_seconds,
+            rendezvous=list(section.rendezvous),
+            rendezvous_server=section.rendezvous_server,
+            rendezvous_interval_seconds=section.rendezvous_interval_seconds,
         )
         self._authority = authority
         self.node: MeshNode | None = None
 
     async def start(self) -> None:
         delegate = AsyncioDelegate(self.delegate, self.bridge)
-        self.node = await self.bridge.start(lambda: MeshNode(self._seed, self._settings, self._authority, delegate))
+        try:
+            self.node = await self.bridge.start(lambda: MeshNode(self._seed, self._settings, self._authority, delegate))
+        except (MeshError, OSError) as exc:
+            raise MeshStartError(
+                f"the mesh could not start: {exc}; check [network] listen, bootstrap and rendezvous in the "
+                "config, or set network.enabled = false"
+            ) from exc
         self.node.guard.set_blocked(await self.peers.blocked())
         known = [p for p in await self.peers.list() if not p.blocked and p.addresses]
         if known:

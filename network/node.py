@@ -33,6 +33,7 @@ from secondme.network.protocols import (
     SESSION_PROTOCOL,
     build_card,
 )
+from secondme.network.rendezvous import serve_rendezvous, use_rendezvous_point
 from secondme.permissions import Action, Disclosure, canonical_peer_id
 from secondme.v1 import wire_pb2
 
@@ -54,6 +55,11 @@ class NodeSettings:
     # Announce and look up selves as Kademlia provider records (see dht.py); seconds per round.
     dht: bool = False
     dht_interval_seconds: float = 300.0
+    # Rendezvous points to register at and discover from (multiaddrs ending in /p2p/ID), and
+    # whether this node serves as one; seconds per registration/discovery round.
+    rendezvous: list[str] = field(default_factory=list)
+    rendezvous_server: bool = False
+    rendezvous_interval_seconds: float = 300.0
 
 
 def parse_peer_id(text: str) -> ID:
@@ -147,6 +153,17 @@ class MeshNode:
                 nursery.start_soon(self._keep_dialled, address)
             log.info("mesh listening on %s", ", ".join(self.addresses()))
             mdns = await self._start_mdns() if self.settings.mdns else None
+            if self.settings.rendezvous_server:
+                serve_rendezvous(self.host, self._contained_raw)
+            for point in self.settings.rendezvous:
+                nursery.start_soon(
+                    use_rendezvous_point,
+                    self.host,
+                    point,
+                    self.connect,
+                    self._found,
+                    self.settings.rendezvous_interval_seconds,
+                )
             if self.settings.dht:
                 await nursery.start(
                     run_dht, self.host, self._contained_raw, self._found, self.settings.dht_interval_seconds

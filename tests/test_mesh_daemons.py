@@ -169,3 +169,13 @@ def test_local_restart_reconnects_then_remote_killed_mid_exchange(start_daemon) 
     b.ctl("peers", "connect", address(c))
     assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=peer_id(c)), timeout=30).card.display_name == "Casey"
     assert c.ctl("status").returncode == 0
+
+
+def test_a_bad_network_address_stops_the_start_with_a_clear_message(start_daemon) -> None:  # type: ignore[no-untyped-def]
+    daemon = start_daemon('version = 1\n[network]\nbootstrap = ["garbage"]\n', start=False)
+    daemon.start(wait=False)
+    assert daemon.process is not None
+    assert daemon.process.wait(60) != 0
+    log = daemon.log_text()
+    assert "'garbage' is not a multiaddr" in log and "network.enabled = false" in log
+    assert "Traceback" not in log

@@ -530,3 +530,24 @@ def test_idle_connections_are_trimmed() -> None:
                     await trio.sleep(0.2)
 
     run(main)
+
+
+def test_rendezvous_point_lets_selves_find_each_other() -> None:
+    point = make_self("point")
+    point.node.settings.rendezvous_server = True
+
+    async def main() -> None:
+        async with running(point):
+            b, c = make_self("blake"), make_self("casey")
+            for s in (b, c):
+                s.node.settings.rendezvous = [point.address]
+                s.node.settings.rendezvous_interval_seconds = 1.0
+            async with running(b, c):
+                with trio.fail_after(30):
+                    while c.peer_id not in b.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event
+                        await trio.sleep(0.2)
+                await still_serves(b, c)
+                assert await send_raw(b, point, "/rendezvous/1.0.0", encode_varint(4 * 1024**3)) == b""
+                await still_serves(point, c)
+
+    run(main)
