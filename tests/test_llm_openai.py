@@ -90,3 +90,15 @@ def test_invalid_json_from_the_endpoint_is_retried_then_reported():
             backend.generate_json([{"role": "user", "content": "hi"}], SCHEMA)
     finally:
         server.shutdown()
+
+
+def test_a_configured_endpoint_is_what_a_pipeline_job_talks_to(llama_server, tmp_path):
+    from secondme.daemon.config import ModelsSection
+    from secondme.daemon.models.generator import pipeline_generator
+
+    section = ModelsSection(openai_base_url=llama_server, openai_model="tiny")
+    # No database is needed: with an endpoint configured the local registry is never read.
+    generator = pipeline_generator(section, tmp_path / "absent.db", tmp_path / "models")
+    assert isinstance(generator, OpenAICompatible)
+    value = generator.generate_json([{"role": "user", "content": "How do you feel?"}], SCHEMA, max_tokens=30, seed=1)
+    assert isinstance(value["mood"], str)
