@@ -17,9 +17,7 @@ from secondme.daemon.store import Store
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("init", parents=[common], help="create the config, data dir and identity key")
-    parser.add_argument(
-        "--no-default-model", action="store_true", help="do not register the packaged default model"
-    )
+    parser.add_argument("--no-default-model", action="store_true", help="do not register the packaged default model")
     parser.set_defaults(func=run)
 
 
