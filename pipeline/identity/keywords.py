@@ -1,0 +1,48 @@
+"""Keywords without a language model: for short notes, and to name shades while no model is active.
+
+The words that stand for a document or a group of documents are the frequent ones that other
+documents do not share (TF-IDF); English stop words and bare numbers never count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+_WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]", re.UNICODE)
+MIN_WORD_CHARS = 3
+
+
+def _words(text: str) -> list[str]:
+    return [
+        w
+        for w in (m.group(0).lower() for m in _WORD.finditer(text))
+        if len(w) >= MIN_WORD_CHARS and w not in ENGLISH_STOP_WORDS
+    ]
+
+
+def document_keywords(text: str, top: int = 6) -> list[str]:
+    """The most frequent content words of one text, most frequent first (ties by first use)."""
+    counts = Counter(_words(text))
+    order = {w: i for i, w in reversed(list(enumerate(_words(text))))}
+    ranked = sorted(counts, key=lambda w: (-counts[w], order[w]))
+    return ranked[:top]
+
+
+def group_keywords(groups: list[str], top: int = 5) -> list[list[str]]:
+    """For each group's concatenated text, the words that most set it apart from the other groups."""
+    if not groups:
+        return []
+    if not any(_words(g) for g in groups):
+        return [[] for _ in groups]
+    vectorizer = TfidfVectorizer(analyzer=_words, sublinear_tf=True)
+    matrix = vectorizer.fit_transform(groups)
+    vocabulary = vectorizer.get_feature_names_out()
+    found = []
+    for row in range(matrix.shape[0]):
+        values = matrix.getrow(row)
+        ranked = sorted(zip(values.data, values.indices, strict=True), key=lambda item: (-item[0], vocabulary[item[1]]))
+        found.append([str(vocabulary[index]) for _, index in ranked[:top]])
+    return found

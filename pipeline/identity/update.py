@@ -1,0 +1,337 @@
+"""One identity update: insights for new documents, shade membership, shade texts, biographies.
+
+Incremental by construction: each stage does only what changed since the last run. Documents
+without an insight get one; memories in no shade are placed (joining a shade, forming one, or
+waiting in the pool); only shades whose membership changed ("dirty") get a new text; a biography
+is written again only when what it is written from changed. Every unit of work is stored as it
+completes, so a kill loses only the unit in flight, and a failure of one unit is counted and
+retried next run, never the end of the batch.
+
+The orchestration is here, the storage is not: the daemon's identity job passes an
+`IdentityStore` over its SQLite file, so this module runs the same in a job child, a test or a
+benchmark.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from secondme.pipeline.errors import GenerationError
+from secondme.pipeline.identity.biography import ShadeSummary, write_global, write_status
+from secondme.pipeline.identity.briefs import MemoryBrief
+from secondme.pipeline.identity.insights import Insight, is_short, short_insight, write_insight
+from secondme.pipeline.identity.keywords import group_keywords
+from secondme.pipeline.identity.membership import MembershipPlan, MembershipSettings, ShadeGroup, plan_membership
+from secondme.pipeline.identity.shades import (
+    Evidence,
+    ShadeText,
+    evidence_for,
+    keyword_shade,
+    select_evidence,
+    timeline,
+    write_shade,
+)
+from secondme.pipeline.llm import Generator
+
+log = logging.getLogger(__name__)
+
+# A document whose insight failed this many times waits for the owner (`jobs retry` or a new model).
+MAX_INSIGHT_ATTEMPTS = 3
+
+ProgressCallback = Callable[[str, int, int, str], None]
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    version: int
+    author: str  # pipeline | owner
+    model: str  # '' for a keyword-named version
+    text: ShadeText
+    member_count: int
+
+
+@dataclass(frozen=True)
+class StoredShade:
+    id: int
+    revision: int
+    dirty: bool
+    owner_edited: bool
+    privacy: str
+    members: tuple[str, ...]
+    latest: StoredVersion | None
+
+    @property
+    def written(self) -> bool:
+        """Its text came from a model or from the owner, not from keywords."""
+        return self.latest is not None and (self.latest.author == "owner" or bool(self.latest.model))
+
+
+@dataclass(frozen=True)
+class StoredBiography:
+    id: int
+    text_third: str
+    sources: list[Any]
+
+
+class IdentityStore(Protocol):
+    def biography(self, kind: str) -> StoredBiography | None: ...
+
+    def memories_needing_insight(self, max_attempts: int) -> list[MemoryBrief]:
+        """Memories with text and no insight yet, or whose insight failed fewer than `max_attempts` times."""
+
+    def save_insight(self, memory_id: str, insight: Insight, model: str, biography_id: int | None) -> None: ...
+
+    def save_insight_failure(self, memory_id: str, error: str, model: str) -> None: ...
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        """Unit vectors of the memories to model (one per content: same-content copies left out)."""
+
+    def shades(self) -> list[StoredShade]:
+        """The active shades."""
+
+    def unplaced(self) -> list[str]:
+        """Memories with a vector that are in no active shade (new ones and the pool)."""
+
+    def apply_membership(self, plan: MembershipPlan) -> list[int]:
+        """Record joins, new shades and the pool in one transaction; returns the new shades' ids."""
+
+    def retire_empty(self) -> list[int]:
+        """Retire active shades left without members; returns their ids."""
+
+    def briefs(self, memory_ids: list[str]) -> list[MemoryBrief]: ...
+
+    def save_shade_version(
+        self,
+        shade_id: int,
+        revision: int,
+        text: ShadeText,
+        *,
+        author: str,
+        model: str,
+        evidence: Evidence,
+        timeline: list[dict[str, str]],
+        still_dirty: bool,
+    ) -> bool:
+        """Store a new version if the shade's revision is still `revision`; False when the owner got there first."""
+
+    def recent(self, limit: int, exclude_shades: list[int]) -> list[MemoryBrief]:
+        """The newest memories with text, oldest first, leaving out members of the given shades."""
+
+    def save_biography(self, kind: str, text_third: str, text_second: str, sources: list[Any], model: str) -> int: ...
+
+
+class LazyGenerator:
+    """The model is loaded only when some unit needs it, and only once; a load failure is kept as the reason."""
+
+    def __init__(self, make: Callable[[], Generator] | None, name: str = "") -> None:
+        self._make = make
+        self.name = name
+        self._generator: Generator | None = None
+        self.unavailable = "" if make else "no language model is configured"
+
+    def get(self) -> Generator | None:
+        if self._generator is None and not self.unavailable and self._make is not None:
+            try:
+                self._generator = self._make()
+            except GenerationError as exc:
+                self.unavailable = str(exc)
+                log.warning("identity update continues without a model: %s", exc)
+        return self._generator
+
+
+@dataclass
+class IdentityReport:
+    model: str = ""
+    waiting_for_model: str = ""
+    insights: dict[str, int] = field(default_factory=lambda: {"done": 0, "short": 0, "failed": 0, "waiting": 0})
+    shades: dict[str, int] = field(
+        default_factory=lambda: {
+            "created": 0,
+            "joined": 0,
+            "retired": 0,
+            "written": 0,
+            "failed": 0,
+            "waiting": 0,
+            "unchanged": 0,
+            "unclustered": 0,
+        }
+    )
+    biography: dict[str, str] = field(default_factory=lambda: {"global": "unchanged", "status": "unchanged"})
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, what: str, exc: Exception) -> None:
+        if len(self.errors) < 20:
+            self.errors.append(f"{what}: {exc}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "waiting_for_model": self.waiting_for_model,
+            "insights": self.insights,
+            "shades": self.shades,
+            "biography": self.biography,
+            "errors": self.errors,
+        }
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    membership: MembershipSettings = field(default_factory=MembershipSettings)
+    owner_name: str = ""
+    recent_memories: int = 12
+
+
+def _insights(store: IdentityStore, model: LazyGenerator, settings: IdentitySettings, report: IdentityReport,
+              progress: ProgressCallback) -> None:  # fmt: skip
+    pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS)
+    biography = store.biography("global")
+    progress("insights", 0, len(pending), f"{len(pending)} documents to read")
+    for done, memory in enumerate(pending, start=1):
+        if is_short(memory.text):
+            store.save_insight(memory.id, short_insight(memory), "", None)
+            report.insights["short"] += 1
+        elif (generator := model.get()) is None:
+            report.insights["waiting"] += 1
+        else:
+            try:
+                insight = write_insight(
+                    generator, memory, biography.text_third if biography else "", settings.owner_name
+                )
+            except Exception as exc:  # one document's failure is recorded, never the batch's end
+                store.save_insight_failure(memory.id, str(exc) or type(exc).__name__, model.name)
+                report.insights["failed"] += 1
+                report.error(f"insight for {memory.id}", exc)
+            else:
+                store.save_insight(memory.id, insight, model.name, biography.id if biography else None)
+                report.insights["done"] += 1
+        progress("insights", done, len(pending), memory.title[:60])
+
+
+def _membership(store: IdentityStore, settings: IdentitySettings, report: IdentityReport,
+                progress: ProgressCallback) -> dict[str, np.ndarray]:  # fmt: skip
+    progress("cluster", 0, 1, "grouping alike memories")
+    vectors = store.vectors()
+    groups = [ShadeGroup(s.id, s.members) for s in store.shades()]
+    plan = plan_membership(vectors, groups, store.unplaced(), settings.membership)
+    created = store.apply_membership(plan)
+    report.shades["created"] = len(created)
+    report.shades["joined"] = len(plan.joins)
+    report.shades["unclustered"] = len(plan.unclustered)
+    report.shades["retired"] = len(store.retire_empty())
+    progress("cluster", 1, 1, f"{len(created)} new shades, {len(plan.joins)} memories joined shades")
+    return vectors
+
+
+def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: LazyGenerator,
+                 settings: IdentitySettings, report: IdentityReport, progress: ProgressCallback) -> None:  # fmt: skip
+    shades = store.shades()
+    due = [s for s in shades if s.dirty or s.latest is None]
+    report.shades["unchanged"] = len(shades) - len(due)
+    keyword_names: dict[int, list[str]] | None = None
+    progress("shades", 0, len(due), f"{len(due)} shades to describe")
+    for done, shade in enumerate(due, start=1):
+        members = store.briefs(list(shade.members))
+        if not members:
+            continue
+        evidence = evidence_for(members, vectors)
+        chosen = select_evidence(members, vectors)
+        common = {"evidence": evidence, "timeline": timeline(chosen)}
+        if shade.owner_edited and shade.latest is not None:
+            store.save_shade_version(shade.id, shade.revision, shade.latest.text, author="owner", model="",
+                                     still_dirty=False, **common)  # fmt: skip
+            report.shades["written"] += 1
+            continue
+        generator = model.get()
+        if generator is not None:
+            try:
+                text = write_shade(generator, chosen, settings.owner_name)
+            except Exception as exc:  # retried next run: the shade stays dirty
+                report.shades["failed"] += 1
+                report.error(f"text of shade {shade.id}", exc)
+            else:
+                store.save_shade_version(shade.id, shade.revision, text, author="pipeline", model=model.name,
+                                         still_dirty=False, **common)  # fmt: skip
+                report.shades["written"] += 1
+                progress("shades", done, len(due), text.name[:60])
+                continue
+        else:
+            report.shades["waiting"] += 1
+        # No text from a model this time: a shade that has none gets (or refreshes) a keyword name.
+        if not shade.written and (shade.latest is None or shade.latest.member_count != len(members)):
+            if keyword_names is None:
+                keyword_names = _keyword_names(store, shades)
+            store.save_shade_version(shade.id, shade.revision, keyword_shade(keyword_names.get(shade.id, [])),
+                                     author="pipeline", model="", still_dirty=True, **common)  # fmt: skip
+        progress("shades", done, len(due), f"shade {shade.id}")
+
+
+def _keyword_names(store: IdentityStore, shades: list[StoredShade]) -> dict[int, list[str]]:
+    texts = [" ".join(f"{b.title} {b.text}" for b in store.briefs(list(s.members))) for s in shades]
+    return {s.id: words for s, words in zip(shades, group_keywords(texts), strict=True)}
+
+
+def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentitySettings,
+                 report: IdentityReport, progress: ProgressCallback) -> None:  # fmt: skip
+    progress("biography", 0, 2, "writing the biographies")
+    shades = store.shades()
+    private = [s.id for s in shades if s.privacy == "private"]
+    shown = [s for s in shades if s.privacy != "private" and s.written and s.latest is not None]
+    sources = sorted([s.id, s.latest.version] for s in shown if s.latest is not None)
+    current = store.biography("global")
+    if sources and (current is None or current.sources != sources):
+        generator = model.get()
+        if generator is None:
+            report.biography["global"] = "waiting"
+        else:
+            summaries = []
+            for shade in shown:
+                dates = sorted(b.date for b in store.briefs(list(shade.members)))
+                summaries.append(ShadeSummary(shade.latest.text, len(shade.members), dates[0], dates[-1]))  # type: ignore[union-attr]
+            try:
+                text = write_global(generator, summaries, settings.owner_name)
+            except Exception as exc:
+                report.biography["global"] = "failed"
+                report.error("global biography", exc)
+            else:
+                store.save_biography("global", text.text_third, text.text_second, sources, model.name)
+                report.biography["global"] = "written"
+    progress("biography", 1, 2, "global biography")
+    recent = store.recent(settings.recent_memories, private)
+    recent_ids = [m.id for m in recent]
+    status = store.biography("status")
+    if recent and (status is None or status.sources != recent_ids):
+        generator = model.get()
+        if generator is None:
+            report.biography["status"] = "waiting"
+        else:
+            biography = store.biography("global")
+            try:
+                text = write_status(generator, recent, biography.text_third if biography else "", settings.owner_name)
+            except Exception as exc:
+                report.biography["status"] = "failed"
+                report.error("status biography", exc)
+            else:
+                store.save_biography("status", text.text_third, text.text_second, recent_ids, model.name)
+                report.biography["status"] = "written"
+    progress("biography", 2, 2, "status biography")
+
+
+def update_identity(
+    store: IdentityStore,
+    model: LazyGenerator,
+    settings: IdentitySettings = IdentitySettings(),
+    progress: ProgressCallback | None = None,
+) -> IdentityReport:
+    report_progress = progress or (lambda *_: None)
+    report = IdentityReport(model=model.name)
+    _insights(store, model, settings, report, report_progress)
+    vectors = _membership(store, settings, report, report_progress)
+    _shade_texts(store, vectors, model, settings, report, report_progress)
+    _biographies(store, model, settings, report, report_progress)
+    report.waiting_for_model = model.unavailable if model.get() is None else ""
+    return report
