@@ -106,6 +106,29 @@ class ModelsSection:
 
 
 @dataclass
+class IdentitySection:
+    # Update insights, shades and biographies after every ingest (the job runs in the background).
+    auto_update: bool = True
+    # Mean cosine distance within which memories belong to one shade (smaller: more, tighter shades).
+    # Measured on embeddings centred on the owner's own corpus mean, so unrelated notes sit near 1.0.
+    cluster_distance: float = 0.85
+    # Fewer alike memories than this form no shade yet; they wait for more.
+    min_shade_memories: int = 3
+    # The newest memories the status biography ("lately") is written from.
+    recent_memories: int = 12
+
+
+@dataclass
+class ChatSection:
+    # Memories retrieved for each message (hybrid: embeddings and full-text), cited in the reply.
+    retrieve_memories: int = 5
+    # Of those, places kept for memories newer than what the active model was trained on.
+    fresh_memories: int = 2
+    # Cosine similarity below which a memory is not brought in by its embedding alone.
+    min_similarity: float = 0.15
+
+
+@dataclass
 class Config:
     version: int = CONFIG_VERSION
     daemon: DaemonSection = field(default_factory=DaemonSection)
@@ -114,6 +137,8 @@ class Config:
     grants: GrantsSection = field(default_factory=GrantsSection)
     network: NetworkSection = field(default_factory=NetworkSection)
     models: ModelsSection = field(default_factory=ModelsSection)
+    identity: IdentitySection = field(default_factory=IdentitySection)
+    chat: ChatSection = field(default_factory=ChatSection)
 
     def validate(self) -> None:
         if self.daemon.log_format not in ("plain", "json"):
@@ -132,6 +157,16 @@ class Config:
             raise ConfigError("models.max_waiting must be at least 1")
         if self.jobs.max_concurrent < 1:
             raise ConfigError("jobs.max_concurrent must be at least 1")
+        if not 0 < self.identity.cluster_distance < 2:
+            raise ConfigError("identity.cluster_distance must be between 0 and 2 (a cosine distance)")
+        if self.identity.min_shade_memories < 2:
+            raise ConfigError("identity.min_shade_memories must be at least 2")
+        if self.identity.recent_memories < 1:
+            raise ConfigError("identity.recent_memories must be at least 1")
+        if not 0 <= self.chat.fresh_memories <= self.chat.retrieve_memories <= 50:
+            raise ConfigError("chat needs 0 <= fresh_memories <= retrieve_memories <= 50")
+        if not -1 <= self.chat.min_similarity <= 1:
+            raise ConfigError("chat.min_similarity must be between -1 and 1")
         if not 0 <= self.grants.clock_skew_seconds <= 3600:
             raise ConfigError("grants.clock_skew_seconds must be between 0 and 3600")
         if self.network.max_frame_bytes < 1024:
@@ -246,6 +281,15 @@ def render_config(config: Config) -> str:
 
 def config_to_dict(config: Config) -> dict[str, Any]:
     return dataclasses.asdict(config)
+
+
+S = typing.TypeVar("S")
+
+
+def section_from(cls: type[S], data: dict[str, Any]) -> S:
+    """A section rebuilt from its `config_to_dict` form (what a job child receives)."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def write_config(path: Path, config: Config) -> None:

@@ -51,10 +51,50 @@ def parse_json(text: str, schema: dict[str, Any]) -> Any:
     return value
 
 
+# llama.cpp refuses a grammar whose repetitions grow past a fixed bound, and llama-cpp-python then
+# crashes the process instead of raising (seen with 0.3.36: a string with maxLength 1100 fails, 1000
+# works). Schemas are checked against this first so a too-long field is an error, not a segfault.
+MAX_GRAMMAR_STRING_LENGTH = 1000
+
+
+def check_schema_for_grammar(schema: Any, where: str = "schema") -> None:
+    """Raise GenerationError for a schema llama.cpp cannot turn into a grammar."""
+    if isinstance(schema, dict):
+        limit = schema.get("maxLength")
+        if isinstance(limit, int) and limit > MAX_GRAMMAR_STRING_LENGTH:
+            raise GenerationError(
+                f"{where} allows strings of {limit} characters; llama.cpp grammars take at most "
+                f"{MAX_GRAMMAR_STRING_LENGTH}"
+            )
+        for key, value in schema.items():
+            check_schema_for_grammar(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            check_schema_for_grammar(value, f"{where}[{index}]")
+
+
+def schema_char_bound(schema: dict[str, Any]) -> int:
+    """The most characters a value valid against `schema` (as the grammar writes it) can take.
+
+    Used as `max_tokens` for schema-constrained generation: a token is at least one character, so
+    generation within this bound always ends with the JSON closed. Unbounded strings count 200.
+    """
+    kind = schema.get("type")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return 2 + sum(len(name) + 6 + schema_char_bound(value) for name, value in properties.items())
+    if kind == "array":
+        return 2 + int(schema.get("maxItems", 8)) * (schema_char_bound(schema.get("items", {})) + 2)
+    if kind == "string":
+        return 2 + int(schema.get("maxLength", 200))
+    return 24
+
+
 @lru_cache(maxsize=64)
 def _grammar(schema_text: str) -> Any:
     from llama_cpp import LlamaGrammar
 
+    check_schema_for_grammar(json.loads(schema_text))
     return LlamaGrammar.from_json_schema(schema_text, verbose=False)
 
 

@@ -1,15 +1,22 @@
 """The embed job: vectors for every memory (and its chunks) that has none from the current model.
 
 It runs after ingestion, and again after a change of embedding model, when every memory embedded
-by another model is redone; each memory's vectors commit together with a batch.
+by another model is redone; each memory's vectors commit together with a batch. Then the memories
+it embedded are checked against the others for the same content held twice (a note and its PDF),
+which is recorded as a link so identity and retrieval count it once.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import numpy as np
+
 from secondme.daemon.jobs.context import JobContext
-from secondme.pipeline.embeddings import Embedder, mean_vector, to_blob
+from secondme.daemon.store.timeutil import now_db
+from secondme.pipeline.embeddings import Embedder, from_blob, mean_vector, to_blob
+from secondme.pipeline.same_content import find_same_content
 
 BATCH_MEMORIES = 64
 
@@ -62,6 +69,48 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             done += len(batch)
             chunks_done += len(rows)
             ctx.progress("embed", done, len(pending), f"{chunks_done} chunks")
-        return {"model": embedder.name, "dimension": embedder.dimension, "memories": done, "chunks": chunks_done}
+        linked = _link_same_content(conn, pending, embedder.name)
+        return {
+            "model": embedder.name,
+            "dimension": embedder.dimension,
+            "memories": done,
+            "chunks": chunks_done,
+            "same_content": linked,
+        }
     finally:
         conn.close()
+
+
+def _link_same_content(conn: sqlite3.Connection, embedded: list[str], model: str) -> int:
+    """Record links from the memories just embedded to earlier memories with the same content."""
+    if not embedded:
+        return 0
+    rows = conn.execute(
+        """SELECT e.memory_id, e.dimension, e.vector, m.ingested_at FROM memory_embeddings e
+           JOIN memories m ON m.id = e.memory_id
+           WHERE e.model = ? AND e.memory_id NOT IN (SELECT memory_id FROM memory_links)""",
+        (model,),
+    ).fetchall()
+    ids = [r["memory_id"] for r in rows]
+    if len(ids) < 2:
+        return 0
+    vectors = np.stack([from_blob(r["vector"], r["dimension"]) for r in rows])
+    order = {r["memory_id"]: (r["ingested_at"], r["memory_id"]) for r in rows}
+
+    def text_of(memory_id: str) -> str:
+        row = conn.execute("SELECT text FROM memories WHERE id = ?", (memory_id,)).fetchone()
+        return row[0] if row else ""
+
+    links = find_same_content(embedded, ids, vectors, text_of, order)
+    now = now_db()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            "INSERT OR IGNORE INTO memory_links(memory_id, same_as, similarity, linked_at) VALUES (?, ?, ?, ?)",
+            [(link.memory_id, link.same_as, link.similarity, now) for link in links],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(links)

@@ -10,4 +10,5 @@ from __future__ import annotations
 JOB_KINDS: dict[str, str] = {
     "ingest": "secondme.daemon.jobs.ingest:run",
     "embed": "secondme.daemon.jobs.embed:run",
+    "identity": "secondme.daemon.jobs.identity:run",
 }

@@ -80,6 +80,7 @@ class JobManager:
         self._scheduler: asyncio.Task[None] | None = None
         self._accepting = True
         self._mp = multiprocessing.get_context("spawn")
+        self._ensure_lock = asyncio.Lock()
         # kind -> function of a succeeded job's result giving the jobs to queue next (a pipeline).
         self.follow_ups: dict[str, Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]]] = {}
 
@@ -102,6 +103,18 @@ class JobManager:
         record = await self._repo.create(kind, params, retry_of)
         self._wake.set()
         return record
+
+    async def ensure_queued(self, kind: str, params: dict[str, Any] | None = None) -> JobRecord:
+        """A job of `kind` waiting to start: the one already queued, or a new one.
+
+        Background work that catches up with changes (embedding after ingests, the identity update
+        after embeddings and owner choices) needs one run that starts after the change, not one run
+        per change: a queued run will see everything changed before it starts.
+        """
+        async with self._ensure_lock:
+            for record in await self._repo.list([JobState.QUEUED], kind=kind, limit=1):
+                return record
+            return await self.submit(kind, params or {})
 
     async def get(self, job_id: str) -> JobRecord:
         record = await self._repo.get(job_id)
@@ -249,7 +262,7 @@ class JobManager:
             follow_up = self.follow_ups.get(record.kind) if record else None
             for kind, params in follow_up(outcome[1]) if follow_up else []:
                 if self._accepting:
-                    await self.submit(kind, params)
+                    await self.ensure_queued(kind, params)
         elif outcome and outcome[0] == "error":
             log.warning("job %s failed: %s\n%s", job_id, outcome[1], outcome[2])
             await self._repo.finish(job_id, JobState.FAILED, error=outcome[1])

@@ -44,3 +44,15 @@ def pipeline_generator(section: ModelsSection, db_path: Path, models_dir: Path) 
     context = min(section.context_size, record.context_length) if record.context_length else section.context_size
     settings = LlamaSettings(context, section.threads, section.gpu_layers)
     return LockedGenerator(LocalLlama(record.path, record.chat_template, settings))
+
+
+def pipeline_model_name(section: ModelsSection, db_path: Path, models_dir: Path) -> str:
+    """What `pipeline_generator` would use, by name, recorded beside everything it writes ('' if none)."""
+    if section.openai_base_url:
+        return section.openai_model
+    registry = ModelRegistry(db_path, models_dir)
+    try:
+        record = registry.active()
+    finally:
+        registry.close()
+    return record.name if record else ""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+from secondme.daemon.store.identity import IdentityRepository
+from secondme.pipeline.identity.persona import Facet, system_prompt
 
 
 class PersonaSource(Protocol):
@@ -10,8 +14,28 @@ class PersonaSource(Protocol):
         """The owner's identity in words for the model; empty until the pipeline has written one."""
 
 
-class EmptyPersona:
-    """Before the memory pipeline has modelled the owner there is nothing to say."""
+class IdentityPersona:
+    """The newest biographies and every active shade, read at each message (a few rows)."""
+
+    def __init__(self, identity: IdentityRepository, owner_name: Callable[[], str]) -> None:
+        self._identity = identity
+        self._owner_name = owner_name
 
     async def system_prompt(self) -> str:
-        return ""
+        biography = await self._identity.latest_biography("global")
+        status = await self._identity.latest_biography("status")
+        facets = [
+            Facet(
+                s.latest.text.name, s.latest.text.description_second or s.latest.text.description_third, s.member_count
+            )
+            for s in await self._identity.shades()
+            if s.latest is not None and (s.latest.model or s.latest.author == "owner")
+        ]
+        if biography is None and status is None and not facets:
+            return ""
+        return system_prompt(
+            self._owner_name(),
+            biography.text_second or biography.text_third if biography else "",
+            status.text_second or status.text_third if status else "",
+            facets,
+        )

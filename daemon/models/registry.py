@@ -14,13 +14,14 @@ import sqlite3
 import tempfile
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from secondme.daemon.models.errors import InvalidModelFile, ModelError, ModelNotFound
 from secondme.daemon.models.info import check_fits_in_memory, read_model_info
 from secondme.daemon.models.templates import template_for
 from secondme.daemon.store.sync import connect, transaction
-from secondme.daemon.store.timeutil import now_db
+from secondme.daemon.store.timeutil import from_db, now_db
 
 COPY_CHUNK = 8 * 1024 * 1024
 
@@ -42,6 +43,8 @@ class ModelRecord:
     imported_at: str
     path: Path
     active: bool = False
+    # The ingested_at of the newest memory it was trained on; None for a base model.
+    trained_through: datetime | None = None
 
 
 class ModelRegistry:
@@ -71,6 +74,7 @@ class ModelRegistry:
             imported_at=row["imported_at"],
             path=self._dir / f"{row['sha256']}.gguf",
             active=row["id"] == active_id,
+            trained_through=from_db(row["trained_through"]),
         )
 
     def _state(self) -> tuple[str | None, str | None]:

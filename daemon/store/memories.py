@@ -33,6 +33,8 @@ class MemoryRecord:
     media_type: str
     metadata: dict[str, Any]
     chunk_count: int
+    # The memory holding the same content in another form, when this one is the later copy.
+    same_content_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,19 @@ class ChunkRecord:
 
 
 @dataclass(frozen=True)
+class InsightRecord:
+    """What the identity update learned from one document."""
+
+    status: str
+    title: str
+    summary: str
+    insight: str
+    keywords: list[str]
+    error: str
+    model: str
+
+
+@dataclass(frozen=True)
 class MemoryFilter:
     source_type: str = ""
     query: str = ""
@@ -54,7 +69,8 @@ class MemoryFilter:
 
 _COLUMNS = """m.id, m.title, m.source_type, m.source, m.content_hash, m.size_bytes, m.created_at,
     m.ingested_at, m.parse_status, m.parse_detail, m.media_type, m.metadata_json,
-    (SELECT COUNT(*) FROM chunks c WHERE c.memory_id = m.id) AS chunk_count"""
+    (SELECT COUNT(*) FROM chunks c WHERE c.memory_id = m.id) AS chunk_count,
+    (SELECT same_as FROM memory_links l WHERE l.memory_id = m.id) AS same_content_as"""
 
 
 def _record(row: sqlite3.Row) -> MemoryRecord:
@@ -72,6 +88,7 @@ def _record(row: sqlite3.Row) -> MemoryRecord:
         media_type=row["media_type"],
         metadata=json.loads(row["metadata_json"]),
         chunk_count=row["chunk_count"],
+        same_content_as=row["same_content_as"] or "",
     )
 
 
@@ -161,6 +178,15 @@ class MemoryRepository:
         if orphaned:
             self._originals.remove_file(record.content_hash)
         return orphaned
+
+    async def insight(self, memory_id: str) -> InsightRecord | None:
+        row = await self._store.fetchone("SELECT * FROM memory_insights WHERE memory_id = ?", (memory_id,))
+        if row is None:
+            return None
+        return InsightRecord(
+            row["status"], row["title"], row["summary"], row["insight"], json.loads(row["keywords_json"]),
+            row["error"], row["model"],
+        )  # fmt: skip
 
     async def file_backed_hashes(self) -> list[str]:
         """Hashes of originals stored as files (the inline ones need no file)."""
