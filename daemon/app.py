@@ -23,24 +23,28 @@ from secondme.daemon import __version__, systemd
 from secondme.daemon.api.chat import ChatServicer
 from secondme.daemon.api.daemon import DaemonServicer, StatusSources
 from secondme.daemon.api.grants import GrantServicer
+from secondme.daemon.api.identity import IdentityServicer
 from secondme.daemon.api.jobs import JobServicer
 from secondme.daemon.api.memory import MemoryServicer
 from secondme.daemon.api.models import ModelServicer
 from secondme.daemon.api.peers import PeerServicer
+from secondme.daemon.chat_context import ChatContext
 from secondme.daemon.config import Config, config_to_dict, load_config
 from secondme.daemon.identity import load_identity_key, peer_id_from_public_key, private_key_seed
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.logs import configure_logging
 from secondme.daemon.mesh import Mesh
-from secondme.daemon.models.persona import EmptyPersona
+from secondme.daemon.models.persona import IdentityPersona
 from secondme.daemon.models.registry import ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
 from secondme.daemon.paths import Paths
+from secondme.daemon.retrieval import RetrievalSettings, Retriever
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
 from secondme.daemon.store.conversations import ConversationRepository
 from secondme.daemon.store.grants import GrantRepository, SqliteGrantLedger
-from secondme.daemon.store.jobs import JobRepository
+from secondme.daemon.store.identity import IdentityRepository
+from secondme.daemon.store.jobs import JobRecord, JobRepository
 from secondme.daemon.store.memories import MemoryRepository
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.peers import PeerRepository
@@ -53,6 +57,8 @@ from secondme.v1 import (
     daemon_pb2_grpc,
     grant_pb2,
     grant_pb2_grpc,
+    identity_pb2,
+    identity_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     memory_pb2,
@@ -86,6 +92,7 @@ class Daemon:
     mesh: Mesh | None = None
     models: ModelRegistry | None = None
     runtime: ModelRuntime | None = None
+    chat_context: ChatContext | None = None
     _lock: DataDirLock | None = None
     _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     _service_names: list[str] = field(default_factory=list)
@@ -115,6 +122,11 @@ class Daemon:
         )
 
         self.jobs.follow_ups["ingest"] = lambda result: [("embed", {})] if result.get("ingested") else []
+        self.jobs.follow_ups["embed"] = lambda result: (
+            [("identity", {})]
+            if self.config.identity.auto_update and (result.get("memories") or result.get("same_content"))
+            else []
+        )
 
         self._grant_ledger = SqliteGrantLedger(paths.db)
         self.grants = await asyncio.to_thread(
@@ -163,7 +175,20 @@ class Daemon:
             memory_pb2,
             "MemoryService",
             memory_pb2_grpc.add_MemoryServiceServicer_to_server,
-            MemoryServicer(memories, self.jobs, paths.uploads, lambda: self.config.ingest.max_file_bytes),
+            MemoryServicer(
+                memories,
+                self.jobs,
+                paths.uploads,
+                lambda: self.config.ingest.max_file_bytes,
+                on_deleted=lambda: self.refresh_identity(False),
+            ),
+        )
+        identity_repo = IdentityRepository(self.store)
+        self._add(
+            identity_pb2,
+            "IdentityService",
+            identity_pb2_grpc.add_IdentityServiceServicer_to_server,
+            IdentityServicer(identity_repo, self.refresh_identity),
         )
 
         self._add(
@@ -182,7 +207,7 @@ class Daemon:
             chat_pb2,
             "ChatService",
             chat_pb2_grpc.add_ChatServiceServicer_to_server,
-            ChatServicer(self.runtime, ConversationRepository(self.store), EmptyPersona()),
+            ChatServicer(self.runtime, ConversationRepository(self.store), self._chat_context(identity_repo)),
         )
         if self.config.network.enabled:
             self.mesh = Mesh(
@@ -228,6 +253,22 @@ class Daemon:
             paths.data_dir,
         )
 
+    def _chat_context(self, identity: IdentityRepository) -> ChatContext:
+        assert self.store is not None
+        persona = IdentityPersona(identity, lambda: self.config.network.display_name)
+        self.chat_context = ChatContext(persona, Retriever(self.store), self._retrieval_settings())
+        return self.chat_context
+
+    def _retrieval_settings(self) -> RetrievalSettings:
+        chat = self.config.chat
+        return RetrievalSettings(chat.retrieve_memories, chat.fresh_memories, chat.min_similarity)
+
+    async def refresh_identity(self, asked: bool) -> JobRecord | None:
+        """Queue an identity update: when the owner asks, or after a change if auto_update is on."""
+        if self.jobs is None or not (asked or self.config.identity.auto_update):
+            return None
+        return await self.jobs.ensure_queued("identity")
+
     def _add(self, module: Any, service: str, add_to_server: Any, servicer: Any) -> None:
         assert self.server is not None
         add_to_server(servicer, self.server)
@@ -263,6 +304,8 @@ class Daemon:
             self.jobs.stop_grace_seconds = fresh.jobs.stop_grace_seconds
         if self.grants:
             self.grants.set_clock_skew(fresh.grants.clock_skew_seconds)
+        if self.chat_context:
+            self.chat_context.settings = self._retrieval_settings()
         log.info("reloaded config from %s", self.paths.config)
 
     async def stop(self) -> None:

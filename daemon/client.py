@@ -13,6 +13,7 @@ from secondme.v1 import (
     chat_pb2_grpc,
     daemon_pb2_grpc,
     grant_pb2_grpc,
+    identity_pb2_grpc,
     jobs_pb2_grpc,
     memory_pb2_grpc,
     models_pb2_grpc,
@@ -33,6 +34,7 @@ class Client:
         self.daemon = daemon_pb2_grpc.DaemonServiceStub(self.channel)
         self.jobs = jobs_pb2_grpc.JobServiceStub(self.channel)
         self.memory = memory_pb2_grpc.MemoryServiceStub(self.channel)
+        self.identity = identity_pb2_grpc.IdentityServiceStub(self.channel)
         self.models = models_pb2_grpc.ModelServiceStub(self.channel)
         self.chat = chat_pb2_grpc.ChatServiceStub(self.channel)
         self.grants = grant_pb2_grpc.GrantServiceStub(self.channel)

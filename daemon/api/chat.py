@@ -6,11 +6,10 @@ import grpc
 
 from secondme.daemon.api.convert import next_page_token, page_window, to_timestamp
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors
-from secondme.daemon.models.persona import PersonaSource
+from secondme.daemon.chat_context import ChatContext
 from secondme.daemon.models.registry import ModelRecord
 from secondme.daemon.models.runtime import ModelRuntime, Priority
 from secondme.daemon.store.conversations import ConversationRepository
-from secondme.pipeline.llm import Message
 from secondme.v1 import chat_pb2, chat_pb2_grpc
 
 DEFAULT_MAX_TOKENS = 512
@@ -19,10 +18,10 @@ MAX_MESSAGE_CHARS = 100_000
 
 
 class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
-    def __init__(self, runtime: ModelRuntime, conversations: ConversationRepository, persona: PersonaSource) -> None:
+    def __init__(self, runtime: ModelRuntime, conversations: ConversationRepository, context: ChatContext) -> None:
         self._runtime = runtime
         self._conversations = conversations
-        self._persona = persona
+        self._context = context
 
     @grpc_errors
     async def Chat(self, request: chat_pb2.ChatRequest, context: grpc.aio.ServicerContext):
@@ -36,19 +35,28 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
             history = await self._conversations.messages(conversation_id)
         else:
             conversation_id, history = await self._conversations.create(text), []
-        messages: list[Message] = []
-        system = await self._persona.system_prompt()
-        if system:
-            messages.append({"role": "system", "content": system})
-        messages.extend({"role": m.role, "content": m.content} for m in history)
-        messages.append({"role": "user", "content": text})
-
+        loaded = self._runtime.loaded
+        prepared = await self._context.prepare(
+            history, text, loaded.trained_through if loaded else None, retrieve=not request.without_memories
+        )
+        cited = [
+            {
+                "memory_id": m.memory_id,
+                "title": m.title,
+                "source": m.source,
+                "score": round(m.score, 6),
+                "similarity": round(m.similarity or 0.0, 6),
+                "fresh": m.fresh,
+                "date": f"{m.created_at:%Y-%m-%d}",
+            }
+            for m in prepared.cited
+        ]
         await self._conversations.add_message(conversation_id, "user", text)
         served_by: list[ModelRecord] = []
         pieces: list[str] = []
         try:
             async for piece in self._runtime.stream(
-                messages,
+                prepared.messages,
                 priority=Priority.OWNER,
                 max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
                 temperature=request.temperature if request.HasField("temperature") else DEFAULT_TEMPERATURE,
@@ -60,12 +68,13 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         finally:
             # What was said is kept even when the owner interrupted it.
             model_id = served_by[0].id if served_by else ""
-            await self._conversations.add_message(conversation_id, "assistant", "".join(pieces), model_id)
+            await self._conversations.add_message(conversation_id, "assistant", "".join(pieces), model_id, cited)
         yield chat_pb2.ChatResponse(
             done=chat_pb2.ChatDone(
                 conversation_id=conversation_id,
                 model=served_by[0].name if served_by else "",
                 completion_tokens=len(pieces),
+                cited=[chat_pb2.CitedMemory(**c) for c in cited],
             )
         )
 

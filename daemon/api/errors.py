@@ -26,6 +26,7 @@ from secondme.daemon.models.errors import (
 )
 from secondme.daemon.store.conversations import ConversationNotFound
 from secondme.daemon.store.grants import GrantConflict
+from secondme.daemon.store.identity import BiographyNotFound, IdentityConflict, ShadeNotFound
 from secondme.daemon.store.memories import MemoryNotFound
 from secondme.network.errors import InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
 from secondme.permissions import GrantError, GrantNotFound
@@ -62,6 +63,9 @@ ERROR_CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
     (MeshError, grpc.StatusCode.FAILED_PRECONDITION),
     (ModelNotFound, grpc.StatusCode.NOT_FOUND),
     (ConversationNotFound, grpc.StatusCode.NOT_FOUND),
+    (ShadeNotFound, grpc.StatusCode.NOT_FOUND),
+    (BiographyNotFound, grpc.StatusCode.NOT_FOUND),
+    (IdentityConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (InvalidModelFile, grpc.StatusCode.INVALID_ARGUMENT),
     (RuntimeBusy, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (ModelUnavailable, grpc.StatusCode.FAILED_PRECONDITION),

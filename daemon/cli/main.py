@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import grpc
 
-from secondme.daemon.cli import chat, config_cmd, grant, init, jobs, memories, models, peers, service, status
+from secondme.daemon.cli import chat, config_cmd, grant, identity, init, jobs, memories, models, peers, service, status
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_DAEMON_DOWN, EXIT_ERROR, EXIT_USAGE, exit_code_for, fail
 from secondme.daemon.client import DaemonUnavailable
@@ -20,6 +20,7 @@ COMMAND_GROUPS: list[Callable[..., None]] = [
     init.register,
     status.register,
     memories.register,
+    identity.register,
     jobs.register,
     config_cmd.register,
     service.register,

@@ -10,18 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ChatRequest(_message.Message):
-    __slots__ = ("conversation_id", "message", "max_tokens", "temperature", "seed")
+    __slots__ = ("conversation_id", "message", "max_tokens", "temperature", "seed", "without_memories")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_MEMORIES_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     message: str
     max_tokens: int
     temperature: float
     seed: int
-    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    without_memories: bool
+    def __init__(self, conversation_id: _Optional[str] = ..., message: _Optional[str] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., seed: _Optional[int] = ..., without_memories: _Optional[bool] = ...) -> None: ...
 
 class ChatResponse(_message.Message):
     __slots__ = ("token", "done")
@@ -44,16 +46,22 @@ class ChatDone(_message.Message):
     def __init__(self, conversation_id: _Optional[str] = ..., model: _Optional[str] = ..., completion_tokens: _Optional[int] = ..., cited: _Optional[_Iterable[_Union[CitedMemory, _Mapping]]] = ...) -> None: ...
 
 class CitedMemory(_message.Message):
-    __slots__ = ("memory_id", "title", "source", "score")
+    __slots__ = ("memory_id", "title", "source", "score", "similarity", "fresh", "date")
     MEMORY_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    FRESH_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
     memory_id: str
     title: str
     source: str
     score: float
-    def __init__(self, memory_id: _Optional[str] = ..., title: _Optional[str] = ..., source: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+    similarity: float
+    fresh: bool
+    date: str
+    def __init__(self, memory_id: _Optional[str] = ..., title: _Optional[str] = ..., source: _Optional[str] = ..., score: _Optional[float] = ..., similarity: _Optional[float] = ..., fresh: _Optional[bool] = ..., date: _Optional[str] = ...) -> None: ...
 
 class ChatMessage(_message.Message):
     __slots__ = ("role", "content", "created_at", "model", "cited")

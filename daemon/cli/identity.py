@@ -1,0 +1,340 @@
+"""`secondmectl identity`: the biographies and shades the self holds of its owner, and the owner's say."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.table import Table
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, message_dict
+from secondme.daemon.cli.progress import follow_job
+from secondme.v1 import identity_pb2, jobs_pb2
+
+_TEXT_FLAGS = {
+    "name": "name",
+    "aspect": "aspect",
+    "icon": "icon",
+    "description": "description_third",
+    "description_you": "description_second",
+    "content": "content_third",
+    "content_you": "content_second",
+}
+_KIND = {"global": identity_pb2.BIOGRAPHY_KIND_GLOBAL, "status": identity_pb2.BIOGRAPHY_KIND_STATUS}
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser("identity", parents=[common], help="your biography and shades, and your choices")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("show", parents=[common], help="biography, status and shades with timelines").set_defaults(
+        func=run_show
+    )
+    shades = actions.add_parser("shades", parents=[common], help="the shades, one line each")
+    shades.add_argument("--all", action="store_true", help="also merged and retired shades")
+    shades.set_defaults(func=run_shades)
+    shade = actions.add_parser("shade", parents=[common], help="one shade: its text, timeline and members")
+    shade.add_argument("shade_id", type=int, metavar="N")
+    shade.set_defaults(func=run_shade)
+    edit = actions.add_parser("edit", parents=[common], help="write a shade's text yourself (the pipeline keeps it)")
+    edit.add_argument("shade_id", type=int, metavar="N")
+    for flag, field in _TEXT_FLAGS.items():
+        edit.add_argument(f"--{flag.replace('_', '-')}", dest=flag, metavar="TEXT", help=f"the {field}")
+    edit.add_argument("--regenerate", action="store_true", help="hand the text back to the pipeline")
+    edit.set_defaults(func=run_edit)
+    for mark, words in (
+        ("private", "never shown to peers, left out of the biographies"),
+        ("public", "may be shown to peers whose grant allows public shades"),
+        ("unmark", "neither public nor private (the default)"),
+    ):
+        marker = actions.add_parser(mark, parents=[common], help=f"mark a shade: {words}")
+        marker.add_argument("shade_id", type=int, metavar="N")
+        marker.set_defaults(func=run_mark, privacy=mark)
+    merge = actions.add_parser("merge", parents=[common], help="merge shades into the first one")
+    merge.add_argument("target", type=int, metavar="INTO")
+    merge.add_argument("sources", type=int, nargs="+", metavar="N")
+    merge.set_defaults(func=run_merge)
+    split = actions.add_parser("split", parents=[common], help="split a shade in two")
+    split.add_argument("shade_id", type=int, metavar="N")
+    split.add_argument("--memories", nargs="+", default=[], metavar="ID", help="the members that move out")
+    split.set_defaults(func=run_split)
+    history = actions.add_parser("history", parents=[common], help="every version of a shade or the biography")
+    history.add_argument("shade_id", type=int, nargs="?", default=0, metavar="N")
+    history.add_argument("--kind", choices=sorted(_KIND), default="global", help="which biography")
+    history.set_defaults(func=run_history)
+    refresh = actions.add_parser("refresh", parents=[common], help="bring the identity up to date now")
+    refresh.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
+    refresh.set_defaults(func=run_refresh)
+
+
+def _enum(value: int, enum: object, prefix: str) -> str:
+    return enum.Name(value).removeprefix(prefix).lower()  # type: ignore[attr-defined]
+
+
+def _name(shade: identity_pb2.Shade) -> str:
+    text = shade.latest.text
+    name = text.name or "(not described yet)"
+    return f"{text.icon} {name}".strip() if text.icon else name
+
+
+def _flags(shade: identity_pb2.Shade) -> str:
+    flags = []
+    if shade.privacy != identity_pb2.SHADE_PRIVACY_UNMARKED:
+        flags.append(_enum(shade.privacy, identity_pb2.ShadePrivacy, "SHADE_PRIVACY_"))
+    if shade.owner_edited:
+        flags.append("your text")
+    if shade.pending:
+        flags.append("update pending")
+    if shade.state != identity_pb2.SHADE_STATE_ACTIVE:
+        flags.append(_enum(shade.state, identity_pb2.ShadeState, "SHADE_STATE_"))
+    return ", ".join(flags)
+
+
+def _biography(ctx: CliContext, kind: str) -> identity_pb2.Biography | None:
+    import grpc
+
+    try:
+        return ctx.client().identity.GetBiography(identity_pb2.GetBiographyRequest(kind=_KIND[kind])).biography
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
+            return None
+        raise
+
+
+def _timeline(version: identity_pb2.ShadeVersion, indent: str = "    ") -> None:
+    for entry in version.timeline:
+        console.print(f"{indent}{entry.date}  {entry.title}", highlight=False, markup=False)
+
+
+def run_show(ctx: CliContext) -> int:
+    client = ctx.client()
+    global_bio, status_bio = _biography(ctx, "global"), _biography(ctx, "status")
+    listing = client.identity.ListShades(identity_pb2.ListShadesRequest())
+
+    def human() -> None:
+        console.print("[bold]Biography[/]")
+        console.print(global_bio.text_third if global_bio else "(none yet: it is written once a model is active)",
+                      markup=False, highlight=False)  # fmt: skip
+        console.print("\n[bold]Lately[/]")
+        console.print(status_bio.text_third if status_bio else "(none yet)", markup=False, highlight=False)
+        console.print(f"\n[bold]Shades[/] ({len(listing.shades)})")
+        for shade in listing.shades:
+            confidence = _enum(shade.latest.confidence, identity_pb2.Confidence, "CONFIDENCE_")
+            flags = _flags(shade)
+            console.print(
+                f"\n[bold]{shade.id}. {_name(shade)}[/]  {shade.latest.text.aspect}  "
+                f"({shade.member_count} memories, {confidence} confidence{'; ' + flags if flags else ''})",
+                highlight=False,
+            )
+            if shade.latest.text.description_third:
+                console.print(f"  {shade.latest.text.description_third}", markup=False, highlight=False)
+            _timeline(shade.latest)
+        _footer(listing)
+
+    emit(
+        ctx.json,
+        {
+            "biography": message_dict(global_bio) if global_bio else None,
+            "status": message_dict(status_bio) if status_bio else None,
+            **message_dict(listing),
+        },
+        human,
+    )
+    return 0
+
+
+def _footer(listing: identity_pb2.ListShadesResponse) -> None:
+    notes = []
+    if listing.unclustered_memory_count:
+        notes.append(f"{listing.unclustered_memory_count} memories not yet alike enough to others to form a shade")
+    if listing.pending_insight_count:
+        failed = (
+            f" ({listing.failed_insight_count} failed, retried next update)" if listing.failed_insight_count else ""
+        )
+        notes.append(f"{listing.pending_insight_count} documents not read yet{failed}")
+    for note in notes:
+        console.print(f"\n{note}", style="dim", highlight=False)
+
+
+def run_shades(ctx: CliContext) -> int:
+    listing = ctx.client().identity.ListShades(identity_pb2.ListShadesRequest(include_inactive=ctx.args.all))
+
+    def human() -> None:
+        table = Table("id", "shade", "aspect", "confidence", "memories", "since", "notes")
+        for shade in listing.shades:
+            timeline = shade.latest.timeline
+            table.add_row(
+                str(shade.id),
+                _name(shade),
+                shade.latest.text.aspect,
+                _enum(shade.latest.confidence, identity_pb2.Confidence, "CONFIDENCE_"),
+                str(shade.member_count),
+                timeline[0].date if timeline else "",
+                _flags(shade),
+            )
+        console.print(table)
+        _footer(listing)
+
+    emit(ctx.json, message_dict(listing), human)
+    return 0
+
+
+def run_shade(ctx: CliContext) -> int:
+    response = ctx.client().identity.GetShade(
+        identity_pb2.GetShadeRequest(shade_id=ctx.args.shade_id, include_members=True)
+    )
+    shade = response.shade
+
+    def human() -> None:
+        text = shade.latest.text
+        version = shade.latest
+        author = _enum(version.author, identity_pb2.Author, "AUTHOR_")
+        console.print(f"[bold]{shade.id}. {_name(shade)}[/]  {text.aspect}", highlight=False)
+        console.print(
+            f"version {version.version} by {author}{' (' + version.model + ')' if version.model else ''}, "
+            f"{_enum(version.confidence, identity_pb2.Confidence, 'CONFIDENCE_')} confidence"
+            f"{'; ' + _flags(shade) if _flags(shade) else ''}",
+            style="dim",
+            highlight=False,
+        )
+        for part in (text.description_third, text.content_third):
+            if part:
+                console.print(f"\n{part}", markup=False, highlight=False)
+        console.print("\n[bold]Timeline[/] (the memories its text rests on)")
+        _timeline(version, "  ")
+        console.print(f"\n[bold]Members[/] ({len(response.members)})")
+        for member in response.members:
+            pinned = "  (placed by you)" if member.pinned else ""
+            console.print(
+                f"  {member.created_at.ToDatetime():%Y-%m-%d}  {member.title}  {member.memory_id}{pinned}",
+                markup=False,
+                highlight=False,
+            )
+
+    emit(ctx.json, message_dict(response), human)
+    return 0
+
+
+def _after_change(ctx: CliContext, job: jobs_pb2.Job, what: str) -> None:
+    if not ctx.json:
+        console.print(what, highlight=False)
+        if job.id:
+            console.print(f"updating the identity in the background (job {job.id})", style="dim", highlight=False)
+
+
+def run_edit(ctx: CliContext) -> int:
+    values = {field: getattr(ctx.args, flag) for flag, field in _TEXT_FLAGS.items() if getattr(ctx.args, flag)}
+    if not values and not ctx.args.regenerate:
+        return fail("give the text to change (e.g. --name, --description) or --regenerate", EXIT_USAGE, ctx.json)
+    request = identity_pb2.UpdateShadeRequest(shade_id=ctx.args.shade_id, regenerate=ctx.args.regenerate, **values)
+    response = ctx.client().identity.UpdateShade(request)
+    emit(ctx.json, message_dict(response), lambda: None)
+    _after_change(ctx, response.job, f"shade {response.shade.id}: {_name(response.shade)}")
+    return 0
+
+
+def run_mark(ctx: CliContext) -> int:
+    privacy = {
+        "private": identity_pb2.SHADE_PRIVACY_PRIVATE,
+        "public": identity_pb2.SHADE_PRIVACY_PUBLIC,
+        "unmark": identity_pb2.SHADE_PRIVACY_UNMARKED,
+    }[ctx.args.privacy]
+    response = ctx.client().identity.UpdateShade(
+        identity_pb2.UpdateShadeRequest(shade_id=ctx.args.shade_id, privacy=privacy)
+    )
+    emit(ctx.json, message_dict(response), lambda: None)
+    shown = _enum(response.shade.privacy, identity_pb2.ShadePrivacy, "SHADE_PRIVACY_")
+    _after_change(ctx, response.job, f"shade {response.shade.id} ({_name(response.shade)}) is now {shown}")
+    return 0
+
+
+def run_merge(ctx: CliContext) -> int:
+    response = ctx.client().identity.MergeShades(
+        identity_pb2.MergeShadesRequest(target_shade_id=ctx.args.target, source_shade_ids=ctx.args.sources)
+    )
+    emit(ctx.json, message_dict(response), lambda: None)
+    _after_change(ctx, response.job, f"merged into shade {response.shade.id}: {response.shade.member_count} memories")
+    return 0
+
+
+def run_split(ctx: CliContext) -> int:
+    response = ctx.client().identity.SplitShade(
+        identity_pb2.SplitShadeRequest(shade_id=ctx.args.shade_id, memory_ids=ctx.args.memories)
+    )
+    emit(ctx.json, message_dict(response), lambda: None)
+    _after_change(
+        ctx,
+        response.job,
+        f"shade {response.original.id} keeps {response.original.member_count} memories; "
+        f"shade {response.created.id} has {response.created.member_count}",
+    )
+    return 0
+
+
+def run_history(ctx: CliContext) -> int:
+    client = ctx.client()
+    if ctx.args.shade_id:
+        versions = client.identity.ListShadeVersions(
+            identity_pb2.ListShadeVersionsRequest(shade_id=ctx.args.shade_id)
+        ).versions
+
+        def human_shade() -> None:
+            for v in versions:
+                author = _enum(v.author, identity_pb2.Author, "AUTHOR_")
+                console.print(
+                    f"[bold]version {v.version}[/]  {v.created_at.ToDatetime():%Y-%m-%d %H:%M}  by {author}"
+                    f"{' (' + v.model + ')' if v.model else ''}, {v.member_count} memories",
+                    highlight=False,
+                )
+                console.print(f"  {v.text.name}: {v.text.description_third}", markup=False, highlight=False)
+
+        emit(ctx.json, [message_dict(v) for v in versions], human_shade)
+        return 0
+    biographies = client.identity.ListBiographies(
+        identity_pb2.ListBiographiesRequest(kind=_KIND[ctx.args.kind])
+    ).biographies
+
+    def human_bio() -> None:
+        if not biographies:
+            console.print(f"no {ctx.args.kind} biography yet", highlight=False)
+        for b in biographies:
+            console.print(f"[bold]{b.id}[/]  {b.created_at.ToDatetime():%Y-%m-%d %H:%M}  ({b.model})", highlight=False)
+            console.print(f"  {b.text_third}", markup=False, highlight=False)
+
+    emit(ctx.json, [message_dict(b) for b in biographies], human_bio)
+    return 0
+
+
+def run_refresh(ctx: CliContext) -> int:
+    job = ctx.client().identity.RefreshIdentity(identity_pb2.RefreshIdentityRequest()).job
+    if ctx.args.no_wait:
+        emit(ctx.json, {"job": job.id}, lambda: console.print(job.id, highlight=False))
+        return 0
+    final = follow_job(ctx, job.id)
+    if ctx.json:
+        emit(True, message_dict(final), lambda: None)
+    elif final.state == jobs_pb2.JOB_STATE_SUCCEEDED:
+        _report(json.loads(final.result_json or "{}"))
+    else:
+        console.print(f"job {final.id} {jobs_pb2.JobState.Name(final.state)}: {final.error}", highlight=False)
+    return 0 if final.state == jobs_pb2.JOB_STATE_SUCCEEDED else EXIT_ERROR
+
+
+def _report(result: dict) -> None:
+    insights, shades, bio = result.get("insights", {}), result.get("shades", {}), result.get("biography", {})
+    console.print(
+        f"documents read: {insights.get('done', 0)} by the model, {insights.get('short', 0)} short, "
+        f"{insights.get('failed', 0)} failed",
+        highlight=False,
+    )
+    console.print(
+        f"shades: {shades.get('created', 0)} new, {shades.get('joined', 0)} memories joined, "
+        f"{shades.get('written', 0)} described, {shades.get('unchanged', 0)} unchanged, "
+        f"{shades.get('retired', 0)} retired",
+        highlight=False,
+    )
+    console.print(f"biography: {bio.get('global', '')}; lately: {bio.get('status', '')}", highlight=False)
+    if result.get("waiting_for_model"):
+        console.print(f"waiting for a model: {result['waiting_for_model']}", style="yellow", highlight=False)
+    for error in result.get("errors", [])[:5]:
+        console.print(f"  {error}", style="dim", markup=False, highlight=False)

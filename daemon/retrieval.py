@@ -1,0 +1,183 @@
+"""Memories for the chat: what the owner's question is about, and what the model has not learned.
+
+The chunk vectors live in memory here (one matrix, reloaded when the embedding table changes) so
+a question costs one embedding and one matrix product, not a scan of the database. The question
+is embedded by the same packaged model the embed job uses, loaded on the first question (not at
+start: a daemon that is never asked anything never pays for it). Full-text search over the same
+chunks catches names the embedding blurs, and the two rankings are fused. A few places are kept
+for memories newer than what the active model was trained on, so the self is never stale between
+trainings; same-content copies (a note and its PDF) are left out so one fact is cited once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from secondme.daemon.store.db import Store
+from secondme.daemon.store.timeutil import from_db, to_db
+from secondme.pipeline.embeddings import DEFAULT_MODEL
+from secondme.pipeline.retrieval import ChunkHit, best_per_memory, dense_ranking, fts_query, fuse
+
+log = logging.getLogger(__name__)
+
+# Candidates taken from each ranking before fusion.
+CANDIDATES = 40
+# Characters of a retrieved chunk given to the model.
+SNIPPET_CHARS = 1200
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    memories: int = 5
+    fresh: int = 2
+    min_similarity: float = 0.15
+
+
+@dataclass(frozen=True)
+class RetrievedMemory:
+    memory_id: str
+    title: str
+    source: str
+    source_type: str
+    created_at: datetime
+    text: str
+    score: float
+    similarity: float | None
+    fresh: bool
+
+
+@dataclass
+class _Index:
+    signature: tuple[Any, ...]
+    chunk_ids: np.ndarray
+    memory_of: dict[int, str]
+    matrix: np.ndarray
+
+
+class Retriever:
+    def __init__(self, store: Store, embed_model: str = DEFAULT_MODEL) -> None:
+        self._store = store
+        self._embed_model = embed_model
+        self._embedder: Any = None
+        self._embedder_lock = threading.Lock()
+        self._index: _Index | None = None
+        self._index_lock = asyncio.Lock()
+
+    def _embed(self, text: str) -> np.ndarray:
+        with self._embedder_lock:
+            if self._embedder is None:
+                from secondme.pipeline.embeddings import Embedder
+
+                self._embedder = Embedder(name=self._embed_model)
+            return self._embedder.embed([text])[0]
+
+    async def _signature(self) -> tuple[Any, ...]:
+        row = await self._store.fetchone(
+            """SELECT (SELECT COUNT(*) FROM chunk_embeddings WHERE model = ?) AS n,
+                      (SELECT MAX(chunk_id) FROM chunk_embeddings WHERE model = ?) AS last,
+                      (SELECT COUNT(*) FROM memory_links) AS links""",
+            (self._embed_model, self._embed_model),
+        )
+        return (row["n"], row["last"], row["links"]) if row else (0, None, 0)
+
+    async def _current_index(self) -> _Index | None:
+        signature = await self._signature()
+        if signature[0] == 0:
+            return None
+        async with self._index_lock:
+            if self._index is None or self._index.signature != signature:
+                rows = await self._store.fetchall(
+                    """SELECT e.chunk_id, c.memory_id, e.dimension, e.vector FROM chunk_embeddings e
+                       JOIN chunks c ON c.id = e.chunk_id
+                       WHERE e.model = ? AND c.memory_id NOT IN (SELECT memory_id FROM memory_links)
+                       ORDER BY e.chunk_id""",
+                    (self._embed_model,),
+                )
+                self._index = await asyncio.to_thread(_build_index, signature, rows)
+            return self._index
+
+    async def retrieve(
+        self, question: str, settings: RetrievalSettings, trained_through: datetime | None
+    ) -> list[RetrievedMemory]:
+        if settings.memories <= 0:
+            return []
+        index = await self._current_index()
+        if index is None:
+            return []
+        query = await asyncio.to_thread(self._embed, question)
+        dense = dense_ranking(query, index.matrix, index.chunk_ids, CANDIDATES, settings.min_similarity)
+        lexical = await self._lexical(question)
+        hits = best_per_memory(fuse(dense, lexical, index.memory_of), settings.memories)
+        fresh_ids: set[str] = set()
+        if trained_through is not None and settings.fresh > 0:
+            fresh_hits = await self._fresh(query, index, settings, trained_through)
+            fresh_ids = {h.memory_id for h in fresh_hits}
+            kept = [h for h in hits if h.memory_id not in fresh_ids]
+            hits = fresh_hits + kept[: max(0, settings.memories - len(fresh_hits))]
+        return await self._describe(hits, fresh_ids)
+
+    async def _lexical(self, question: str) -> list[int]:
+        query = fts_query(question)
+        if not query:
+            return []
+        try:
+            rows = await self._store.fetchall(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?", (query, CANDIDATES)
+            )
+        except sqlite3.OperationalError as exc:  # a query FTS5 cannot parse must not cost the answer
+            log.warning("full-text search failed for %r: %s", query, exc)
+            return []
+        return [int(r["rowid"]) for r in rows]
+
+    async def _fresh(
+        self, query: np.ndarray, index: _Index, settings: RetrievalSettings, trained_through: datetime
+    ) -> list[ChunkHit]:
+        rows = await self._store.fetchall("SELECT id FROM memories WHERE ingested_at > ?", (to_db(trained_through),))
+        fresh = {r["id"] for r in rows}
+        if not fresh:
+            return []
+        mask = np.array([index.memory_of[int(c)] in fresh for c in index.chunk_ids])
+        dense = dense_ranking(query, index.matrix[mask], index.chunk_ids[mask], CANDIDATES, settings.min_similarity)
+        return best_per_memory(fuse(dense, [], index.memory_of), settings.fresh)
+
+    async def _describe(self, hits: list[ChunkHit], fresh: set[str]) -> list[RetrievedMemory]:
+        found = []
+        for hit in hits:
+            row = await self._store.fetchone(
+                """SELECT m.title, m.source, m.source_type, m.created_at, c.text FROM chunks c
+                   JOIN memories m ON m.id = c.memory_id WHERE c.id = ?""",
+                (hit.chunk_id,),
+            )
+            if row is None:  # deleted since the index was built
+                continue
+            found.append(
+                RetrievedMemory(
+                    memory_id=hit.memory_id,
+                    title=row["title"],
+                    source=row["source"],
+                    source_type=row["source_type"],
+                    created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+                    text=row["text"][:SNIPPET_CHARS],
+                    score=hit.score,
+                    similarity=hit.similarity,
+                    fresh=hit.memory_id in fresh,
+                )
+            )
+        return found
+
+
+def _build_index(signature: tuple[Any, ...], rows: list[sqlite3.Row]) -> _Index:
+    from secondme.pipeline.embeddings import from_blob
+
+    chunk_ids = np.array([r["chunk_id"] for r in rows], dtype=np.int64)
+    dimension = rows[0]["dimension"] if rows else 0
+    matrix = np.stack([from_blob(r["vector"], r["dimension"]) for r in rows]) if rows else np.zeros((0, dimension))
+    return _Index(signature, chunk_ids, {int(r["chunk_id"]): r["memory_id"] for r in rows}, matrix.astype(np.float32))
