@@ -1,7 +1,8 @@
 """The owner's speech model: one Whisper checkpoint file, imported into the data dir.
 
 openai-whisper fetches models by name from the internet; secondme never does, so the owner
-imports a checkpoint file once and every ingest job uses it.
+imports a checkpoint file once and every ingest job uses it, in preference to the packaged
+faster-whisper weights (the `speech` extra) that transcribe when nothing was imported.
 """
 
 from __future__ import annotations

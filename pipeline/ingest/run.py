@@ -120,7 +120,10 @@ def _mtime(path: Path) -> datetime:
         return datetime.now(UTC)
 
 
-def ingest_file(path: Path, options: IngestOptions, sink: MemorySink) -> FileOutcome:
+def ingest_file(
+    path: Path, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
+) -> FileOutcome:
+    """Read, parse and store one file; `progress` hears long parsers (audio) as they go."""
     shown = options.source_label or str(path)
     try:
         data = _read(path, options.max_file_bytes)
@@ -135,9 +138,15 @@ def ingest_file(path: Path, options: IngestOptions, sink: MemorySink) -> FileOut
     if existing:
         return FileOutcome(shown, OutcomeKind.DUPLICATE, f"same content as memory {existing}", existing)
     name_hint = Path(options.source_label.split(":", 1)[-1]) if options.source_label else path
+    label = os.path.basename(shown)
+
+    def report(stage: str, done: int, total: int, message: str) -> None:
+        if progress:
+            progress(stage, done, total, f"{label}: {message}")
+
     try:
         source_type, _ = sniff(data[:SNIFF_BYTES], name_hint)
-        document = parser_for(source_type).parse(data, name_hint)
+        document = parser_for(source_type).parse(data, name_hint, report)
     except IngestError as exc:
         return FileOutcome(shown, OutcomeKind.SKIPPED, str(exc))
     except Exception as exc:  # a parser bug must cost one file, not the batch
@@ -159,7 +168,11 @@ def ingest_file(path: Path, options: IngestOptions, sink: MemorySink) -> FileOut
 def ingest_paths(
     paths: list[Path], options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
 ) -> IngestSummary:
-    """Ingest every file under `paths`; report progress as ("scan"|"ingest", done, total, message)."""
+    """Ingest every file under `paths`.
+
+    Progress is ("scan"|"ingest", done, total, message) per file, and a parser's own stages
+    (e.g. "transcribe", seconds done of total) while a long file is being read.
+    """
     report = progress or (lambda *_: None)
     summary = IngestSummary()
     candidates = []
@@ -173,7 +186,7 @@ def ingest_paths(
         if candidate.problem:
             outcome = FileOutcome(str(candidate.path), OutcomeKind.SKIPPED, candidate.problem)
         else:
-            outcome = ingest_file(candidate.path, options, sink)
+            outcome = ingest_file(candidate.path, options, sink, report)
         summary.record(outcome)
         report("ingest", done, summary.total, f"{outcome.kind.value}: {os.path.basename(outcome.path)}")
     sink.flush()

@@ -10,7 +10,7 @@ import importlib
 from functools import cache
 
 from secondme.pipeline.errors import UnsupportedContent
-from secondme.pipeline.parsers.base import ParsedDocument, Parser, ParseStatus, Segment, SourceType
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, Parser, ParseStatus, Segment, SourceType
 from secondme.pipeline.parsers.sniff import sniff
 
 # SourceType -> "module:ClassName"; a parser class takes no constructor arguments.
@@ -35,6 +35,7 @@ def parser_for(source_type: SourceType) -> Parser:
 
 __all__ = [
     "PARSERS",
+    "ParseProgress",
     "ParseStatus",
     "ParsedDocument",
     "Parser",

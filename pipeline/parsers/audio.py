@@ -1,4 +1,8 @@
-"""Voice memos: a transcript with timestamps, from the owner's imported Whisper model."""
+"""Voice memos: a transcript with timestamps, window by window, with progress in seconds.
+
+The speech model is the owner's imported Whisper checkpoint when there is one, else the
+packaged faster-whisper weights (`secondme.pipeline.transcribe.choose_transcriber`).
+"""
 
 from __future__ import annotations
 
@@ -6,45 +10,81 @@ import os
 from functools import cache
 from pathlib import Path
 
-from secondme.pipeline.errors import IngestError
-from secondme.pipeline.parsers.base import ParsedDocument, ParseStatus, SourceType
+from secondme.pipeline.parsers.audio_decode import open_audio
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, Segment, SourceType
 from secondme.pipeline.parsers.sniff import sniff
 from secondme.pipeline.parsers.text import date_from_name
-from secondme.pipeline.transcribe import SAMPLE_RATE, WhisperTranscriber, decode_audio
+from secondme.pipeline.transcribe import (
+    WINDOW_SECONDS,
+    Transcriber,
+    Transcript,
+    choose_transcriber,
+    packaged_model,
+    transcribe_windows,
+)
 
 # Set by the ingest job to <data dir>/models/whisper.pt when the owner imported a Whisper model.
 WHISPER_MODEL_ENV = "SECONDME_WHISPER_MODEL"
 
 
 @cache
-def _transcriber(checkpoint: str) -> WhisperTranscriber:
+def _transcriber(checkpoint: str) -> Transcriber:
+    """One loaded model per job child (loading costs a second or more; a batch has many memos)."""
+    return choose_transcriber(Path(checkpoint) if checkpoint else None, packaged_model())
 
-    return WhisperTranscriber(Path(checkpoint))
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def _timestamps(segments: list[Segment]) -> list[list[float | int]]:
+    """[start s, end s, first char, end char] per segment: where each stretch of the text was said."""
+    spans, position = [], 0
+    for segment in segments:
+        spans.append(
+            [round(segment.start or 0.0, 2), round(segment.end or 0.0, 2), position, position + len(segment.text)]
+        )
+        position += len(segment.text) + 1  # the segments are joined with one space
+    return spans
+
+
+def _document(transcript: Transcript, media_type: str, path: Path | None, model: str) -> ParsedDocument:
+    text = " ".join(s.text for s in transcript.segments)
+    if transcript.problem:
+        status, detail = ParseStatus.PARTIAL, transcript.problem
+    elif text:
+        status, detail = ParseStatus.OK, ""
+    else:
+        status, detail = ParseStatus.EMPTY, f"no speech was recognised in {_clock(transcript.seconds)} of audio"
+    return ParsedDocument(
+        text=text,
+        source_type=SourceType.AUDIO,
+        media_type=media_type,
+        title=(text[:80] or None),
+        created_at=date_from_name(path),
+        status=status,
+        status_detail=detail,
+        metadata={
+            "duration_seconds": round(transcript.seconds, 2),
+            "speech_model": model,
+            "timestamps": _timestamps(transcript.segments),
+        },
+        segments=tuple(transcript.segments),
+    )
 
 
 class AudioParser:
     source_type = SourceType.AUDIO
 
-    def parse(self, data: bytes, path: Path | None) -> ParsedDocument:
-
-        checkpoint = os.environ.get(WHISPER_MODEL_ENV, "")
-        if not checkpoint or not Path(checkpoint).is_file():
-            raise IngestError(
-                "no speech model: import a Whisper checkpoint with `secondmectl models import --kind whisper PATH`"
-            )
+    def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
+        transcriber = _transcriber(os.environ.get(WHISPER_MODEL_ENV, ""))
         _, media_type = sniff(data[:64], path)
-        samples = decode_audio(data, media_type)
-        duration = len(samples) / SAMPLE_RATE
-        segments = _transcriber(checkpoint).transcribe(samples)
-        text = " ".join(s.text for s in segments).strip()
-        return ParsedDocument(
-            text=text,
-            source_type=self.source_type,
-            media_type=media_type,
-            title=(text[:80] or None),
-            created_at=date_from_name(path),
-            status=ParseStatus.OK if text else ParseStatus.EMPTY,
-            status_detail="" if text else "no speech was recognised",
-            metadata={"duration_seconds": round(duration, 2), "speech_model": Path(checkpoint).name},
-            segments=tuple(segments),
-        )
+        audio = open_audio(data, media_type, WINDOW_SECONDS)
+
+        def seconds(done: float, total: float) -> None:
+            if progress:
+                progress("transcribe", int(done), int(total), f"{_clock(done)} of {_clock(total)}")
+
+        transcript = transcribe_windows(transcriber, audio, seconds)
+        return _document(transcript, media_type, path, transcriber.name)

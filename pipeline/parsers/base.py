@@ -9,10 +9,15 @@ store: the ingest job decides what to keep.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+# Progress inside one file, for parsers that take long (audio): (stage, done, total, message).
+# The ingest job passes its own reporter, so `secondmectl ingest` shows e.g. "transcribe 300/7200".
+ParseProgress = Callable[[str, int, int, str], None]
 
 
 class SourceType(enum.StrEnum):
@@ -58,8 +63,11 @@ class ParsedDocument:
 
 
 class Parser(Protocol):
-    """Parses one file's bytes. Raises `IngestError` (or a subclass) with a clear reason."""
+    """Parses one file's bytes. Raises `IngestError` (or a subclass) with a clear reason.
+
+    `progress` may be called any number of times; parsers that finish quickly ignore it.
+    """
 
     source_type: SourceType
 
-    def parse(self, data: bytes, path: Path | None) -> ParsedDocument: ...
+    def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument: ...

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from secondme.pipeline.errors import IngestError
-from secondme.pipeline.parsers.base import ParsedDocument, ParseStatus, SourceType
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, SourceType
 from secondme.pipeline.parsers.text import decode_text
 
 # Real articles are far smaller; a bigger page is generated markup (or an attack on the parser).
@@ -16,7 +16,7 @@ MAX_HTML_BYTES = 10 * 1024 * 1024
 class HtmlParser:
     source_type = SourceType.HTML
 
-    def parse(self, data: bytes, path: Path | None) -> ParsedDocument:
+    def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
         if len(data) > MAX_HTML_BYTES:
             raise IngestError(
                 f"the page is {len(data) / 2**20:.0f} MB of markup (limit {MAX_HTML_BYTES // 2**20} MB); "

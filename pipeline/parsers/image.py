@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from secondme.pipeline.errors import IngestError
-from secondme.pipeline.parsers.base import ParsedDocument, ParseStatus, SourceType
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, SourceType
 from secondme.pipeline.parsers.ocr import ocr_image, tesseract_available
 from secondme.pipeline.parsers.text import date_from_name
 
@@ -49,7 +49,7 @@ def _exif(image: Any) -> tuple[datetime | None, dict[str, Any]]:
 class ImageParser:
     source_type = SourceType.IMAGE
 
-    def parse(self, data: bytes, path: Path | None) -> ParsedDocument:
+    def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
         from PIL import Image, UnidentifiedImageError
 
         try:

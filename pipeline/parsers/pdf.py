@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from secondme.pipeline.errors import IngestError
-from secondme.pipeline.parsers.base import ParsedDocument, ParseStatus, Segment, SourceType
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, Segment, SourceType
 from secondme.pipeline.parsers.ocr import ocr_image
 from secondme.pipeline.parsers.text import date_from_name
 
@@ -32,7 +32,7 @@ def body_lines(segments: list[Segment]) -> list[str]:
 class PdfParser:
     source_type = SourceType.PDF
 
-    def parse(self, data: bytes, path: Path | None) -> ParsedDocument:
+    def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
         from pypdf import PdfReader
         from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, WrongPasswordError
 

@@ -11,7 +11,7 @@ import charset_normalizer
 import yaml
 
 from secondme.pipeline.errors import UnsupportedContent
-from secondme.pipeline.parsers.base import ParsedDocument, ParseStatus, SourceType
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, SourceType
 from secondme.pipeline.parsers.sniff import looks_binary
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -109,7 +109,7 @@ class TextParser:
     source_type = SourceType.TEXT
     media_type = "text/plain"
 
-    def parse(self, data: bytes, path: Path | None) -> ParsedDocument:
+    def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
         text, encoding = decode_text(data)
         front, body = self._front_matter(text)
         title = front.get("title")
