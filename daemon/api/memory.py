@@ -16,6 +16,7 @@ from secondme.daemon.api.errors import InvalidArgument, grpc_errors
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.store.memories import MemoryFilter, MemoryRecord, MemoryRepository
 from secondme.pipeline.errors import ContentTooLarge
+from secondme.pipeline.fetch import url_problem
 from secondme.v1 import memory_pb2, memory_pb2_grpc
 
 _SOURCE_TYPES = {
@@ -54,8 +55,6 @@ def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
 
 
 def _checked_paths(raw: list[str]) -> list[str]:
-    if not raw:
-        raise InvalidArgument("give at least one path to ingest")
     paths = []
     for value in raw:
         path = Path(value)
@@ -69,6 +68,15 @@ def _checked_paths(raw: list[str]) -> list[str]:
     return paths
 
 
+def _checked_urls(raw: list[str]) -> list[str]:
+    """Refuse the whole request for one bad URL: the owner typed it and can fix it at once."""
+    for url in raw:
+        problem = url_problem(url)
+        if problem:
+            raise InvalidArgument(problem)
+    return raw
+
+
 class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
     def __init__(
         self, repo: MemoryRepository, jobs: JobManager, uploads_dir: Path, max_upload_bytes: Callable[[], int]
@@ -80,8 +88,11 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
 
     @grpc_errors
     async def Ingest(self, request: memory_pb2.IngestRequest, context: grpc.aio.ServicerContext):
+        if not request.paths and not request.urls:
+            raise InvalidArgument("give at least one path or URL to ingest")
         params = {
             "paths": _checked_paths(list(request.paths)),
+            "urls": _checked_urls(list(request.urls)),
             "include": list(request.include),
             "exclude": list(request.exclude),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +16,13 @@ from secondme.daemon.cli.progress import follow_job
 from secondme.v1 import jobs_pb2, memory_pb2
 
 UPLOAD_CHUNK_BYTES = 1024 * 1024
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 SOURCE_TYPES = ["text", "markdown", "pdf", "html", "image", "audio", "url"]
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    ingest = subparsers.add_parser("ingest", parents=[common], help="ingest files and folders")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest = subparsers.add_parser("ingest", parents=[common], help="ingest files, folders and web pages")
+    ingest.add_argument("paths", nargs="+", metavar="PATH|URL", help="a file, a folder, or an http(s) URL to fetch")
     ingest.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching files")
     ingest.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files")
     ingest.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
@@ -66,20 +68,26 @@ def _summary(job: jobs_pb2.Job) -> None:
 
 
 def run_ingest(ctx: CliContext) -> int:
-    paths = [Path(p).expanduser().resolve() for p in ctx.args.paths]
+    # Anything with a scheme is a URL (the daemon refuses all but http and https, saying so).
+    urls = [a for a in ctx.args.paths if _URL.match(a)]
+    paths = [Path(a).expanduser().resolve() for a in ctx.args.paths if not _URL.match(a)]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         return fail(f"no such file or folder: {', '.join(missing)}", EXIT_USAGE, ctx.json)
     client = ctx.client()
+    jobs = []
     if ctx.args.upload:
         if any(p.is_dir() for p in paths):
             return fail("--upload takes files, not folders", EXIT_USAGE, ctx.json)
         jobs = [client.memory.UploadFile(_upload_messages(p)).job for p in paths]
-    else:
+    if urls or (paths and not ctx.args.upload):
         request = memory_pb2.IngestRequest(
-            paths=[str(p) for p in paths], include=ctx.args.include, exclude=ctx.args.exclude
+            paths=[] if ctx.args.upload else [str(p) for p in paths],
+            urls=urls,
+            include=ctx.args.include,
+            exclude=ctx.args.exclude,
         )
-        jobs = [client.memory.Ingest(request).job]
+        jobs.append(client.memory.Ingest(request).job)
     if ctx.args.no_wait:
         emit(ctx.json, {"jobs": [j.id for j in jobs]}, lambda: [console.print(j.id) for j in jobs])
         return 0

@@ -1,4 +1,4 @@
-"""The ingest job: walk, parse, chunk and store files, one atomic document at a time."""
+"""The ingest job: walk, parse, chunk and store files (and fetch URLs), one atomic document at a time."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     conn = ctx.connect()
     try:
         sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id)
-        summary = ingest_paths([Path(p) for p in params["paths"]], options, sink, ctx.progress)
+        paths = [Path(p) for p in params.get("paths", [])]
+        summary = ingest_paths(paths, options, sink, ctx.progress, urls=list(params.get("urls", [])))
     finally:
         conn.close()
     if params.get("delete_after"):
-        for path in params["paths"]:
+        for path in params.get("paths", []):
             Path(path).unlink(missing_ok=True)
     return summary.to_dict()

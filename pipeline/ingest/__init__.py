@@ -1,4 +1,4 @@
-"""Ingestion: walk the owner's files, parse, chunk, and hand each document to a sink."""
+"""Ingestion: walk the owner's files (or fetch the URLs they name), parse, chunk, and hand each document to a sink."""
 
 from secondme.pipeline.ingest.chunking import Chunk, chunk_text
 from secondme.pipeline.ingest.run import (
@@ -8,7 +8,9 @@ from secondme.pipeline.ingest.run import (
     MemorySink,
     NewMemory,
     OutcomeKind,
+    ingest_file,
     ingest_paths,
+    ingest_url,
 )
 from secondme.pipeline.ingest.walk import Candidate, walk_paths
 
@@ -22,6 +24,8 @@ __all__ = [
     "NewMemory",
     "OutcomeKind",
     "chunk_text",
+    "ingest_file",
     "ingest_paths",
+    "ingest_url",
     "walk_paths",
 ]

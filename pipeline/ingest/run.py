@@ -1,8 +1,8 @@
-"""Ingest a set of paths: one document at a time, each stored atomically by the sink.
+"""Ingest a set of paths and URLs: one document at a time, each stored atomically by the sink.
 
 The orchestration is here, the storage is not: the daemon passes a `MemorySink` that writes
 to its store, so this module runs the same in a job child, a test or a benchmark. One bad
-file never stops the batch; every file gets an outcome with a reason.
+file or URL never stops the batch; every one gets an outcome with a reason.
 """
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from secondme.pipeline.errors import IngestError
+from secondme.pipeline.fetch import fetch_url
 from secondme.pipeline.ingest.chunking import Chunk, chunk_text
 from secondme.pipeline.ingest.walk import walk_paths
-from secondme.pipeline.parsers import ParsedDocument, parser_for, sniff
+from secondme.pipeline.parsers import ParsedDocument, SourceType, parser_for, sniff
 from secondme.pipeline.parsers.sniff import SNIFF_BYTES
 
 # At most this many skipped/failed files are listed by name in a summary; all are counted.
@@ -120,6 +122,70 @@ def _mtime(path: Path) -> datetime:
         return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where some bytes came from: a file, an upload, or a URL the owner asked for."""
+
+    shown: str  # the outcome's path: what the owner named
+    source: str  # the memory's source (a URL after its redirects)
+    name_hint: Path | None  # for sniffing, dates in file names, and the title when the content has none
+    created: Callable[[], datetime]  # the memory's date when its content has none
+    content_type: str = ""  # the server's media type, for URLs
+    is_url: bool = False
+
+
+# A server's word for a page that does not start like one (a fragment, a leading comment).
+_HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
+
+
+def _parse(data: bytes, origin: _Origin, progress: ProgressCallback | None) -> ParsedDocument:
+    source_type, _ = sniff(data[:SNIFF_BYTES], origin.name_hint)
+    if origin.content_type in _HTML_MEDIA_TYPES and source_type in (SourceType.TEXT, SourceType.MARKDOWN):
+        source_type = SourceType.HTML
+    label = os.path.basename(origin.shown.rstrip("/")) or origin.shown
+
+    def report(stage: str, done: int, total: int, message: str) -> None:
+        if progress:
+            progress(stage, done, total, f"{label}: {message}")
+
+    document = parser_for(source_type).parse(data, origin.name_hint, report)
+    if origin.is_url:
+        metadata = {**document.metadata, "parsed_as": document.source_type.value}
+        if origin.content_type:
+            metadata["content_type"] = origin.content_type
+        document = replace(document, source_type=SourceType.URL, metadata=metadata)
+    return document
+
+
+def _ingest_bytes(
+    data: bytes, origin: _Origin, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None
+) -> FileOutcome:
+    if not data:
+        return FileOutcome(origin.shown, OutcomeKind.SKIPPED, "the file is empty")
+    content_hash = hashlib.sha256(data).hexdigest()
+    existing = sink.find_by_hash(content_hash)
+    if existing:
+        return FileOutcome(origin.shown, OutcomeKind.DUPLICATE, f"same content as memory {existing}", existing)
+    try:
+        document = _parse(data, origin, progress)
+    except IngestError as exc:
+        return FileOutcome(origin.shown, OutcomeKind.SKIPPED, str(exc))
+    except Exception as exc:  # a parser bug must cost one file, not the batch
+        return FileOutcome(origin.shown, OutcomeKind.FAILED, f"parser error ({type(exc).__name__}): {exc}")
+    chunks = chunk_text(document.text, options.chunk_tokens, options.chunk_overlap)
+    memory = NewMemory(
+        content_hash=content_hash,
+        data=data,
+        source=origin.source,
+        document=document,
+        title=document.title or (origin.name_hint.stem if origin.name_hint else origin.source),
+        created_at=document.created_at or origin.created(),
+        chunks=chunks,
+    )
+    memory_id = sink.add(memory)
+    return FileOutcome(origin.shown, OutcomeKind.INGESTED, memory_id=memory_id)
+
+
 def ingest_file(
     path: Path, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
 ) -> FileOutcome:
@@ -131,47 +197,43 @@ def ingest_file(
         return FileOutcome(shown, OutcomeKind.SKIPPED, str(exc))
     except OSError as exc:
         return FileOutcome(shown, OutcomeKind.SKIPPED, f"cannot read: {exc.strerror or exc}")
-    if not data:
-        return FileOutcome(shown, OutcomeKind.SKIPPED, "the file is empty")
-    content_hash = hashlib.sha256(data).hexdigest()
-    existing = sink.find_by_hash(content_hash)
-    if existing:
-        return FileOutcome(shown, OutcomeKind.DUPLICATE, f"same content as memory {existing}", existing)
     name_hint = Path(options.source_label.split(":", 1)[-1]) if options.source_label else path
-    label = os.path.basename(shown)
+    origin = _Origin(shown, shown, name_hint, lambda: _mtime(path))
+    return _ingest_bytes(data, origin, options, sink, progress)
 
-    def report(stage: str, done: int, total: int, message: str) -> None:
-        if progress:
-            progress(stage, done, total, f"{label}: {message}")
 
+def ingest_url(
+    url: str, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
+) -> FileOutcome:
+    """Fetch one URL and store what it serves, parsed by its content (an article, a PDF, ...)."""
     try:
-        source_type, _ = sniff(data[:SNIFF_BYTES], name_hint)
-        document = parser_for(source_type).parse(data, name_hint, report)
+        page = fetch_url(url, options.max_file_bytes)
     except IngestError as exc:
-        return FileOutcome(shown, OutcomeKind.SKIPPED, str(exc))
-    except Exception as exc:  # a parser bug must cost one file, not the batch
-        return FileOutcome(shown, OutcomeKind.FAILED, f"parser error ({type(exc).__name__}): {exc}")
-    chunks = chunk_text(document.text, options.chunk_tokens, options.chunk_overlap)
-    memory = NewMemory(
-        content_hash=content_hash,
-        data=data,
-        source=shown,
-        document=document,
-        title=document.title or name_hint.stem,
-        created_at=document.created_at or _mtime(path),
-        chunks=chunks,
+        return FileOutcome(url, OutcomeKind.SKIPPED, str(exc))
+    name = PurePosixPath(urlsplit(page.final_url).path).name
+    fetched_at = datetime.now(UTC)
+    origin = _Origin(
+        shown=url,
+        source=page.final_url,
+        name_hint=Path(name) if name else None,
+        created=lambda: page.last_modified or fetched_at,
+        content_type=page.content_type,
+        is_url=True,
     )
-    memory_id = sink.add(memory)
-    return FileOutcome(shown, OutcomeKind.INGESTED, memory_id=memory_id)
+    return _ingest_bytes(page.data, origin, options, sink, progress)
 
 
 def ingest_paths(
-    paths: list[Path], options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
+    paths: list[Path],
+    options: IngestOptions,
+    sink: MemorySink,
+    progress: ProgressCallback | None = None,
+    urls: Sequence[str] = (),
 ) -> IngestSummary:
-    """Ingest every file under `paths`.
+    """Ingest every file under `paths`, then every URL in `urls`.
 
-    Progress is ("scan"|"ingest", done, total, message) per file, and a parser's own stages
-    (e.g. "transcribe", seconds done of total) while a long file is being read.
+    Progress is ("scan"|"ingest", done, total, message) per file or URL, and a parser's own
+    stages (e.g. "transcribe", seconds done of total) while a long file is being read.
     """
     report = progress or (lambda *_: None)
     summary = IngestSummary()
@@ -180,14 +242,25 @@ def ingest_paths(
         candidates.append(candidate)
         if len(candidates) % 1000 == 0:
             report("scan", len(candidates), 0, f"found {len(candidates)} files")
-    summary.total = len(candidates)
+    summary.total = len(candidates) + len(urls)
     report("ingest", 0, summary.total, f"{summary.total} files to ingest")
-    for done, candidate in enumerate(candidates, start=1):
+    done = 0
+    for candidate in candidates:
         if candidate.problem:
             outcome = FileOutcome(str(candidate.path), OutcomeKind.SKIPPED, candidate.problem)
         else:
             outcome = ingest_file(candidate.path, options, sink, report)
+        done += 1
         summary.record(outcome)
         report("ingest", done, summary.total, f"{outcome.kind.value}: {os.path.basename(outcome.path)}")
+    for url in urls:
+        report("ingest", done, summary.total, f"fetching {url}")
+        try:
+            outcome = ingest_url(url, options, sink, report)
+        except Exception as exc:  # a bug must cost one URL, not the batch
+            outcome = FileOutcome(url, OutcomeKind.FAILED, f"error ({type(exc).__name__}): {exc}")
+        done += 1
+        summary.record(outcome)
+        report("ingest", done, summary.total, f"{outcome.kind.value}: {url}")
     sink.flush()
     return summary
