@@ -6,7 +6,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -51,6 +51,7 @@ def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
         chunk_count=record.chunk_count,
         metadata_json=json.dumps(record.metadata, sort_keys=True),
         media_type=record.media_type,
+        same_content_as=record.same_content_as,
     )
 
 
@@ -79,12 +80,19 @@ def _checked_urls(raw: list[str]) -> list[str]:
 
 class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
     def __init__(
-        self, repo: MemoryRepository, jobs: JobManager, uploads_dir: Path, max_upload_bytes: Callable[[], int]
+        self,
+        repo: MemoryRepository,
+        jobs: JobManager,
+        uploads_dir: Path,
+        max_upload_bytes: Callable[[], int],
+        on_deleted: Callable[[], Awaitable[object]],
     ) -> None:
         self._repo = repo
         self._jobs = jobs
         self._uploads = uploads_dir
         self._max_upload_bytes = max_upload_bytes
+        # What derives from a deleted memory (its shade's text, the biographies) is brought up to date.
+        self._on_deleted = on_deleted
 
     @grpc_errors
     async def Ingest(self, request: memory_pb2.IngestRequest, context: grpc.aio.ServicerContext):
@@ -157,6 +165,14 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
     async def GetMemory(self, request: memory_pb2.GetMemoryRequest, context: grpc.aio.ServicerContext):
         record = await self._repo.get(request.memory_id)
         response = memory_pb2.GetMemoryResponse(memory=memory_to_pb(record))
+        insight = await self._repo.insight(record.id)
+        if insight is not None:
+            response.insight.CopyFrom(
+                memory_pb2.MemoryInsight(
+                    status=insight.status, title=insight.title, summary=insight.summary, insight=insight.insight,
+                    keywords=insight.keywords, error=insight.error, model=insight.model,
+                )
+            )  # fmt: skip
         if request.include_text:
             response.text = await self._repo.text(record.id)
         if request.include_chunks:
@@ -175,4 +191,5 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
     @grpc_errors
     async def DeleteMemory(self, request: memory_pb2.DeleteMemoryRequest, context: grpc.aio.ServicerContext):
         removed = await self._repo.delete(request.memory_id)
+        await self._on_deleted()
         return memory_pb2.DeleteMemoryResponse(original_removed=removed)

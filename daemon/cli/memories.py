@@ -151,6 +151,17 @@ def run_show(ctx: CliContext) -> int:
         console.print(f"source   {m.source}", highlight=False, markup=False)
         console.print(f"date     {_date(m)}   ingested {m.ingested_at.ToDatetime():%Y-%m-%d %H:%M}", highlight=False)
         console.print(f"type     {m.media_type}, {human_bytes(m.size_bytes)}, {m.chunk_count} chunks", highlight=False)
+        if m.same_content_as:
+            console.print(f"same     content as {m.same_content_as} (counted once)", highlight=False)
+        insight = response.insight
+        if insight.status == "failed":
+            console.print(f"insight  failed, retried next update: {insight.error}", markup=False, highlight=False)
+        elif insight.status:
+            console.print(f"summary  {insight.summary}", markup=False, highlight=False)
+            if insight.insight:
+                console.print(f"insight  {insight.insight}", markup=False, highlight=False)
+            if insight.keywords:
+                console.print(f"keywords {', '.join(insight.keywords)}", markup=False, highlight=False)
         console.print()
         console.print(response.text, markup=False, highlight=False)
         for chunk in response.chunks:

@@ -42,7 +42,7 @@ PARSE_STATUS_PARTIAL: ParseStatus
 PARSE_STATUS_EMPTY: ParseStatus
 
 class Memory(_message.Message):
-    __slots__ = ("id", "title", "source_type", "source", "content_hash", "size_bytes", "created_at", "ingested_at", "parse_status", "chunk_count", "metadata_json", "media_type")
+    __slots__ = ("id", "title", "source_type", "source", "content_hash", "size_bytes", "created_at", "ingested_at", "parse_status", "chunk_count", "metadata_json", "media_type", "same_content_as")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,7 @@ class Memory(_message.Message):
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SAME_CONTENT_AS_FIELD_NUMBER: _ClassVar[int]
     id: str
     title: str
     source_type: SourceType
@@ -67,7 +68,26 @@ class Memory(_message.Message):
     chunk_count: int
     metadata_json: str
     media_type: str
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., source_type: _Optional[_Union[SourceType, str]] = ..., source: _Optional[str] = ..., content_hash: _Optional[str] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ingested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parse_status: _Optional[_Union[ParseStatus, str]] = ..., chunk_count: _Optional[int] = ..., metadata_json: _Optional[str] = ..., media_type: _Optional[str] = ...) -> None: ...
+    same_content_as: str
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., source_type: _Optional[_Union[SourceType, str]] = ..., source: _Optional[str] = ..., content_hash: _Optional[str] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ingested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parse_status: _Optional[_Union[ParseStatus, str]] = ..., chunk_count: _Optional[int] = ..., metadata_json: _Optional[str] = ..., media_type: _Optional[str] = ..., same_content_as: _Optional[str] = ...) -> None: ...
+
+class MemoryInsight(_message.Message):
+    __slots__ = ("status", "title", "summary", "insight", "keywords", "error", "model")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    INSIGHT_FIELD_NUMBER: _ClassVar[int]
+    KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    title: str
+    summary: str
+    insight: str
+    keywords: _containers.RepeatedScalarFieldContainer[str]
+    error: str
+    model: str
+    def __init__(self, status: _Optional[str] = ..., title: _Optional[str] = ..., summary: _Optional[str] = ..., insight: _Optional[str] = ..., keywords: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class Chunk(_message.Message):
     __slots__ = ("index", "text", "token_count", "start_char", "end_char")
@@ -160,14 +180,16 @@ class GetMemoryRequest(_message.Message):
     def __init__(self, memory_id: _Optional[str] = ..., include_text: _Optional[bool] = ..., include_chunks: _Optional[bool] = ...) -> None: ...
 
 class GetMemoryResponse(_message.Message):
-    __slots__ = ("memory", "text", "chunks")
+    __slots__ = ("memory", "text", "chunks", "insight")
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    INSIGHT_FIELD_NUMBER: _ClassVar[int]
     memory: Memory
     text: str
     chunks: _containers.RepeatedCompositeFieldContainer[Chunk]
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ..., text: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[Chunk, _Mapping]]] = ...) -> None: ...
+    insight: MemoryInsight
+    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ..., text: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[Chunk, _Mapping]]] = ..., insight: _Optional[_Union[MemoryInsight, _Mapping]] = ...) -> None: ...
 
 class DeleteMemoryRequest(_message.Message):
     __slots__ = ("memory_id",)
