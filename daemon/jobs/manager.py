@@ -112,8 +112,9 @@ class JobManager:
         per change: a queued run will see everything changed before it starts.
         """
         async with self._ensure_lock:
-            for record in await self._repo.list([JobState.QUEUED], kind=kind, limit=1):
-                return record
+            for record in await self._repo.list([JobState.QUEUED], kind=kind, limit=self.max_concurrent + 1):
+                if record.id not in self._running:  # launched but not yet marked running: already reading
+                    return record
             return await self.submit(kind, params or {})
 
     async def get(self, job_id: str) -> JobRecord:
@@ -180,8 +181,11 @@ class JobManager:
             await self._wake.wait()
             self._wake.clear()
             while self._accepting and len(self._running) < self.max_concurrent:
-                queued = await self._repo.list([JobState.QUEUED], limit=self.max_concurrent)
-                candidates = [j for j in reversed(queued) if j.id not in self._running]
+                # First come, first served: a stream of new jobs must never starve an old one.
+                queued = await self._repo.list(
+                    [JobState.QUEUED], limit=self.max_concurrent + len(self._running), oldest_first=True
+                )
+                candidates = [j for j in queued if j.id not in self._running]
                 if not candidates:
                     break
                 self._launch(candidates[0])

@@ -88,11 +88,17 @@ class JobRepository:
         return _record(row) if row else None
 
     async def list(
-        self, states: list[JobState] | None = None, kind: str = "", limit: int = 50, offset: int = 0
+        self,
+        states: list[JobState] | None = None,
+        kind: str = "",
+        limit: int = 50,
+        offset: int = 0,
+        oldest_first: bool = False,
     ) -> list[JobRecord]:
         where, params = self._filters(states, kind)
+        order = "ASC" if oldest_first else "DESC"
         rows = await self._store.fetchall(
-            f"SELECT * FROM jobs {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            f"SELECT * FROM jobs {where} ORDER BY created_at {order}, id {order} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         return [_record(r) for r in rows]
