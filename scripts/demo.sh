@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on a throwaway data dir: install, init, start the daemon, ingest the
-# sample notes that ship in examples/, list the memories, say hello to the default model, and stop.
+# sample notes that ship in examples/, list the memories, model who wrote them (insights, shades,
+# biographies) with the default model, ask the self about itself (the reply cites the notes it
+# was given), and stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh "default-model"
@@ -19,7 +21,9 @@ for _ in $(seq 100); do [ -S "$SECONDME_SOCKET" ] && break; sleep 0.1; done
 $bin/secondmectl status
 $bin/secondmectl ingest examples/notes
 $bin/secondmectl memories list
-$bin/secondmectl chat -m "hello" --max-tokens 48
+$bin/secondmectl identity refresh
+$bin/secondmectl identity show
+$bin/secondmectl chat -m "What have you been up to lately?" --max-tokens 64
 $bin/secondmectl stop
 wait $daemon
 trap - EXIT

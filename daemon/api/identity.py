@@ -210,4 +210,6 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     @grpc_errors
     async def RefreshIdentity(self, request: identity_pb2.RefreshIdentityRequest, context: grpc.aio.ServicerContext):
+        if request.retry_failed:
+            await self._repo.reset_failed_insights()
         return identity_pb2.RefreshIdentityResponse(job=await self._job(asked=True))

@@ -19,12 +19,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--list", action="store_true", help="list past conversations")
+    parser.add_argument("--without-memories", action="store_true", help="do not bring in memories for this reply")
     parser.set_defaults(func=run)
 
 
 def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: bool) -> tuple[str, chat_pb2.ChatDone]:
     """Stream one reply (printing it as it comes when `echo`); returns (reply, final event)."""
-    request = chat_pb2.ChatRequest(conversation_id=conversation, message=text, max_tokens=ctx.args.max_tokens)
+    request = chat_pb2.ChatRequest(
+        conversation_id=conversation,
+        message=text,
+        max_tokens=ctx.args.max_tokens,
+        without_memories=ctx.args.without_memories,
+    )
     if ctx.args.temperature is not None:
         request.temperature = ctx.args.temperature
     if ctx.args.seed is not None:
@@ -41,6 +47,9 @@ def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: b
                 sys.stdout.flush()
     if echo:
         sys.stdout.write("\n")
+        for number, cited in enumerate(done.cited, start=1):
+            fresh = ", newer than the model" if cited.fresh else ""
+            console.print(f"  [{number}] {cited.date} {cited.title}{fresh}", style="dim", markup=False, highlight=False)
     return "".join(reply), done
 
 

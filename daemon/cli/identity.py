@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     history.set_defaults(func=run_history)
     refresh = actions.add_parser("refresh", parents=[common], help="bring the identity up to date now")
     refresh.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
+    refresh.add_argument(
+        "--retry-failed", action="store_true", help="read again the documents whose insight failed three times"
+    )
     refresh.set_defaults(func=run_refresh)
 
 
@@ -306,7 +309,9 @@ def run_history(ctx: CliContext) -> int:
 
 
 def run_refresh(ctx: CliContext) -> int:
-    job = ctx.client().identity.RefreshIdentity(identity_pb2.RefreshIdentityRequest()).job
+    job = ctx.client().identity.RefreshIdentity(
+        identity_pb2.RefreshIdentityRequest(retry_failed=ctx.args.retry_failed)
+    ).job
     if ctx.args.no_wait:
         emit(ctx.json, {"job": job.id}, lambda: console.print(job.id, highlight=False))
         return 0

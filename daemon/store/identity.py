@@ -367,6 +367,10 @@ class IdentityRepository:
             await _event(conn, shade_id, "split", created=created, memories=sorted(moving))
         return created
 
+    async def reset_failed_insights(self) -> int:
+        """Failed insights get their tries back (the owner asked); returns how many."""
+        return await self._store.execute("UPDATE memory_insights SET attempts = 0 WHERE status = 'failed'")
+
     async def member_vectors(self, shade_id: int, embed_model: str) -> tuple[list[str], list[bytes], int]:
         """Members and their memory vectors of `embed_model` (members without one are left out)."""
         rows = await self._store.fetchall(

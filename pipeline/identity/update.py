@@ -40,7 +40,7 @@ from secondme.pipeline.llm import Generator
 
 log = logging.getLogger(__name__)
 
-# A document whose insight failed this many times waits for the owner (`jobs retry` or a new model).
+# A document whose insight failed this many times waits for the owner (`identity refresh --retry-failed`).
 MAX_INSIGHT_ATTEMPTS = 3
 
 ProgressCallback = Callable[[str, int, int, str], None]

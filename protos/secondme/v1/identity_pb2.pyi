@@ -313,8 +313,10 @@ class SplitShadeResponse(_message.Message):
     def __init__(self, original: _Optional[_Union[Shade, _Mapping]] = ..., created: _Optional[_Union[Shade, _Mapping]] = ..., job: _Optional[_Union[_jobs_pb2.Job, _Mapping]] = ...) -> None: ...
 
 class RefreshIdentityRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("retry_failed",)
+    RETRY_FAILED_FIELD_NUMBER: _ClassVar[int]
+    retry_failed: bool
+    def __init__(self, retry_failed: _Optional[bool] = ...) -> None: ...
 
 class RefreshIdentityResponse(_message.Message):
     __slots__ = ("job",)
