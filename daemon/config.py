@@ -116,6 +116,9 @@ class IdentitySection:
     min_shade_memories: int = 3
     # The newest memories the status biography ("lately") is written from.
     recent_memories: int = 12
+    # Scales the length bound of every text the model writes (insights, shades, biographies):
+    # below 1 for shorter texts written sooner on a slow machine.
+    text_length_scale: float = 1.0
 
 
 @dataclass
@@ -161,6 +164,8 @@ class Config:
             raise ConfigError("identity.cluster_distance must be between 0 and 2 (a cosine distance)")
         if self.identity.min_shade_memories < 2:
             raise ConfigError("identity.min_shade_memories must be at least 2")
+        if not 0.05 <= self.identity.text_length_scale <= 2:
+            raise ConfigError("identity.text_length_scale must be between 0.05 and 2")
         if self.identity.recent_memories < 1:
             raise ConfigError("identity.recent_memories must be at least 1")
         if not 0 <= self.chat.fresh_memories <= self.chat.retrieve_memories <= 50:

@@ -40,6 +40,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         membership=MembershipSettings(section.cluster_distance, section.min_shade_memories),
         owner_name=str(ctx.config.get("network", {}).get("display_name", "")),
         recent_memories=section.recent_memories,
+        length_scale=section.text_length_scale,
     )
     with (ctx.data_dir / LOCK_FILENAME).open("a") as lock:
         try:

@@ -8,22 +8,19 @@ newest memories, again leaving out members of private shades.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from secondme.pipeline.identity.briefs import MemoryBrief
 from secondme.pipeline.identity.shades import ShadeText
-from secondme.pipeline.identity.voice import in_second_person, max_tokens_for, object_schema, string_field
-from secondme.pipeline.llm import Generator, Message
+from secondme.pipeline.identity.writing import Field, Writer
+from secondme.pipeline.llm import Message
 
 # Shades given to the model for the global biography, largest first, and how much of each.
 MAX_SHADES = 12
 SHADE_CHARS = 600
 # Recent memories the status biography is written from.
 MAX_RECENT = 12
-GLOBAL_CHARS = 880
-STATUS_CHARS = 480
-GLOBAL_SCHEMA = object_schema({"text": string_field(80, GLOBAL_CHARS)})
-STATUS_SCHEMA = object_schema({"text": string_field(40, STATUS_CHARS)})
+GLOBAL_FIELDS = {"text": Field(80, 880)}
+STATUS_FIELDS = {"text": Field(40, 480)}
 
 
 @dataclass(frozen=True)
@@ -74,21 +71,14 @@ def status_messages(recent: list[MemoryBrief], biography: str, owner_name: str =
     return [{"role": "system", "content": system}, {"role": "user", "content": "Newest notes:\n" + "\n".join(lines)}]
 
 
-def _write(
-    generator: Generator, messages: list[Message], schema: dict[str, Any], limit: int, owner_name: str
-) -> BiographyText:
-    value = generator.generate_json(messages, schema, max_tokens=max_tokens_for(schema), seed=0)
-    third = str(value["text"]).strip()
-    second = in_second_person(generator, {"text": third}, {"text": limit}, owner_name)["text"]
-    return BiographyText(third, second)
+def _write(writer: Writer, messages: list[Message], fields: dict[str, Field]) -> BiographyText:
+    third = str(writer.ask(messages, fields)["text"]).strip()
+    return BiographyText(third, writer.second_person({"text": third}, fields)["text"])
 
 
-def write_global(generator: Generator, shades: list[ShadeSummary], owner_name: str = "") -> BiographyText:
-    return _write(generator, global_messages(shades, owner_name), GLOBAL_SCHEMA, GLOBAL_CHARS, owner_name)
+def write_global(writer: Writer, shades: list[ShadeSummary]) -> BiographyText:
+    return _write(writer, global_messages(shades, writer.owner_name), GLOBAL_FIELDS)
 
 
-def write_status(
-    generator: Generator, recent: list[MemoryBrief], biography: str, owner_name: str = ""
-) -> BiographyText:
-    messages = status_messages(recent, biography, owner_name)
-    return _write(generator, messages, STATUS_SCHEMA, STATUS_CHARS, owner_name)
+def write_status(writer: Writer, recent: list[MemoryBrief], biography: str) -> BiographyText:
+    return _write(writer, status_messages(recent, biography, writer.owner_name), STATUS_FIELDS)

@@ -9,26 +9,23 @@ to be worth a model call are summarised from their own words.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from secondme.pipeline.identity.briefs import MemoryBrief
 from secondme.pipeline.identity.keywords import document_keywords
-from secondme.pipeline.identity.voice import max_tokens_for, object_schema, string_field
-from secondme.pipeline.llm import Generator, Message
+from secondme.pipeline.identity.writing import Field, Writer
+from secondme.pipeline.llm import Message
 
 # Below this many characters a document is its own summary.
 SHORT_TEXT_CHARS = 500
 # The document's text given to the model, from its start (a small context holds this and the answer).
 MAX_DOCUMENT_CHARS = 4000
 
-INSIGHT_SCHEMA: dict[str, Any] = object_schema(
-    {
-        "title": string_field(3, 80),
-        "summary": string_field(10, 320),
-        "insight": string_field(10, 200),
-        "keywords": {"type": "array", "items": string_field(2, 24), "minItems": 1, "maxItems": 6},
-    }
-)
+INSIGHT_FIELDS = {
+    "title": Field(3, 80),
+    "summary": Field(10, 320),
+    "insight": Field(10, 200),
+    "keywords": Field(2, 24, items=6),
+}
 
 
 @dataclass(frozen=True)
@@ -69,13 +66,8 @@ def insight_messages(memory: MemoryBrief, biography: str, owner_name: str = "") 
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def write_insight(generator: Generator, memory: MemoryBrief, biography: str, owner_name: str = "") -> Insight:
+def write_insight(writer: Writer, memory: MemoryBrief, biography: str) -> Insight:
     """The model's insight for one document; raises GenerationError when the model gives nothing usable."""
-    value = generator.generate_json(
-        insight_messages(memory, biography, owner_name),
-        INSIGHT_SCHEMA,
-        max_tokens=max_tokens_for(INSIGHT_SCHEMA),
-        seed=0,
-    )
+    value = writer.ask(insight_messages(memory, biography, writer.owner_name), INSIGHT_FIELDS)
     keywords = tuple(dict.fromkeys(k.strip() for k in value["keywords"] if k.strip()))
     return Insight("done", value["title"].strip(), value["summary"].strip(), value["insight"].strip(), keywords)

@@ -11,28 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
 from secondme.pipeline.identity.briefs import MemoryBrief
-from secondme.pipeline.identity.voice import in_second_person, max_tokens_for, object_schema, string_field
-from secondme.pipeline.llm import Generator, Message
+from secondme.pipeline.identity.writing import Field, Writer
+from secondme.pipeline.llm import Message
 
 # Memories a shade's text is written from (and its timeline lists).
 EVIDENCE_LIMIT = 10
-DESCRIPTION_CHARS = 280
-CONTENT_CHARS = 480
-
-SHADE_SCHEMA: dict[str, Any] = object_schema(
-    {
-        "name": string_field(3, 40),
-        "aspect": string_field(3, 24),
-        "icon": string_field(1, 4),
-        "description": string_field(20, DESCRIPTION_CHARS),
-        "content": string_field(40, CONTENT_CHARS),
-    }
-)
+SHADE_FIELDS = {
+    "name": Field(3, 40),
+    "aspect": Field(3, 24),
+    "icon": Field(1, 4),
+    "description": Field(20, 280),
+    "content": Field(40, 480),
+}
 
 
 @dataclass(frozen=True)
@@ -114,15 +108,11 @@ def shade_messages(evidence: list[MemoryBrief], owner_name: str = "") -> list[Me
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def write_shade(generator: Generator, evidence: list[MemoryBrief], owner_name: str = "") -> ShadeText:
+def write_shade(writer: Writer, evidence: list[MemoryBrief]) -> ShadeText:
     """The model's text for a shade, in both persons; raises GenerationError when it gives nothing usable."""
-    value = generator.generate_json(
-        shade_messages(evidence, owner_name), SHADE_SCHEMA, max_tokens=max_tokens_for(SHADE_SCHEMA), seed=0
-    )
+    value = writer.ask(shade_messages(evidence, writer.owner_name), SHADE_FIELDS)
     third = {"description": str(value["description"]).strip(), "content": str(value["content"]).strip()}
-    second = in_second_person(
-        generator, third, {"description": DESCRIPTION_CHARS, "content": CONTENT_CHARS}, owner_name
-    )
+    second = writer.second_person(third, SHADE_FIELDS)
     return ShadeText(
         name=str(value["name"]).strip(),
         aspect=str(value["aspect"]).strip(),

@@ -36,6 +36,7 @@ from secondme.pipeline.identity.shades import (
     timeline,
     write_shade,
 )
+from secondme.pipeline.identity.writing import Writer
 from secondme.pipeline.llm import Generator
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,15 @@ class IdentityStore(Protocol):
     def save_biography(self, kind: str, text_third: str, text_second: str, sources: list[Any], model: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class IdentitySettings:
+    membership: MembershipSettings = field(default_factory=MembershipSettings)
+    owner_name: str = ""
+    recent_memories: int = 12
+    # Every written text's length bound, scaled (see writing.Writer).
+    length_scale: float = 1.0
+
+
 class LazyGenerator:
     """The model is loaded only when some unit needs it, and only once; a load failure is kept as the reason."""
 
@@ -142,6 +152,10 @@ class LazyGenerator:
                 self.unavailable = str(exc)
                 log.warning("identity update continues without a model: %s", exc)
         return self._generator
+
+    def writer(self, settings: IdentitySettings) -> Writer | None:
+        generator = self.get()
+        return Writer(generator, settings.owner_name, settings.length_scale) if generator is not None else None
 
 
 @dataclass
@@ -179,13 +193,6 @@ class IdentityReport:
         }
 
 
-@dataclass(frozen=True)
-class IdentitySettings:
-    membership: MembershipSettings = field(default_factory=MembershipSettings)
-    owner_name: str = ""
-    recent_memories: int = 12
-
-
 def _insights(store: IdentityStore, model: LazyGenerator, settings: IdentitySettings, report: IdentityReport,
               progress: ProgressCallback) -> None:  # fmt: skip
     pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS)
@@ -195,13 +202,11 @@ def _insights(store: IdentityStore, model: LazyGenerator, settings: IdentitySett
         if is_short(memory.text):
             store.save_insight(memory.id, short_insight(memory), "", None)
             report.insights["short"] += 1
-        elif (generator := model.get()) is None:
+        elif (writer := model.writer(settings)) is None:
             report.insights["waiting"] += 1
         else:
             try:
-                insight = write_insight(
-                    generator, memory, biography.text_third if biography else "", settings.owner_name
-                )
+                insight = write_insight(writer, memory, biography.text_third if biography else "")
             except Exception as exc:  # one document's failure is recorded, never the batch's end
                 store.save_insight_failure(memory.id, str(exc) or type(exc).__name__, model.name)
                 report.insights["failed"] += 1
@@ -246,10 +251,10 @@ def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: La
                                      still_dirty=False, **common)  # fmt: skip
             report.shades["written"] += 1
             continue
-        generator = model.get()
-        if generator is not None:
+        writer = model.writer(settings)
+        if writer is not None:
             try:
-                text = write_shade(generator, chosen, settings.owner_name)
+                text = write_shade(writer, chosen)
             except Exception as exc:  # retried next run: the shade stays dirty
                 report.shades["failed"] += 1
                 report.error(f"text of shade {shade.id}", exc)
@@ -284,8 +289,8 @@ def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentityS
     sources = sorted([s.id, s.latest.version] for s in shown if s.latest is not None)
     current = store.biography("global")
     if sources and (current is None or current.sources != sources):
-        generator = model.get()
-        if generator is None:
+        writer = model.writer(settings)
+        if writer is None:
             report.biography["global"] = "waiting"
         else:
             summaries = []
@@ -293,7 +298,7 @@ def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentityS
                 dates = sorted(b.date for b in store.briefs(list(shade.members)))
                 summaries.append(ShadeSummary(shade.latest.text, len(shade.members), dates[0], dates[-1]))  # type: ignore[union-attr]
             try:
-                text = write_global(generator, summaries, settings.owner_name)
+                text = write_global(writer, summaries)
             except Exception as exc:
                 report.biography["global"] = "failed"
                 report.error("global biography", exc)
@@ -305,13 +310,13 @@ def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentityS
     recent_ids = [m.id for m in recent]
     status = store.biography("status")
     if recent and (status is None or status.sources != recent_ids):
-        generator = model.get()
-        if generator is None:
+        writer = model.writer(settings)
+        if writer is None:
             report.biography["status"] = "waiting"
         else:
             biography = store.biography("global")
             try:
-                text = write_status(generator, recent, biography.text_third if biography else "", settings.owner_name)
+                text = write_status(writer, recent, biography.text_third if biography else "")
             except Exception as exc:
                 report.biography["status"] = "failed"
                 report.error("status biography", exc)
