@@ -124,6 +124,22 @@ def test_jobs_queue_one_at_a_time_and_cancel_a_queued_job(daemon, tmp_path):
     assert [j.id for j in listed] == [second.id]
 
 
+def test_queued_jobs_start_first_come_first_served(start_daemon, tmp_path):
+    daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
+    make_notes(tmp_path / "first", 2000, words=200)
+    first = ingest(daemon.client, tmp_path / "first")
+    wait_progress(daemon.client, first.id, 1)
+    waiting = []
+    for index in range(3):
+        (folder := tmp_path / f"n{index}").mkdir()
+        (folder / "note.md").write_text(f"# note {index}\n\nwords {index}\n")
+        waiting.append(ingest(daemon.client, folder).id)
+    for job_id in waiting:
+        assert wait_job(daemon.client, job_id).state == jobs_pb2.JOB_STATE_SUCCEEDED
+    started = [daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=j)).job.started_at.ToDatetime() for j in waiting]
+    assert started == sorted(started)
+
+
 def test_watch_of_a_finished_job_replays_its_events_and_ends(daemon, tmp_path):
     make_notes(tmp_path / "w", 5)
     job = wait_job(daemon.client, ingest(daemon.client, tmp_path / "w").id)

@@ -1,0 +1,137 @@
+"""What the self knows of the persona: retrieval recall on the eval questions, and what the biography says.
+
+1. Retrieval recall@k on `eval/questions.jsonl` (questions with evidence files): the share of questions
+   for which one of the evidence notes is among the k memories retrieved, for the daemon's hybrid
+   retrieval vs dense embeddings alone vs full-text alone, all measured on the same data in one run.
+2. With the real default model (packaged Gemma 3 270M; `--no-model` skips it): the identity update's
+   time, and whether the biography and shades mention the persona's name, city and job.
+
+    .venv/bin/python bench/bench_identity_quality.py [--no-model] [--k 5]
+
+Slow with the model (a few minutes on 2 cores: every document is read by the model); the test
+suite runs it with --no-model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import env_for, wait_healthy
+
+from secondme.daemon.client import Client
+from secondme.daemon.retrieval import RetrievalSettings, Retriever
+from secondme.daemon.store import Store
+from secondme.v1 import identity_pb2, jobs_pb2, memory_pb2
+
+PERSONA = Path(__file__).resolve().parents[2] / "shared" / "personas" / "alex"
+# What a biography of the persona must get right, each as alternatives.
+FACTS = {"name": ["Alex"], "city": ["Plymouth"], "job": ["software", "engineer", "Saltmarsh", "Rust"]}
+
+
+def wait(client: Client, job_id: str, timeout: float = 3600) -> jobs_pb2.Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id)).job
+        if job.state not in (jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING):
+            return job
+        time.sleep(0.5)
+    raise RuntimeError(f"job {job_id} did not finish")
+
+
+def wait_pipeline(client: Client) -> None:
+    """Until no job is queued or running (ingest -> embed -> identity)."""
+    while True:
+        busy = client.jobs.ListJobs(
+            jobs_pb2.ListJobsRequest(states=[jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING])
+        ).jobs
+        if not busy:
+            return
+        wait(client, busy[0].id)
+
+
+async def recall(db: Path, questions: list[dict], sources: dict[str, str], k: int) -> dict[str, float]:
+    """Recall@k of hybrid, dense-only and lexical-only retrieval over the same index."""
+    store = await Store.open(db)
+    retriever = Retriever(store)
+    found = {"hybrid": 0, "dense": 0, "lexical": 0}
+    try:
+        index = await retriever._current_index()  # the daemon's own index over the same rows
+        assert index is not None, "nothing is embedded"
+        from secondme.pipeline.retrieval import best_per_memory, dense_ranking, fuse
+
+        for question in questions:
+            wanted = {sources[name] for name in question["evidence"] if name in sources}
+            hybrid = await retriever.retrieve(question["question"], RetrievalSettings(k, 0, 0.15), None)
+            vector = await asyncio.to_thread(retriever._embed, question["question"])
+            dense = best_per_memory(fuse(dense_ranking(vector, index.matrix, index.chunk_ids, 40, -1.0), [],
+                                         index.memory_of), k)  # fmt: skip
+            lexical = best_per_memory(fuse([], await retriever._lexical(question["question"]), index.memory_of), k)
+            found["hybrid"] += bool(wanted & {m.memory_id for m in hybrid})
+            found["dense"] += bool(wanted & {h.memory_id for h in dense})
+            found["lexical"] += bool(wanted & {h.memory_id for h in lexical})
+    finally:
+        await store.close()
+    return {name: count / len(questions) for name, count in found.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-model", action="store_true", help="retrieval only: skip the model-written identity")
+    parser.add_argument("--k", type=int, default=5, help="memories retrieved per question")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="smq-", dir="/tmp"))
+    env = env_for(root)
+    init = ["init", "--no-default-model"] if args.no_model else ["init"]
+    subprocess.run([sys.executable, "-m", "secondme.daemon.cli.main", *init], env=env, check=True, capture_output=True)
+    log = (root / "secondmed.log").open("wb")
+    daemon = subprocess.Popen([sys.executable, "-m", "secondme.daemon.main"], env=env, stdout=log, stderr=log)
+    try:
+        socket = root / "run" / "secondmed.sock"
+        wait_healthy(socket)
+        client = Client(socket)
+        started = time.perf_counter()
+        request = memory_pb2.IngestRequest(paths=[str(PERSONA / "notes"), str(PERSONA / "media")])
+        wait(client, client.memory.Ingest(request).job.id)
+        wait_pipeline(client)
+        pipeline_seconds = time.perf_counter() - started
+        memories = client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=1000)).memories
+        sources = {m.source.rsplit("/", 1)[-1]: m.id for m in memories}
+        questions = [json.loads(line) for line in (PERSONA / "eval" / "questions.jsonl").read_text().splitlines()]
+        with_evidence = [q for q in questions if any(name in sources for name in q["evidence"])]
+        scores = asyncio.run(recall(root / "data" / "secondme.db", with_evidence, sources, args.k))
+        print(f"memories: {len(memories)}; questions with evidence: {len(with_evidence)}")
+        for name, value in scores.items():
+            print(f"recall@{args.k} {name:<8} {value:.2f}")
+        print(f"ratio hybrid/dense {scores['hybrid'] / max(scores['dense'], 1e-9):.2f}x  "
+              f"hybrid/lexical {scores['hybrid'] / max(scores['lexical'], 1e-9):.2f}x")  # fmt: skip
+        print(f"ingest + embed + identity update: {pipeline_seconds:.1f} s")
+        if not args.no_model:
+            bio = client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
+            shades = client.identity.ListShades(identity_pb2.ListShadesRequest()).shades
+            words = " ".join([bio.text_third, *(s.latest.text.description_third + " " + s.latest.text.content_third
+                                                 for s in shades)])  # fmt: skip
+            print(f"biography ({bio.model}): {bio.text_third}")
+            for fact, options in FACTS.items():
+                in_bio = [o for o in options if o.lower() in bio.text_third.lower()]
+                in_any = [o for o in options if o.lower() in words.lower()]
+                print(f"mentions {fact:<5} biography: {'yes' if in_bio else 'no '}  biography or shades: "
+                      f"{'yes' if in_any else 'no'}  ({', '.join(in_any) or '-'})")  # fmt: skip
+            print(f"shades: {len(shades)}: " + "; ".join(s.latest.text.name for s in shades))
+        client.close()
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The identity update when things go wrong: no model, a model that cannot be reached, a daemon killed mid-job."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import grpc
+import pytest
+from helpers import ingest, result, wait_job
+from test_identity_daemon import CONFIG, FIRST, _copy, identity_jobs, shades, wait_identity
+
+from secondme.v1 import identity_pb2, jobs_pb2
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def test_without_a_model_memories_still_form_shades_named_by_keywords(daemon, tmp_path):
+    notes = _copy([n for names in FIRST.values() for n in names], tmp_path / "notes")
+    wait_job(daemon.client, ingest(daemon.client, notes).id)
+    report = result(wait_identity(daemon, set()))
+    assert "models import" in report["waiting_for_model"]
+    assert report["insights"]["short"] == 4 and report["insights"]["waiting"] == 8
+    found = shades(daemon)
+    assert len(found) == 4 and sum(s.member_count for s in found) == 12
+    for shade in found:  # named from distinctive words, still due for a model-written text
+        assert shade.pending and shade.latest.model == "" and shade.latest.author == identity_pb2.AUTHOR_PIPELINE
+        assert shade.latest.text.name and shade.latest.timeline
+    listing = daemon.client.identity.ListShades(identity_pb2.ListShadesRequest())
+    assert listing.pending_insight_count == 8 and listing.unclustered_memory_count == 0
+    with pytest.raises(grpc.RpcError) as caught:
+        daemon.client.identity.GetBiography(identity_pb2.GetBiographyRequest())
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and "needs an active model" in caught.value.details()
+    shown = daemon.ctl("identity", "show").stdout
+    assert "(none yet" in shown and "Shades (4)" in shown and "8 documents not read yet" in shown
+    # nothing changed, so a second update rewrites nothing
+    again = result(wait_job(daemon.client, daemon.client.identity.RefreshIdentity(
+        identity_pb2.RefreshIdentityRequest()).job.id))  # fmt: skip
+    assert again["shades"]["created"] == 0 and again["shades"]["joined"] == 0
+    assert {s.id: s.latest.version for s in shades(daemon)} == {s.id: s.latest.version for s in found}
+
+
+def test_an_unreachable_model_fails_documents_not_the_update_and_they_are_retried(start_daemon, tmp_path):
+    daemon = start_daemon('version = 1\n[models]\nopenai_base_url = "http://127.0.0.1:9/v1"\nopenai_model = "m"\n')
+    notes = _copy(FIRST["sailing"] + FIRST["bread"], tmp_path / "notes")
+    wait_job(daemon.client, ingest(daemon.client, notes).id)
+    job = wait_identity(daemon, set())
+    assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED
+    report = result(job)
+    assert report["insights"]["failed"] == 4 and report["insights"]["short"] == 2
+    assert report["shades"]["failed"] == 2 and report["biography"]["global"] == "unchanged"
+    assert any("cannot reach the model endpoint" in e for e in report["errors"])
+    assert all(s.latest.model == "" and s.pending for s in shades(daemon))
+    for attempt in (2, 3):
+        refresh = daemon.client.identity.RefreshIdentity(identity_pb2.RefreshIdentityRequest()).job
+        assert result(wait_job(daemon.client, refresh.id))["insights"]["failed"] == 4
+        db = sqlite3.connect(daemon.data_dir / "secondme.db")
+        try:
+            rows = db.execute("SELECT status, attempts, error FROM memory_insights WHERE status = 'failed'").fetchall()
+        finally:
+            db.close()
+        assert len(rows) == 4 and all(r[1] == attempt and "cannot reach" in r[2] for r in rows)
+    # after three attempts a document waits for the owner instead of failing every update
+    refresh = daemon.client.identity.RefreshIdentity(identity_pb2.RefreshIdentityRequest()).job
+    assert result(wait_job(daemon.client, refresh.id))["insights"]["failed"] == 0
+    out = daemon.ctl("identity", "refresh", "--retry-failed", check=False)
+    assert out.returncode == 0 and "4 failed" in out.stdout
+
+
+def test_a_daemon_killed_during_an_update_loses_only_the_unit_in_flight(start_daemon, tiny_gguf, tmp_path):
+    daemon = start_daemon(CONFIG)
+    daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
+    notes = _copy(FIRST["sailing"] + FIRST["bread"] + FIRST["work"], tmp_path / "notes")
+    wait_job(daemon.client, ingest(daemon.client, notes).id)
+    deadline = time.monotonic() + 600
+    while True:  # until the update has stored a couple of insights and is writing the next
+        jobs = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity")).jobs
+        if jobs and jobs[0].progress.stage == "insights" and jobs[0].progress.done >= 2:
+            break
+        assert time.monotonic() < deadline and not (jobs and jobs[0].state == jobs_pb2.JOB_STATE_SUCCEEDED)
+        time.sleep(0.05)
+    daemon.kill()
+    daemon.start()
+    (interrupted,) = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity")).jobs
+    assert interrupted.state == jobs_pb2.JOB_STATE_INTERRUPTED
+    db = sqlite3.connect(daemon.data_dir / "secondme.db")
+    try:
+        rows = db.execute("SELECT status, summary FROM memory_insights").fetchall()
+        assert rows and all(status in ("done", "short") and summary for status, summary in rows)
+        assert db.execute("SELECT COUNT(*) FROM shades").fetchone()[0] == 0  # the kill came before clustering
+    finally:
+        db.close()
+    seen = identity_jobs(daemon)
+    daemon.ctl("jobs", "retry", interrupted.id)
+    report = result(wait_identity(daemon, seen))
+    assert report["insights"]["done"] + report["insights"]["short"] == 9 - len(rows)
+    assert len(shades(daemon)) == 3 and all(s.latest.model == "tiny" for s in shades(daemon))
