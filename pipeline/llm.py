@@ -9,6 +9,7 @@ gets the schema as `response_format` and the same validation.
 
 from __future__ import annotations
 
+import codecs
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -182,9 +183,11 @@ class LocalLlama:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Iterator[str]:
         tokens, stop, max_tokens = self.fit(messages, max_tokens)
+        if schema is not None:
+            yield from self._stream_constrained(tokens, schema, max_tokens, temperature, seed, cancelled)
+            return
         if seed is not None:
             self.llm.set_seed(seed)
-        grammar = _grammar(json.dumps(schema, sort_keys=True)) if schema is not None else None
         chunks = self.llm.create_completion(
             prompt=tokens,
             max_tokens=max_tokens,
@@ -192,7 +195,6 @@ class LocalLlama:
             repeat_penalty=REPEAT_PENALTY,
             stop=stop,
             stream=True,
-            grammar=grammar,
         )
         try:
             for chunk in chunks:
@@ -203,6 +205,37 @@ class LocalLlama:
                     yield text
         finally:
             chunks.close()
+
+    def _stream_constrained(
+        self,
+        tokens: list[int],
+        schema: dict[str, Any],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        cancelled: Callable[[], bool],
+    ) -> Iterator[str]:
+        from llama_cpp import LLAMA_DEFAULT_SEED
+
+        from secondme.pipeline.constrained import constrained_tokens
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        for piece in constrained_tokens(
+            self.llm,
+            tokens,
+            _grammar(json.dumps(schema, sort_keys=True)),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            repeat_penalty=REPEAT_PENALTY,
+            seed=LLAMA_DEFAULT_SEED if seed is None else seed,
+            cancelled=cancelled,
+        ):
+            text = decoder.decode(piece)
+            if text:
+                yield text
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail
 
     def generate(
         self, messages: list[Message], *, max_tokens: int = 512, temperature: float = 0.7, seed: int | None = None
