@@ -309,9 +309,11 @@ def run_history(ctx: CliContext) -> int:
 
 
 def run_refresh(ctx: CliContext) -> int:
-    job = ctx.client().identity.RefreshIdentity(
-        identity_pb2.RefreshIdentityRequest(retry_failed=ctx.args.retry_failed)
-    ).job
+    job = (
+        ctx.client()
+        .identity.RefreshIdentity(identity_pb2.RefreshIdentityRequest(retry_failed=ctx.args.retry_failed))
+        .job
+    )
     if ctx.args.no_wait:
         emit(ctx.json, {"job": job.id}, lambda: console.print(job.id, highlight=False))
         return 0
