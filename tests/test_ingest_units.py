@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from secondme.pipeline.errors import UnsupportedContent
 from secondme.pipeline.ingest import chunk_text, walk_paths
 from secondme.pipeline.parsers import SourceType, parser_for, sniff
-from secondme.pipeline.parsers.text import MarkdownParser
+from secondme.pipeline.parsers.text import MarkdownParser, TextParser
 
 
 @given(st.text(max_size=3000), st.integers(16, 200), st.integers(0, 15))
@@ -87,3 +87,19 @@ def test_walk_skips_hidden_files_and_reports_missing_paths(tmp_path):
     found = list(walk_paths([tmp_path, tmp_path / "missing"]))
     assert [c.path.name for c in found if not c.problem] == ["a.md", "b.txt"]
     assert [c.problem for c in found if c.problem] == ["no such file or folder"]
+
+
+def test_a_saved_email_is_titled_and_dated_by_its_headers(persona):
+    path = persona / "notes" / "2025-10-12-email-to-sam.txt"
+    doc = TextParser().parse(path.read_bytes(), None)
+    assert doc.title == "Re: winter plans" and doc.created_at.date().isoformat() == "2025-10-12"
+    assert doc.text.startswith("From: Alex Morgan")  # the headers stay: who it was to is part of it
+    rfc = TextParser().parse(b"From: a@b\nTo: c@d\nDate: Tue, 3 Jun 2025 10:00:00 +0100\nSubject: Hi\n\nbody\n", None)
+    assert rfc.title == "Hi" and rfc.created_at.isoformat() == "2025-06-03T10:00:00+01:00"
+    not_mail = TextParser().parse(b"Subject: a list\nitems: three\n\nmore\n", None)  # no From/To: not an e-mail
+    assert not_mail.title == "Subject: a list"
+
+
+def test_a_title_is_never_a_lone_brace_or_rule():
+    assert TextParser().parse(b'{\n  "name": "x"\n}\n', None).title == '"name": "x"'
+    assert TextParser().parse(b"----\n\n== Notes ==\n", None).title == "== Notes =="

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from secondme.pipeline.parsers.sniff import looks_binary
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z-]{1,30}):[ \t]*(.*)$")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 TITLE_MAX_CHARS = 120
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
@@ -84,11 +86,38 @@ def date_from_name(path: Path | None) -> datetime | None:
 
 
 def _first_line_title(body: str) -> str | None:
+    """The first line with a letter or digit in it (not a JSON brace or a rule of dashes)."""
     for line in body.splitlines():
         stripped = line.strip().lstrip("#").strip()
-        if stripped:
+        if any(c.isalnum() for c in stripped):
             return stripped[:TITLE_MAX_CHARS]
     return None
+
+
+def email_headers(text: str) -> dict[str, str]:
+    """The header block of a saved e-mail (From/To ... Subject, then a blank line), lower-cased keys; else {}."""
+    headers: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        match = _HEADER_LINE.match(line)
+        if match is None:
+            return {}
+        headers[match[1].lower()] = match[2].strip()
+    if "subject" not in headers or not {"from", "to"} & headers.keys():
+        return {}
+    return headers
+
+
+def _email_date(value: str) -> datetime | None:
+    parsed = _as_datetime(value)
+    if parsed is not None:
+        return parsed
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _jsonable(value: Any) -> Any:
@@ -130,7 +159,14 @@ class TextParser:
         )
 
     def _front_matter(self, text: str) -> tuple[dict[str, Any], str]:
-        return {}, text
+        """A saved e-mail's headers give its subject and date; the headers stay in the text (who it was to)."""
+        headers = email_headers(text)
+        if not headers:
+            return {}, text
+        front: dict[str, Any] = {"title": headers["subject"], **{k: headers[k] for k in ("from", "to") if k in headers}}
+        if headers.get("date") and (moment := _email_date(headers["date"])) is not None:
+            front["date"] = moment
+        return front, text
 
     def _title(self, body: str) -> str | None:
         return _first_line_title(body)
