@@ -286,3 +286,15 @@ def test_a_two_hour_memo_is_transcribed_in_windows_with_progress_and_cancels_cle
     assert all_memories(daemon.client) == []
     originals = daemon.data_dir / "originals"
     assert not originals.exists() or not [p for p in originals.rglob("*") if p.is_file()]
+
+
+def test_a_voice_memo_is_titled_by_its_opening_sentences():
+    from secondme.pipeline.parsers.audio import spoken_title
+
+    assert (
+        spoken_title("Quick memo. The logger crashed again. Check the clock.")
+        == "Quick memo. The logger crashed again."
+    )
+    long = "Note to self, passed the practical today and the examiner made me pick up the dummy three times over"
+    assert spoken_title(long) == "Note to self, passed the practical today and the examiner made me pick up the..."
+    assert spoken_title("   ") is None

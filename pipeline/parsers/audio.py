@@ -7,6 +7,7 @@ packaged faster-whisper weights (`secondme.pipeline.transcribe.choose_transcribe
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def _document(transcript: Transcript, media_type: str, path: Path | None, model:
         text=text,
         source_type=SourceType.AUDIO,
         media_type=media_type,
-        title=(text[:80] or None),
+        title=spoken_title(text),
         created_at=date_from_name(path),
         status=status,
         status_detail=detail,
@@ -88,3 +89,16 @@ class AudioParser:
 
         transcript = transcribe_windows(transcriber, audio, seconds)
         return _document(transcript, media_type, path, transcriber.name)
+
+
+def spoken_title(text: str, limit: int = 80) -> str | None:
+    """A transcript's opening sentences (a voice memo has no heading): at least a short phrase's worth
+    ("Quick memo." alone says nothing), cut at a word within `limit`."""
+    title = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        title = f"{title} {sentence}".strip()
+        if len(title) >= 25:
+            break
+    if len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0] + "..."
+    return title or None
