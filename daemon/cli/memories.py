@@ -65,6 +65,13 @@ def _summary(job: jobs_pb2.Job) -> None:
     )
     for problem in result.get("problems", []):
         console.print(f"  {problem['kind']}: {problem['path']}: {problem['reason']}", highlight=False, markup=False)
+    if result.get("ingested"):
+        console.print(
+            "embedding them and updating your identity in the background; "
+            "`secondmectl identity refresh` follows it, `identity show` shows the result",
+            style="dim",
+            highlight=False,
+        )
 
 
 def run_ingest(ctx: CliContext) -> int:
