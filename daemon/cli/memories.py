@@ -56,7 +56,7 @@ def _upload_messages(path: Path) -> Iterator[memory_pb2.UploadFileRequest]:
             yield memory_pb2.UploadFileRequest(data=chunk)
 
 
-def _summary(job: jobs_pb2.Job) -> None:
+def _summary(job: jobs_pb2.Job, identity_follows: bool) -> None:
     result = json.loads(job.result_json) if job.result_json else {}
     console.print(
         f"{result.get('ingested', 0)} ingested, {result.get('duplicate', 0)} already known, "
@@ -65,7 +65,7 @@ def _summary(job: jobs_pb2.Job) -> None:
     )
     for problem in result.get("problems", []):
         console.print(f"  {problem['kind']}: {problem['path']}: {problem['reason']}", highlight=False, markup=False)
-    if result.get("ingested"):
+    if result.get("ingested") and identity_follows:
         console.print(
             "embedding them and updating your identity in the background; "
             "`secondmectl identity refresh` follows it, `identity show` shows the result",
@@ -104,7 +104,7 @@ def run_ingest(ctx: CliContext) -> int:
     else:
         for job in finals:
             if job.state == jobs_pb2.JOB_STATE_SUCCEEDED:
-                _summary(job)
+                _summary(job, ctx.config().identity.auto_update)
             else:
                 console.print(f"job {job.id} {jobs_pb2.JobState.Name(job.state)}: {job.error}", highlight=False)
     return 0 if all(j.state == jobs_pb2.JOB_STATE_SUCCEEDED for j in finals) else EXIT_ERROR
