@@ -9,6 +9,7 @@ message as typed; memories are brought in afresh for each message.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from secondme.daemon.models.persona import PersonaSource
 from secondme.daemon.retrieval import RetrievalSettings, RetrievedMemory, Retriever
@@ -42,7 +43,7 @@ class ChatContext:
         self.settings = settings
 
     async def prepare(
-        self, history: list[StoredMessage], text: str, trained_through, retrieve: bool = True
+        self, history: list[StoredMessage], text: str, trained_through: datetime | None, retrieve: bool = True
     ) -> PreparedChat:
         messages: list[Message] = []
         system = await self._persona.system_prompt()

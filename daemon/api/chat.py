@@ -35,9 +35,9 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
             history = await self._conversations.messages(conversation_id)
         else:
             conversation_id, history = await self._conversations.create(text), []
-        loaded = self._runtime.loaded
+        serving = self._runtime.serving
         prepared = await self._context.prepare(
-            history, text, loaded.trained_through if loaded else None, retrieve=not request.without_memories
+            history, text, serving.trained_through if serving else None, retrieve=not request.without_memories
         )
         cited = [
             {

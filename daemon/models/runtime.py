@@ -82,6 +82,11 @@ class ModelRuntime:
         return self._record
 
     @property
+    def serving(self) -> ModelRecord | None:
+        """The model the next request will get: the loaded one, or the one queued to load (at start, a swap)."""
+        return self._expected
+
+    @property
     def waiting(self) -> int:
         with self._cond:
             return len(self._heap)

@@ -26,8 +26,6 @@ from secondme.pipeline.identity.membership import MembershipPlan
 from secondme.pipeline.identity.shades import Evidence, ShadeText
 from secondme.pipeline.identity.update import StoredBiography, StoredShade, StoredVersion
 
-# Characters of a memory's text read for the identity steps (insights read the start of a document).
-BRIEF_TEXT_CHARS = 8000
 _BATCH = 500
 _NOT_A_COPY = "m.id NOT IN (SELECT memory_id FROM memory_links)"
 _TEXT_FIELDS = ("name", "aspect", "icon", "description_third", "description_second", "content_third", "content_second")
@@ -95,14 +93,14 @@ class SqliteIdentityStore:
         ).fetchone()
         return StoredBiography(row["id"], row["text_third"], json.loads(row["sources_json"])) if row else None
 
-    def memories_needing_insight(self, max_attempts: int) -> list[MemoryBrief]:
+    def memories_needing_insight(self, max_attempts: int, text_chars: int) -> list[MemoryBrief]:
         rows = self._conn.execute(
             f"""SELECT m.id, m.title, m.created_at, m.source_type, substr(m.text, 1, ?) AS text
                 FROM memories m LEFT JOIN memory_insights i ON i.memory_id = m.id
                 WHERE trim(m.text) != '' AND {_NOT_A_COPY}
                   AND (i.memory_id IS NULL OR (i.status = 'failed' AND i.attempts < ?))
                 ORDER BY m.created_at, m.id""",
-            (BRIEF_TEXT_CHARS, max_attempts),
+            (text_chars, max_attempts),
         ).fetchall()
         return [_brief(r) for r in rows]
 
@@ -145,11 +143,14 @@ class SqliteIdentityStore:
 
     def shades(self) -> list[StoredShade]:
         members: dict[int, list[str]] = {}
+        dates: dict[int, list[str]] = {}
         for row in self._conn.execute(
-            """SELECT sm.shade_id, sm.memory_id FROM shade_members sm JOIN shades s ON s.id = sm.shade_id
+            """SELECT sm.shade_id, sm.memory_id, m.created_at FROM shade_members sm
+               JOIN shades s ON s.id = sm.shade_id JOIN memories m ON m.id = sm.memory_id
                WHERE s.state = 'active' ORDER BY sm.memory_id"""
         ):
             members.setdefault(row["shade_id"], []).append(row["memory_id"])
+            dates.setdefault(row["shade_id"], []).append(row["created_at"][:10])
         found = []
         for row in self._conn.execute("SELECT * FROM shades WHERE state = 'active' ORDER BY id").fetchall():
             found.append(
@@ -161,6 +162,8 @@ class SqliteIdentityStore:
                     privacy=row["privacy"],
                     members=tuple(members.get(row["id"], [])),
                     latest=self._latest_version(row["id"]),
+                    first=min(dates.get(row["id"], [""])),
+                    last=max(dates.get(row["id"], [""])),
                 )
             )
         return found
@@ -217,7 +220,7 @@ class SqliteIdentityStore:
                 record_event(conn, shade_id, "retired", "pipeline", reason="no memories left")
         return ids
 
-    def briefs(self, memory_ids: list[str]) -> list[MemoryBrief]:
+    def briefs(self, memory_ids: list[str], text_chars: int) -> list[MemoryBrief]:
         found: list[MemoryBrief] = []
         for batch in _batches(memory_ids):
             rows = self._conn.execute(
@@ -225,7 +228,7 @@ class SqliteIdentityStore:
                            i.summary, i.insight, i.keywords_json
                     FROM memories m LEFT JOIN memory_insights i ON i.memory_id = m.id
                     WHERE m.id IN ({",".join("?" * len(batch))})""",
-                (BRIEF_TEXT_CHARS, *batch),
+                (text_chars, *batch),
             )
             found.extend(_brief(r) for r in rows)
         return sorted(found, key=lambda b: (b.created_at, b.id))
@@ -252,7 +255,7 @@ class SqliteIdentityStore:
             )
         return True
 
-    def recent(self, limit: int, exclude_shades: list[int]) -> list[MemoryBrief]:
+    def recent(self, limit: int, exclude_shades: list[int], text_chars: int) -> list[MemoryBrief]:
         marks = ",".join("?" * len(exclude_shades))
         rows = self._conn.execute(
             f"""SELECT m.id, m.title, m.created_at, m.source_type, substr(m.text, 1, ?) AS text,
@@ -261,7 +264,7 @@ class SqliteIdentityStore:
                 WHERE trim(m.text) != '' AND {_NOT_A_COPY}
                   AND m.id NOT IN (SELECT memory_id FROM shade_members WHERE shade_id IN ({marks}))
                 ORDER BY m.created_at DESC, m.id LIMIT ?""",
-            (BRIEF_TEXT_CHARS, *exclude_shades, limit),
+            (text_chars, *exclude_shades, limit),
         ).fetchall()
         return [_brief(r) for r in reversed(rows)]
 

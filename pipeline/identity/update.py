@@ -24,7 +24,7 @@ import numpy as np
 from secondme.pipeline.errors import GenerationError
 from secondme.pipeline.identity.biography import ShadeSummary, write_global, write_status
 from secondme.pipeline.identity.briefs import MemoryBrief
-from secondme.pipeline.identity.insights import Insight, is_short, short_insight, write_insight
+from secondme.pipeline.identity.insights import MAX_DOCUMENT_CHARS, Insight, is_short, short_insight, write_insight
 from secondme.pipeline.identity.keywords import group_keywords
 from secondme.pipeline.identity.membership import MembershipPlan, MembershipSettings, ShadeGroup, plan_membership
 from secondme.pipeline.identity.shades import (
@@ -41,6 +41,10 @@ from secondme.pipeline.llm import Generator
 
 log = logging.getLogger(__name__)
 
+# Characters of each evidence memory read for a shade's prompt (its gist falls back to the text's start),
+# and of each member read to name a shade by keywords.
+GIST_CHARS = 400
+KEYWORD_TEXT_CHARS = 2000
 # A document whose insight failed this many times waits for the owner (`identity refresh --retry-failed`).
 MAX_INSIGHT_ATTEMPTS = 3
 
@@ -65,6 +69,9 @@ class StoredShade:
     privacy: str
     members: tuple[str, ...]
     latest: StoredVersion | None
+    # The members' own dates, oldest and newest (YYYY-MM-DD).
+    first: str = ""
+    last: str = ""
 
     @property
     def written(self) -> bool:
@@ -82,7 +89,7 @@ class StoredBiography:
 class IdentityStore(Protocol):
     def biography(self, kind: str) -> StoredBiography | None: ...
 
-    def memories_needing_insight(self, max_attempts: int) -> list[MemoryBrief]:
+    def memories_needing_insight(self, max_attempts: int, text_chars: int) -> list[MemoryBrief]:
         """Memories with text and no insight yet, or whose insight failed fewer than `max_attempts` times."""
 
     def save_insight(self, memory_id: str, insight: Insight, model: str, biography_id: int | None) -> None: ...
@@ -104,7 +111,8 @@ class IdentityStore(Protocol):
     def retire_empty(self) -> list[int]:
         """Retire active shades left without members; returns their ids."""
 
-    def briefs(self, memory_ids: list[str]) -> list[MemoryBrief]: ...
+    def briefs(self, memory_ids: list[str], text_chars: int) -> list[MemoryBrief]:
+        """The memories, oldest first, with at most `text_chars` of each one's text."""
 
     def save_shade_version(
         self,
@@ -120,7 +128,7 @@ class IdentityStore(Protocol):
     ) -> bool:
         """Store a new version if the shade's revision is still `revision`; False when the owner got there first."""
 
-    def recent(self, limit: int, exclude_shades: list[int]) -> list[MemoryBrief]:
+    def recent(self, limit: int, exclude_shades: list[int], text_chars: int) -> list[MemoryBrief]:
         """The newest memories with text, oldest first, leaving out members of the given shades."""
 
     def save_biography(self, kind: str, text_third: str, text_second: str, sources: list[Any], model: str) -> int: ...
@@ -195,7 +203,8 @@ class IdentityReport:
 
 def _insights(store: IdentityStore, model: LazyGenerator, settings: IdentitySettings, report: IdentityReport,
               progress: ProgressCallback) -> None:  # fmt: skip
-    pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS)
+    # One character more than the model is given, so a document that is cut is known to be cut.
+    pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS, MAX_DOCUMENT_CHARS + 1)
     biography = store.biography("global")
     progress("insights", 0, len(pending), f"{len(pending)} documents to read")
     for done, memory in enumerate(pending, start=1):
@@ -240,11 +249,11 @@ def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: La
     keyword_names: dict[int, list[str]] | None = None
     progress("shades", 0, len(due), f"{len(due)} shades to describe")
     for done, shade in enumerate(due, start=1):
-        members = store.briefs(list(shade.members))
+        members = store.briefs(list(shade.members), 0)
         if not members:
             continue
         evidence = evidence_for(members, vectors)
-        chosen = select_evidence(members, vectors)
+        chosen = store.briefs([m.id for m in select_evidence(members, vectors)], GIST_CHARS)
         common = {"evidence": evidence, "timeline": timeline(chosen)}
         if shade.owner_edited and shade.latest is not None:
             store.save_shade_version(shade.id, shade.revision, shade.latest.text, author="owner", model="",
@@ -276,7 +285,7 @@ def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: La
 
 
 def _keyword_names(store: IdentityStore, shades: list[StoredShade]) -> dict[int, list[str]]:
-    texts = [" ".join(f"{b.title} {b.text}" for b in store.briefs(list(s.members))) for s in shades]
+    texts = [" ".join(f"{b.title} {b.text}" for b in store.briefs(list(s.members), KEYWORD_TEXT_CHARS)) for s in shades]
     return {s.id: words for s, words in zip(shades, group_keywords(texts), strict=True)}
 
 
@@ -293,10 +302,7 @@ def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentityS
         if writer is None:
             report.biography["global"] = "waiting"
         else:
-            summaries = []
-            for shade in shown:
-                dates = sorted(b.date for b in store.briefs(list(shade.members)))
-                summaries.append(ShadeSummary(shade.latest.text, len(shade.members), dates[0], dates[-1]))  # type: ignore[union-attr]
+            summaries = [ShadeSummary(s.latest.text, len(s.members), s.first, s.last) for s in shown if s.latest]
             try:
                 text = write_global(writer, summaries)
             except Exception as exc:
@@ -306,7 +312,7 @@ def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentityS
                 store.save_biography("global", text.text_third, text.text_second, sources, model.name)
                 report.biography["global"] = "written"
     progress("biography", 1, 2, "global biography")
-    recent = store.recent(settings.recent_memories, private)
+    recent = store.recent(settings.recent_memories, private, GIST_CHARS)
     recent_ids = [m.id for m in recent]
     status = store.biography("status")
     if recent and (status is None or status.sources != recent_ids):
