@@ -27,12 +27,17 @@ MIN_P = 0.05
 PENALTY_LAST_N = 64
 
 
-def _tail_samplers(sampler: Any, temperature: float, seed: int) -> None:
+def _sampler(repeat_penalty: float, temperature: float, seed: int, n_vocab: int) -> Any:
+    from llama_cpp._internals import LlamaSampler
+
+    sampler = LlamaSampler()
+    sampler.add_penalties(n_vocab, PENALTY_LAST_N, repeat_penalty, 0.0, 0.0)
     sampler.add_top_k(TOP_K)
     sampler.add_top_p(TOP_P, 1)
     sampler.add_min_p(MIN_P, 1)
     sampler.add_temp(temperature)
     sampler.add_dist(seed)
+    return sampler
 
 
 def constrained_tokens(
@@ -46,50 +51,55 @@ def constrained_tokens(
     seed: int,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Iterator[bytes]:
-    """Generate from `prompt` under `grammar` (a LlamaGrammar); yields the bytes of each token."""
+    """Generate from `prompt` under `grammar` (a LlamaGrammar); yields the bytes of each token.
+
+    One sampler chain (repeat penalty, top-k/p, min-p, temperature) picks every token, so the
+    penalty sees exactly the tokens written; only the grammar is applied lazily.
+    """
     import llama_cpp
-    from llama_cpp._internals import LlamaSampler
 
     vocab = llm._model.vocab
     rule = llama_cpp.llama_sampler_init_grammar(vocab, grammar._grammar.encode(), grammar._root.encode())
     if not rule:
         raise GenerationError("llama.cpp could not compile the JSON schema into a grammar")
-    usual = LlamaSampler()
-    usual.add_penalties(llm.n_vocab(), PENALTY_LAST_N, repeat_penalty, 0.0, 0.0)
-    _tail_samplers(usual, temperature, seed)
-    fallback = LlamaSampler()
-    _tail_samplers(fallback, temperature, seed)
     n_vocab = llm.n_vocab()
+    chain = _sampler(repeat_penalty, temperature, seed, n_vocab)
     one = (llama_cpp.llama_token_data * 1)()
     one_array = llama_cpp.llama_token_data_array(data=one, size=1, selected=-1, sorted=False)
     every = (llama_cpp.llama_token_data * n_vocab)()
-    every_view = np.ctypeslib.as_array(every).view(
-        np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-    )
+    view = np.ctypeslib.as_array(every).view(np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)]))
     every_array = llama_cpp.llama_token_data_array(data=every, size=n_vocab, selected=-1, sorted=False)
+    ids = np.arange(n_vocab, dtype=np.int32)
+
+    def pick(grammar_first: bool) -> int:
+        view["id"] = ids
+        view["logit"] = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(n_vocab,))
+        view["p"] = 0.0
+        every_array.data, every_array.size, every_array.selected, every_array.sorted = every, n_vocab, -1, False
+        if grammar_first:
+            llama_cpp.llama_sampler_apply(rule, ctypes.byref(every_array))
+            if not np.isfinite(view["logit"]).any():
+                raise GenerationError("the grammar allows no next token (a schema that cannot be completed)")
+        llama_cpp.llama_sampler_apply(chain.sampler, ctypes.byref(every_array))
+        return int(every_array.data[every_array.selected].id)
+
+    def allowed(token: int) -> bool:
+        one[0].id, one[0].logit, one[0].p = token, 0.0, 0.0
+        one_array.size, one_array.selected = 1, -1
+        llama_cpp.llama_sampler_apply(rule, ctypes.byref(one_array))
+        return math.isfinite(one[0].logit)
+
     try:
         llm.reset()
         llm.eval(prompt)
         for _ in range(max_tokens):
             if cancelled():
                 return
-            token = usual.sample(llm._ctx, -1)
-            one[0].id, one[0].logit, one[0].p = token, 0.0, 0.0
-            one_array.size, one_array.selected = 1, -1
-            llama_cpp.llama_sampler_apply(rule, ctypes.byref(one_array))
-            if not math.isfinite(one[0].logit):  # refused: the grammar decides among every token
-                logits = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
-                every_view["id"] = np.arange(n_vocab, dtype=np.int32)
-                every_view["logit"] = np.ctypeslib.as_array(logits, shape=(n_vocab,))
-                every_view["p"] = 0.0
-                every_array.data, every_array.size, every_array.selected = every, n_vocab, -1
-                every_array.sorted = False
-                llama_cpp.llama_sampler_apply(rule, ctypes.byref(every_array))
-                if not np.isfinite(every_view["logit"][: every_array.size]).any():
-                    raise GenerationError("the grammar allows no next token (a schema that cannot be completed)")
-                llama_cpp.llama_sampler_apply(fallback.sampler, ctypes.byref(every_array))
-                token = int(every_array.data[every_array.selected].id)
+            token = pick(grammar_first=False)
+            if not allowed(token):  # refused: the grammar decides among every token
+                token = pick(grammar_first=True)
             llama_cpp.llama_sampler_accept(rule, token)
+            chain.accept(token)
             if llama_cpp.llama_vocab_is_eog(vocab, token):
                 return
             yield llm.detokenize([token])

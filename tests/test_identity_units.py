@@ -172,3 +172,17 @@ def test_schemas_llama_cpp_cannot_compile_are_refused_before_they_crash_it():
          "items": {"type": "string", "maxLength": 3}, "maxItems": 2}}}
     )  # fmt: skip
     assert bound == 2 + (1 + 6 + 12) + (1 + 6 + 2 + 2 * 7)
+
+
+def test_degenerate_answers_of_small_models_are_told_apart_from_text():
+    from secondme.pipeline.identity.writing import Field, Writer, implausible
+
+    text = Field(10, 200)
+    assert implausible("100000000000000000000", text) == "one character repeated"
+    assert implausible("https://github.com/sourdough/x", text) == "a bare URL"
+    assert implausible("They bake bread on Sundays; see www.example.org", text) == ""
+    assert implausible(["https://a.example", "bread"], Field(2, 24, items=6)) == ""  # lists: the best item
+    writer = Writer(generator=None, length_scale=0.1)  # type: ignore[arg-type]
+    schema = writer.schema({"content": Field(40, 480), "keywords": Field(2, 24, items=6)})
+    assert schema["properties"]["content"] == {"type": "string", "minLength": 40, "maxLength": 48}
+    assert schema["properties"]["keywords"]["items"]["maxLength"] == 3 and schema["required"] == ["content", "keywords"]

@@ -12,13 +12,20 @@ once, and each answer stays within what a small context can generate.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from secondme.pipeline.errors import GenerationError
 from secondme.pipeline.llm import MAX_GRAMMAR_STRING_LENGTH, Generator, Message, schema_char_bound
 
 # Headroom over the schema's character bound for escaped characters (a quote is two characters).
 TOKEN_HEADROOM = 1.1
+
+
+PLAUSIBLE_ATTEMPTS = 2
+_URL = re.compile(r"^\S*(://|www\.)\S*$")
+_RUN = re.compile(r"(\S)\1{7,}")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,25 @@ class Field:
     max_chars: int
     # A list of up to this many short strings instead of one string.
     items: int = 0
+
+
+def implausible(value: Any, field: Field) -> str:
+    """Why a generated value is one of the degenerate answers small models give under a grammar ('' if not).
+
+    Seen from Gemma 3 270M: a field filled with a URL, or with one character over and over. Lists
+    (keywords) are judged by their best item.
+    """
+    texts = [str(t).strip() for t in (value if isinstance(value, list) else [value])]
+    reasons = [_degenerate(t) for t in texts]
+    return "" if any(not r for r in reasons) else reasons[0]
+
+
+def _degenerate(text: str) -> str:
+    if _URL.match(text):
+        return "a bare URL"
+    if _RUN.search(text):
+        return "one character repeated"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -53,10 +79,22 @@ class Writer:
         return {"type": "object", "properties": properties, "required": list(fields), "additionalProperties": False}
 
     def ask(self, messages: list[Message], fields: dict[str, Field]) -> dict[str, Any]:
-        """The model's answer with every field present and within its bound; raises GenerationError."""
+        """The model's answer with every field present, within its bound and made of words.
+
+        Valid JSON is not yet an answer: a small base model under a grammar may fill a field with a
+        URL or a run of zeros rather than stop. Such an answer is asked for again with another seed, and
+        if it comes back the same the unit fails (and is retried at a later update) instead of
+        storing noise as what the owner's notes say.
+        """
         schema = self.schema(fields)
         tokens = int(schema_char_bound(schema) * TOKEN_HEADROOM)
-        return self.generator.generate_json(messages, schema, max_tokens=tokens, seed=0)
+        problem = ""
+        for seed in range(PLAUSIBLE_ATTEMPTS):
+            value = self.generator.generate_json(messages, schema, max_tokens=tokens, seed=seed)
+            problem = next((f"{name}: {why}" for name in fields if (why := implausible(value[name], fields[name]))), "")
+            if not problem:
+                return value
+        raise GenerationError(f"the model's answer is not text ({problem}) after {PLAUSIBLE_ATTEMPTS} attempts")
 
     def second_person(self, texts: dict[str, str], fields: dict[str, Field]) -> dict[str, str]:
         """Each text rewritten addressing the owner as "you", same facts; raises GenerationError."""
