@@ -18,6 +18,7 @@ import pytest
 from conftest import PERSONA, RunningDaemon
 from helpers import ingest, result, wait_job
 
+from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS
 from secondme.v1 import chat_pb2, identity_pb2, jobs_pb2, memory_pb2
 
 # Four themes of three notes each; the later notes belong to three of them (sailing, climbing, bread).
@@ -34,7 +35,7 @@ LATER = {
     "bread": "2023-09-09-grandads-fish-stew.md",
 }
 pytestmark = pytest.mark.timeout(900)
-TEXT_FIELDS = ("name", "aspect", "icon", "description_third", "description_second", "content_third", "content_second")
+
 # The random-weight model fills every field to its bound: short bounds keep the tests quick.
 CONFIG = "version = 1\n[models]\ncontext_size = 2048\nthreads = 2\n[identity]\ntext_length_scale = 0.15\n"
 
@@ -116,7 +117,7 @@ def test_the_first_update_reads_every_note_groups_the_themes_and_writes_the_biog
         latest = shade.latest
         assert shade.member_count == 3 and not shade.pending
         assert latest.author == identity_pb2.AUTHOR_PIPELINE and latest.model == "tiny"
-        assert all(getattr(latest.text, f) for f in TEXT_FIELDS)
+        assert all(getattr(latest.text, f) for f in SHADE_TEXT_FIELDS)
         assert latest.confidence != identity_pb2.CONFIDENCE_UNSPECIFIED
         in_shade = members(self_daemon, shade.id)
         assert [e.memory_id for e in latest.timeline] and {e.memory_id for e in latest.timeline} <= set(in_shade)

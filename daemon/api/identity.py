@@ -20,6 +20,7 @@ from secondme.daemon.store.identity import (
 )
 from secondme.daemon.store.jobs import JobRecord
 from secondme.pipeline.embeddings import DEFAULT_MODEL, from_blob
+from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS
 from secondme.v1 import identity_pb2, identity_pb2_grpc, jobs_pb2
 
 _KINDS = {identity_pb2.BIOGRAPHY_KIND_GLOBAL: "global", identity_pb2.BIOGRAPHY_KIND_STATUS: "status"}
@@ -41,7 +42,6 @@ _CONFIDENCE = {
     "medium": identity_pb2.CONFIDENCE_MEDIUM,
     "high": identity_pb2.CONFIDENCE_HIGH,
 }
-_TEXT_FIELDS = ("name", "aspect", "icon", "description_third", "description_second", "content_third", "content_second")
 
 # Queues an identity update (or returns the one already waiting). Its argument says the owner asked
 # for it; otherwise it follows a change and returns None when `identity.auto_update` is off.
@@ -78,7 +78,7 @@ def version_to_pb(record: VersionRecord) -> identity_pb2.ShadeVersion:
     return identity_pb2.ShadeVersion(
         version=record.version,
         author=_AUTHORS.get(record.author, identity_pb2.AUTHOR_UNSPECIFIED),
-        text=identity_pb2.ShadeText(**{f: getattr(record.text, f) for f in _TEXT_FIELDS}),
+        text=identity_pb2.ShadeText(**{f: getattr(record.text, f) for f in SHADE_TEXT_FIELDS}),
         confidence=_CONFIDENCE.get(record.confidence, identity_pb2.CONFIDENCE_UNSPECIFIED),
         member_count=record.member_count,
         timeline=[identity_pb2.TimelineEntry(**entry) for entry in record.timeline],
@@ -163,7 +163,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     @grpc_errors
     async def UpdateShade(self, request: identity_pb2.UpdateShadeRequest, context: grpc.aio.ServicerContext):
-        edit = TextEdit({f: getattr(request, f).strip() for f in _TEXT_FIELDS if request.HasField(f)})  # type: ignore[arg-type]
+        edit = TextEdit({f: getattr(request, f).strip() for f in SHADE_TEXT_FIELDS if request.HasField(f)})  # type: ignore[arg-type]
         if edit.values and request.regenerate:
             raise InvalidArgument("give either new text or regenerate, not both")
         if request.privacy and request.privacy not in _PRIVACY_BACK:

@@ -18,10 +18,10 @@ from typing import Any
 import aiosqlite
 
 from secondme.daemon.store.db import Store
+from secondme.daemon.store.identity_store import INSERT_VERSION, version_values
 from secondme.daemon.store.timeutil import from_db, now_db
-from secondme.pipeline.identity.shades import ShadeText
+from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, ShadeText
 
-_TEXT_FIELDS = ("name", "aspect", "icon", "description_third", "description_second", "content_third", "content_second")
 PRIVACY_VALUES = ("public", "unmarked", "private")
 
 
@@ -105,7 +105,7 @@ def _version(row: sqlite3.Row) -> VersionRecord:
     return VersionRecord(
         version=row["version"],
         author=row["author"],
-        text=ShadeText(**{f: row[f] for f in _TEXT_FIELDS}),
+        text=ShadeText(**{f: row[f] for f in SHADE_TEXT_FIELDS}),
         confidence=row["confidence"],
         member_count=row["member_count"],
         timeline=json.loads(row["timeline_json"]),
@@ -283,17 +283,16 @@ class IdentityRepository:
                 raise IdentityConflict("a shade needs a name; pass one with --name")
             version = (base.version if base else 0) + 1
             await conn.execute(
-                f"""INSERT INTO shade_versions(shade_id, version, author, {", ".join(_TEXT_FIELDS)}, confidence,
-                        member_count, timeline_json, model, created_at)
-                    VALUES (?, ?, 'owner', {", ".join("?" * len(_TEXT_FIELDS))}, ?, ?, ?, '', ?)""",
-                (
+                INSERT_VERSION,
+                version_values(
                     shade_id,
                     version,
-                    *(getattr(text, f) for f in _TEXT_FIELDS),
-                    base.confidence if base else "low",
-                    base.member_count if base else 0,
-                    json.dumps(base.timeline if base else []),
-                    now_db(),
+                    text,
+                    author="owner",
+                    model="",
+                    confidence=base.confidence if base else "low",
+                    member_count=base.member_count if base else 0,
+                    timeline=base.timeline if base else [],
                 ),
             )
             await conn.execute(

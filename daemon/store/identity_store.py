@@ -23,12 +23,15 @@ from secondme.pipeline.embeddings import from_blob
 from secondme.pipeline.identity.briefs import MemoryBrief
 from secondme.pipeline.identity.insights import Insight
 from secondme.pipeline.identity.membership import MembershipPlan
-from secondme.pipeline.identity.shades import Evidence, ShadeText
+from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, Evidence, ShadeText
 from secondme.pipeline.identity.update import StoredBiography, StoredShade, StoredVersion
 
 _BATCH = 500
 _NOT_A_COPY = "m.id NOT IN (SELECT memory_id FROM memory_links)"
-_TEXT_FIELDS = ("name", "aspect", "icon", "description_third", "description_second", "content_third", "content_second")
+# Appends a shade version; the values come from `version_values`.
+INSERT_VERSION = f"""INSERT INTO shade_versions(shade_id, version, author, {", ".join(SHADE_TEXT_FIELDS)}, confidence,
+        member_count, timeline_json, model, created_at)
+    VALUES (?, ?, ?, {", ".join("?" * len(SHADE_TEXT_FIELDS))}, ?, ?, ?, ?, ?)"""
 
 
 def _batches(ids: list[str]) -> Iterator[list[str]]:
@@ -174,7 +177,7 @@ class SqliteIdentityStore:
         ).fetchone()
         if row is None:
             return None
-        text = ShadeText(**{f: row[f] for f in _TEXT_FIELDS})
+        text = ShadeText(**{f: row[f] for f in SHADE_TEXT_FIELDS})
         return StoredVersion(row["version"], row["author"], row["model"], text, row["member_count"])
 
     def unplaced(self) -> list[str]:
@@ -277,6 +280,30 @@ class SqliteIdentityStore:
         return int(cursor.lastrowid or 0)
 
 
+def version_values(
+    shade_id: int,
+    version: int,
+    text: ShadeText,
+    *,
+    author: str,
+    model: str,
+    confidence: str,
+    member_count: int,
+    timeline: list[dict[str, str]],
+) -> tuple[Any, ...]:
+    return (
+        shade_id,
+        version,
+        author,
+        *(getattr(text, f) for f in SHADE_TEXT_FIELDS),
+        confidence,
+        member_count,
+        json.dumps(timeline),
+        model,
+        now_db(),
+    )
+
+
 def write_version(
     conn: sqlite3.Connection,
     shade_id: int,
@@ -284,29 +311,24 @@ def write_version(
     *,
     author: str,
     model: str,
-    evidence: Evidence | None,
-    timeline: list[dict[str, str]] | None,
-    confidence: str = "low",
-    member_count: int = 0,
+    evidence: Evidence,
+    timeline: list[dict[str, str]],
 ) -> int:
-    """Append a version (inside the caller's transaction); evidence or the given values fill the rest."""
+    """Append the next version (inside the caller's transaction)."""
     version = conn.execute(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM shade_versions WHERE shade_id = ?", (shade_id,)
     ).fetchone()[0]
     conn.execute(
-        f"""INSERT INTO shade_versions(shade_id, version, author, {", ".join(_TEXT_FIELDS)}, confidence,
-                member_count, timeline_json, model, created_at)
-            VALUES (?, ?, ?, {", ".join("?" * len(_TEXT_FIELDS))}, ?, ?, ?, ?, ?)""",
-        (
+        INSERT_VERSION,
+        version_values(
             shade_id,
-            version,
-            author,
-            *(getattr(text, f) for f in _TEXT_FIELDS),
-            evidence.confidence if evidence else confidence,
-            evidence.member_count if evidence else member_count,
-            json.dumps(timeline or []),
-            model,
-            now_db(),
+            int(version),
+            text,
+            author=author,
+            model=model,
+            confidence=evidence.confidence,
+            member_count=evidence.member_count,
+            timeline=timeline,
         ),
     )
     return int(version)

@@ -37,10 +37,6 @@ class MembershipPlan:
     # memory ids left in the pool (outliers and groups below the minimum size)
     unclustered: list[str] = field(default_factory=list)
 
-    @property
-    def changed_shades(self) -> set[int]:
-        return set(self.joins.values())
-
 
 # Pseudo-count of the shrinkage of the corpus mean: with n memories, n / (n + prior) of it is removed.
 CENTERING_PRIOR = 20

@@ -9,6 +9,7 @@ named from its distinctive keywords so the owner still sees what it is about.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +39,10 @@ class ShadeText:
     description_second: str = ""
     content_third: str = ""
     content_second: str = ""
+
+
+# The columns of a shade's text, in the store and in the API.
+SHADE_TEXT_FIELDS = tuple(f.name for f in dataclasses.fields(ShadeText))
 
 
 @dataclass(frozen=True)
