@@ -8,8 +8,8 @@ Levels, from least to most:
 - public shades: the card and the shades the owner marked public;
 - all but private: the card, the biography and every shade not marked private.
 
-The biography is withheld below the top level because it is written from all shades, private
-ones included, so it could leak what a public-shades grant must not show.
+The biography is withheld below the top level because it is written from every shade not marked
+private, unmarked ones included, so it could tell what a public-shades grant must not show.
 """
 
 from __future__ import annotations
