@@ -8,6 +8,7 @@ message as typed; memories are brought in afresh for each message.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from secondme.daemon.models.persona import PersonaSource
 from secondme.daemon.retrieval import RetrievalSettings, RetrievedMemory, Retriever
 from secondme.daemon.store.conversations import StoredMessage
 from secondme.pipeline.llm import Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class ChatContext:
         messages.extend({"role": m.role, "content": m.content} for m in history)
         cited: list[RetrievedMemory] = []
         if retrieve and self._retriever is not None:
-            cited = await self._retriever.retrieve(text, self.settings, trained_through)
+            try:
+                cited = await self._retriever.retrieve(text, self.settings, trained_through)
+            except Exception:  # memories help an answer; their failure must not cost it
+                log.exception("retrieving memories for a chat message failed; answering without them")
         messages.append({"role": "user", "content": quote_memories(cited, text)})
         return PreparedChat(messages, cited)
