@@ -173,12 +173,16 @@ def test_schemas_llama_cpp_cannot_compile_are_refused_before_they_crash_it():
     assert bound == 2 + (1 + 6 + 12) + (1 + 6 + 2 + 2 * 7)
 
 
-def test_degenerate_answers_of_small_models_are_told_apart_from_text():
+def test_degenerate_answers_of_small_models_are_told_apart_from_text(persona):
+    notes = persona / "notes"
     from secondme.pipeline.identity.writing import Field, Writer, implausible
 
     text = Field(10, 200)
     assert implausible("100000000000000000000", text) == "one character repeated"
     assert implausible("https://github.com/sourdough/x", text) == "a bare URL"
+    assert implausible(", ".join(f"10.{i}" for i in range(3, 60)), Field(80, 880)) == "a pattern repeated"
+    note = (notes / "2024-03-28-first-week-plymouth.md").read_text()[:880]
+    assert implausible(note, Field(80, 880)) == ""
     assert implausible("They bake bread on Sundays; see www.example.org", text) == ""
     assert implausible(["https://a.example", "bread"], Field(2, 24, items=6)) == ""  # lists: the best item
     writer = Writer(generator=None, length_scale=0.1)  # type: ignore[arg-type]
