@@ -25,13 +25,23 @@ TOP_K = 40
 TOP_P = 0.95
 MIN_P = 0.05
 PENALTY_LAST_N = 64
+DRY_MULTIPLIER = 0.8
+DRY_BASE = 1.75
+DRY_ALLOWED_LENGTH = 2
+DRY_LAST_N = 512
+# Runs do not continue across these (JSON structure repeats by design).
+DRY_BREAKERS = ("\n", ":", '"', ",")
 
 
-def _sampler(repeat_penalty: float, temperature: float, seed: int, n_vocab: int) -> Any:
+def _sampler(llm: Any, repeat_penalty: float, temperature: float, seed: int, n_vocab: int) -> Any:
     from llama_cpp._internals import LlamaSampler
 
     sampler = LlamaSampler()
     sampler.add_penalties(n_vocab, PENALTY_LAST_N, repeat_penalty, 0.0, 0.0)
+    # DRY: a token that would extend a run already written grows costlier the longer the run, which
+    # stops the loops small models fall into ("TheTheThe...", "10.3, 10.4, 10.5, ...") while words
+    # are still free to recur.
+    sampler.add_dry(llm._model, DRY_MULTIPLIER, DRY_BASE, DRY_ALLOWED_LENGTH, DRY_LAST_N, list(DRY_BREAKERS))
     sampler.add_top_k(TOP_K)
     sampler.add_top_p(TOP_P, 1)
     sampler.add_min_p(MIN_P, 1)
@@ -63,7 +73,7 @@ def constrained_tokens(
     if not rule:
         raise GenerationError("llama.cpp could not compile the JSON schema into a grammar")
     n_vocab = llm.n_vocab()
-    chain = _sampler(repeat_penalty, temperature, seed, n_vocab)
+    chain = _sampler(llm, repeat_penalty, temperature, seed, n_vocab)
     one = (llama_cpp.llama_token_data * 1)()
     one_array = llama_cpp.llama_token_data_array(data=one, size=1, selected=-1, sorted=False)
     every = (llama_cpp.llama_token_data * n_vocab)()

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 
 import grpc
 import pytest
-from helpers import ingest, result, wait_job
+from conftest import PERSONA
+from helpers import all_memories, ingest, result, wait_job
 from test_identity_daemon import CONFIG, FIRST, _copy, identity_jobs, shades, wait_identity
 
-from secondme.v1 import identity_pb2, jobs_pb2
+from secondme.v1 import identity_pb2, jobs_pb2, memory_pb2
 
 pytestmark = pytest.mark.timeout(900)
 
 
 def test_without_a_model_memories_still_form_shades_named_by_keywords(daemon, tmp_path):
     notes = _copy([n for names in FIRST.values() for n in names], tmp_path / "notes")
+    printed = PERSONA / "media" / "2024-06-29-night-passage-fowey.pdf"  # the same log as one of the notes
+    shutil.copy(printed, notes / printed.name)
     wait_job(daemon.client, ingest(daemon.client, notes).id)
     report = result(wait_identity(daemon, set()))
+    # the PDF is kept and linked to the note; the shades count the log once
+    by_name = {m.source.rsplit("/", 1)[-1]: m for m in all_memories(daemon.client)}
+    pdf = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=by_name[printed.name].id)).memory
+    assert pdf.same_content_as == by_name["2024-06-29-night-passage-fowey.md"].id
     assert "models import" in report["waiting_for_model"]
     assert report["insights"]["short"] == 4 and report["insights"]["waiting"] == 8
     found = shades(daemon)

@@ -178,9 +178,11 @@ def test_degenerate_answers_of_small_models_are_told_apart_from_text(persona):
     from secondme.pipeline.identity.writing import Field, Writer, implausible
 
     text = Field(10, 200)
-    assert implausible("100000000000000000000", text) == "one character repeated"
+    assert implausible("The count: 100000000000000000000", text) == "one character repeated"
     assert implausible("https://github.com/sourdough/x", text) == "a bare URL"
-    assert implausible(", ".join(f"10.{i}" for i in range(3, 60)), Field(80, 880)) == "a pattern repeated"
+    assert implausible("100,000,000", text) == "no words" and implausible("2018-06-30 15:47:59", text) == "no words"
+    assert implausible(["2024"], Field(2, 24, items=6)) == ""  # a year is a fine keyword
+    assert implausible("Ages: " + ", ".join(f"10.{i}" for i in range(3, 60)), Field(80, 880)) == "a pattern repeated"
     note = (notes / "2024-03-28-first-week-plymouth.md").read_text()[:880]
     assert implausible(note, Field(80, 880)) == ""
     assert implausible("They bake bread on Sundays; see www.example.org", text) == ""

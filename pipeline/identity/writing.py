@@ -44,15 +44,18 @@ class Field:
 def implausible(value: Any, field: Field) -> str:
     """Why a generated value is one of the degenerate answers small models give under a grammar ('' if not).
 
-    Seen from Gemma 3 270M: a field filled with a URL, one character over and over, or a counting
-    pattern ("10.3, 10.4, ..."). Lists (keywords) are judged by their best item.
+    Seen from Gemma 3 270M: a sentence-long field holding no word ("100,000,000", a timestamp), a
+    URL, one character over and over, or a counting pattern ("10.3, 10.4, ..."). Lists (keywords)
+    are judged by their best item.
     """
     texts = [str(t).strip() for t in (value if isinstance(value, list) else [value])]
-    reasons = [_degenerate(t) for t in texts]
+    reasons = [_degenerate(t, field) for t in texts]
     return "" if any(not r for r in reasons) else reasons[0]
 
 
-def _degenerate(text: str) -> str:
+def _degenerate(text: str, field: Field) -> str:
+    if field.min_chars >= 10 and not any(c.isalpha() for c in text):
+        return "no words"
     if _URL.match(text):
         return "a bare URL"
     if _RUN.search(text):
