@@ -7,15 +7,18 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from secondme.daemon import __version__
-from secondme.daemon.app import Daemon
 from secondme.daemon.config import ConfigError, load_config
 from secondme.daemon.identity import IdentityError
 from secondme.daemon.logs import configure_logging
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DaemonAlreadyRunning
 from secondme.daemon.store import StoreError
+
+if TYPE_CHECKING:
+    from secondme.daemon.app import Daemon
 
 log = logging.getLogger("secondmed")
 
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return EXIT_CONFIG
     configure_logging(args.log_level or config.daemon.log_level, args.log_format or config.daemon.log_format)
+    # Imported here, not at the top: every job child is spawned and re-imports this module,
+    # and the whole daemon (gRPC, the mesh, scikit-learn) would cost each job seconds to start.
+    from secondme.daemon.app import Daemon
+
     try:
         asyncio.run(_serve(Daemon(paths, config)))
     except (DaemonAlreadyRunning, IdentityError, StoreError, ValueError) as exc:

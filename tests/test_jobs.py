@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 
 import grpc
@@ -171,3 +173,12 @@ def test_sigterm_during_a_job_marks_it_interrupted_and_exits_zero(daemon, tmp_pa
     state = daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job.state
     assert state == jobs_pb2.JOB_STATE_INTERRUPTED
     _assert_every_memory_is_whole(daemon.data_dir)
+
+
+def test_a_job_child_starts_without_importing_the_daemon():
+    # A spawned child re-imports the daemon's main module; the mesh, gRPC server and
+    # scikit-learn must not come with it (they cost each job seconds before its first file).
+    heavy = "{'libp2p', 'sklearn', 'secondme.daemon.app'}"
+    probe = f"import sys, secondme.daemon.main; print(sorted({heavy} & set(sys.modules)))"
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

@@ -6,20 +6,29 @@ documents do not share (TF-IDF); English stop words and bare numbers never count
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 _WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]", re.UNICODE)
 MIN_WORD_CHARS = 3
 
 
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    # scikit-learn is imported when first needed: it costs seconds, and this module is imported
+    # by the daemon's API (through the identity store) that never computes a keyword.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
 def _words(text: str) -> list[str]:
+    stop_words = _stop_words()
     return [
         w
         for w in (m.group(0).lower() for m in _WORD.finditer(text))
-        if len(w) >= MIN_WORD_CHARS and w not in ENGLISH_STOP_WORDS
+        if len(w) >= MIN_WORD_CHARS and w not in stop_words
     ]
 
 
@@ -37,6 +46,8 @@ def group_keywords(groups: list[str], top: int = 5) -> list[list[str]]:
         return []
     if not any(_words(g) for g in groups):
         return [[] for _ in groups]
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(analyzer=_words, sublinear_tf=True)
     matrix = vectorizer.fit_transform(groups)
     vocabulary = vectorizer.get_feature_names_out()
