@@ -22,7 +22,6 @@ import json
 import math
 import re
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,7 +38,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BenchDaemon, env_for, wait_healthy
+from harness import BenchDaemon, start_daemon
 
 from secondme.pipeline.ingest import chunk_text
 from secondme.pipeline.parsers import parser_for, sniff
@@ -47,7 +46,8 @@ from secondme.pipeline.parsers.sniff import SNIFF_BYTES
 from secondme.v1 import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc
 
 # No mesh: nothing here needs it, and its fixed default listen port would clash with other daemons.
-CONFIG = "version = 1\n[network]\nenabled = false\n"
+# No mesh, and no identity update after embedding (it is not measured here).
+CONFIG = "version = 1\n[network]\nenabled = false\n[identity]\nauto_update = false\n"
 CHUNK_TOKENS, CHUNK_OVERLAP = 256, 32  # the [ingest] defaults the daemon uses
 EMBED_BATCH = 32  # Embedder.embed's default batch size, the one the embed job uses
 EMBED_GROUP_MEMORIES = 64  # daemon/jobs/embed.py BATCH_MEMORIES: the memories of one embed call
@@ -157,38 +157,6 @@ def parse_in_process(folder: Path) -> tuple[float, int]:
 
 
 # ---------------------------------------------------------------- daemon
-
-
-def daemon_config() -> str:
-    """CONFIG, plus no identity update after embedding where the daemon has one (it is not measured here)."""
-    import dataclasses
-
-    from secondme.daemon import config
-
-    section = getattr(config, "IdentitySection", None)
-    if section is not None and "auto_update" in {f.name for f in dataclasses.fields(section)}:
-        return CONFIG + "[identity]\nauto_update = false\n"
-    return CONFIG
-
-
-def start_memory_daemon() -> BenchDaemon:
-    """harness.start_daemon, but `init --no-default-model` (no LLM to load) and no mesh."""
-    root = Path(tempfile.mkdtemp(prefix="smm-", dir="/tmp"))
-    env = env_for(root)
-    subprocess.run(
-        [sys.executable, "-m", "secondme.daemon.cli.main", "init", "--no-default-model"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    (root / "config.toml").write_text(daemon_config())
-    log = (root / "secondmed.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "secondme.daemon.main", "--log-level", "warning"], env=env, stdout=log, stderr=log
-    )
-    daemon = BenchDaemon(root, process)
-    wait_healthy(daemon.socket)
-    return daemon
 
 
 def daemon_log(daemon: BenchDaemon) -> str:
@@ -338,7 +306,7 @@ def bench_ingest_and_embed(notes: int, pdfs: int, embed_notes: int, seed: int) -
         raw_md, raw_md_chunks = parse_in_process(md)
         raw_pdf, raw_pdf_chunks = parse_in_process(pdf)
 
-        daemon = start_memory_daemon()
+        daemon = start_daemon(CONFIG, init_args=("--no-default-model",))  # no LLM to load
         try:
             channel = grpc.insecure_channel(f"unix:{daemon.socket}")
             memory = memory_pb2_grpc.MemoryServiceStub(channel)

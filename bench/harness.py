@@ -60,10 +60,11 @@ def wait_healthy(socket_path: Path, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing healthy on {socket_path} after {timeout}s")
 
 
-def start_daemon(config_text: str = "") -> BenchDaemon:
+def start_daemon(config_text: str = "", init_args: tuple[str, ...] = ()) -> BenchDaemon:
     root = Path(tempfile.mkdtemp(prefix="smb-", dir="/tmp"))
     env = env_for(root)
-    subprocess.run([sys.executable, "-m", "secondme.daemon.cli.main", "init"], env=env, check=True, capture_output=True)
+    init = [sys.executable, "-m", "secondme.daemon.cli.main", "init", *init_args]
+    subprocess.run(init, env=env, check=True, capture_output=True)
     if config_text:
         (root / "config.toml").write_text(config_text)
     log = (root / "secondmed.log").open("wb")

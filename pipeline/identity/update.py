@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from secondme.pipeline.errors import GenerationError
-from secondme.pipeline.identity.biography import ShadeSummary, write_global, write_status
+from secondme.pipeline.identity.biography import BiographyText, ShadeSummary, write_global, write_status
 from secondme.pipeline.identity.briefs import MemoryBrief
 from secondme.pipeline.identity.insights import MAX_DOCUMENT_CHARS, Insight, is_short, short_insight, write_insight
 from secondme.pipeline.identity.keywords import group_keywords
@@ -201,8 +201,13 @@ class IdentityReport:
         }
 
 
-def _insights(store: IdentityStore, model: LazyGenerator, settings: IdentitySettings, report: IdentityReport,
-              progress: ProgressCallback) -> None:  # fmt: skip
+def _insights(
+    store: IdentityStore,
+    model: LazyGenerator,
+    settings: IdentitySettings,
+    report: IdentityReport,
+    progress: ProgressCallback,
+) -> None:
     # One character more than the model is given, so a document that is cut is known to be cut.
     pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS, MAX_DOCUMENT_CHARS + 1)
     biography = store.biography("global")
@@ -226,8 +231,9 @@ def _insights(store: IdentityStore, model: LazyGenerator, settings: IdentitySett
         progress("insights", done, len(pending), memory.title[:60])
 
 
-def _membership(store: IdentityStore, settings: IdentitySettings, report: IdentityReport,
-                progress: ProgressCallback) -> dict[str, np.ndarray]:  # fmt: skip
+def _membership(
+    store: IdentityStore, settings: IdentitySettings, report: IdentityReport, progress: ProgressCallback
+) -> dict[str, np.ndarray]:
     progress("cluster", 0, 1, "grouping alike memories")
     vectors = store.vectors()
     groups = [ShadeGroup(s.id, s.members) for s in store.shades()]
@@ -241,8 +247,14 @@ def _membership(store: IdentityStore, settings: IdentitySettings, report: Identi
     return vectors
 
 
-def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: LazyGenerator,
-                 settings: IdentitySettings, report: IdentityReport, progress: ProgressCallback) -> None:  # fmt: skip
+def _shade_texts(
+    store: IdentityStore,
+    vectors: dict[str, np.ndarray],
+    model: LazyGenerator,
+    settings: IdentitySettings,
+    report: IdentityReport,
+    progress: ProgressCallback,
+) -> None:
     shades = store.shades()
     due = [s for s in shades if s.dirty or s.latest is None]
     report.shades["unchanged"] = len(shades) - len(due)
@@ -256,8 +268,9 @@ def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: La
         chosen = store.briefs([m.id for m in select_evidence(members, vectors)], GIST_CHARS)
         common = {"evidence": evidence, "timeline": timeline(chosen)}
         if shade.owner_edited and shade.latest is not None:
-            store.save_shade_version(shade.id, shade.revision, shade.latest.text, author="owner", model="",
-                                     still_dirty=False, **common)  # fmt: skip
+            store.save_shade_version(
+                shade.id, shade.revision, shade.latest.text, author="owner", model="", still_dirty=False, **common
+            )
             report.shades["written"] += 1
             continue
         writer = model.writer(settings)
@@ -268,8 +281,9 @@ def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: La
                 report.shades["failed"] += 1
                 report.error(f"text of shade {shade.id}", exc)
             else:
-                store.save_shade_version(shade.id, shade.revision, text, author="pipeline", model=model.name,
-                                         still_dirty=False, **common)  # fmt: skip
+                store.save_shade_version(
+                    shade.id, shade.revision, text, author="pipeline", model=model.name, still_dirty=False, **common
+                )
                 report.shades["written"] += 1
                 progress("shades", done, len(due), text.name[:60])
                 continue
@@ -279,8 +293,15 @@ def _shade_texts(store: IdentityStore, vectors: dict[str, np.ndarray], model: La
         if not shade.written and (shade.latest is None or shade.latest.member_count != len(members)):
             if keyword_names is None:
                 keyword_names = _keyword_names(store, shades)
-            store.save_shade_version(shade.id, shade.revision, keyword_shade(keyword_names.get(shade.id, [])),
-                                     author="pipeline", model="", still_dirty=True, **common)  # fmt: skip
+            store.save_shade_version(
+                shade.id,
+                shade.revision,
+                keyword_shade(keyword_names.get(shade.id, [])),
+                author="pipeline",
+                model="",
+                still_dirty=True,
+                **common,
+            )
         progress("shades", done, len(due), f"shade {shade.id}")
 
 
@@ -289,47 +310,61 @@ def _keyword_names(store: IdentityStore, shades: list[StoredShade]) -> dict[int,
     return {s.id: words for s, words in zip(shades, group_keywords(texts), strict=True)}
 
 
-def _biographies(store: IdentityStore, model: LazyGenerator, settings: IdentitySettings,
-                 report: IdentityReport, progress: ProgressCallback) -> None:  # fmt: skip
+def _biographies(
+    store: IdentityStore,
+    model: LazyGenerator,
+    settings: IdentitySettings,
+    report: IdentityReport,
+    progress: ProgressCallback,
+) -> None:
     progress("biography", 0, 2, "writing the biographies")
     shades = store.shades()
     private = [s.id for s in shades if s.privacy == "private"]
     shown = [s for s in shades if s.privacy != "private" and s.written and s.latest is not None]
     sources = sorted([s.id, s.latest.version] for s in shown if s.latest is not None)
-    current = store.biography("global")
-    if sources and (current is None or current.sources != sources):
-        writer = model.writer(settings)
-        if writer is None:
-            report.biography["global"] = "waiting"
-        else:
-            summaries = [ShadeSummary(s.latest.text, len(s.members), s.first, s.last) for s in shown if s.latest]
-            try:
-                text = write_global(writer, summaries)
-            except Exception as exc:
-                report.biography["global"] = "failed"
-                report.error("global biography", exc)
-            else:
-                store.save_biography("global", text.text_third, text.text_second, sources, model.name)
-                report.biography["global"] = "written"
+
+    def write_global_from_shades(writer: Writer) -> BiographyText:
+        return write_global(
+            writer, [ShadeSummary(s.latest.text, len(s.members), s.first, s.last) for s in shown if s.latest]
+        )
+
+    _biography("global", sources, write_global_from_shades, store, model, settings, report)
     progress("biography", 1, 2, "global biography")
     recent = store.recent(settings.recent_memories, private, GIST_CHARS)
-    recent_ids = [m.id for m in recent]
-    status = store.biography("status")
-    if recent and (status is None or status.sources != recent_ids):
-        writer = model.writer(settings)
-        if writer is None:
-            report.biography["status"] = "waiting"
-        else:
-            biography = store.biography("global")
-            try:
-                text = write_status(writer, recent, biography.text_third if biography else "")
-            except Exception as exc:
-                report.biography["status"] = "failed"
-                report.error("status biography", exc)
-            else:
-                store.save_biography("status", text.text_third, text.text_second, recent_ids, model.name)
-                report.biography["status"] = "written"
+
+    def write_status_from_recent(writer: Writer) -> BiographyText:
+        biography = store.biography("global")
+        return write_status(writer, recent, biography.text_third if biography else "")
+
+    _biography("status", [m.id for m in recent], write_status_from_recent, store, model, settings, report)
     progress("biography", 2, 2, "status biography")
+
+
+def _biography(
+    kind: str,
+    sources: list[Any],
+    write: Callable[[Writer], BiographyText],
+    store: IdentityStore,
+    model: LazyGenerator,
+    settings: IdentitySettings,
+    report: IdentityReport,
+) -> None:
+    """Write the `kind` biography again only if what it is written from (`sources`) changed."""
+    current = store.biography(kind)
+    if not sources or (current is not None and current.sources == sources):
+        return
+    writer = model.writer(settings)
+    if writer is None:
+        report.biography[kind] = "waiting"
+        return
+    try:
+        text = write(writer)
+    except Exception as exc:  # the other biography, and the next run, still get their turn
+        report.biography[kind] = "failed"
+        report.error(f"{kind} biography", exc)
+    else:
+        store.save_biography(kind, text.text_third, text.text_second, sources, model.name)
+        report.biography[kind] = "written"
 
 
 def update_identity(
@@ -344,5 +379,5 @@ def update_identity(
     vectors = _membership(store, settings, report, report_progress)
     _shade_texts(store, vectors, model, settings, report, report_progress)
     _biographies(store, model, settings, report, report_progress)
-    report.waiting_for_model = model.unavailable if model.get() is None else ""
+    report.waiting_for_model = model.unavailable  # "" when it loaded, or was never needed
     return report
