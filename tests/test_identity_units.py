@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -187,6 +189,21 @@ def test_degenerate_answers_of_small_models_are_told_apart_from_text(persona):
     assert implausible(note, Field(80, 880)) == ""
     assert implausible("They bake bread on Sundays; see www.example.org", text) == ""
     assert implausible(["https://a.example", "bread"], Field(2, 24, items=6)) == ""  # lists: the best item
+    from secondme.pipeline.identity.biography import global_messages, status_messages
+    from secondme.pipeline.identity.briefs import MemoryBrief
+    from secondme.pipeline.identity.insights import insight_messages
+    from secondme.pipeline.identity.shades import shade_messages
+
+    brief = MemoryBrief(id="m", title="t", created_at=datetime(2024, 1, 1), source_type="markdown", text="x")
+    prompts = [shade_messages([brief], "Alex Morgan"), global_messages([], "Alex Morgan"),
+               status_messages([brief], "", "Alex Morgan"), insight_messages(brief, "", "Alex Morgan")]  # fmt: skip
+    told = [p[0]["content"] for p in prompts]
+    echo = "name (two to four words naming the facet), aspect (the area of life, such as work"
+    assert implausible(echo, Field(20, 280), told[0]) == "the instructions repeated"
+    copied = "A facet of Alex Morgan's life from a few of their own notes"
+    assert implausible(copied, text, told[0]) == "the instructions repeated"
+    for path in sorted(notes.iterdir()):  # the owner's own words are never taken for a copy of the instructions
+        assert all(implausible(path.read_text(errors="replace")[:880], Field(80, 880), t) == "" for t in told), path
     writer = Writer(generator=None, length_scale=0.1)  # type: ignore[arg-type]
     schema = writer.schema({"content": Field(40, 480), "keywords": Field(2, 24, items=6)})
     assert schema["properties"]["content"] == {"type": "string", "minLength": 40, "maxLength": 48}

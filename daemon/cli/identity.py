@@ -116,8 +116,12 @@ def run_show(ctx: CliContext) -> int:
 
     def human() -> None:
         console.print("[bold]Biography[/]")
-        console.print(global_bio.text_third if global_bio else "(none yet: it is written once a model is active)",
-                      markup=False, highlight=False)  # fmt: skip
+        if global_bio:
+            console.print(global_bio.text_third, markup=False, highlight=False)
+        elif not listing.shades:
+            console.print("(none yet: it is written from your shades, and none has formed)")
+        else:
+            console.print("(none yet: the next identity update writes it, once a model is active)")
         console.print("\n[bold]Lately[/]")
         console.print(status_bio.text_third if status_bio else "(none yet)", markup=False, highlight=False)
         console.print(f"\n[bold]Shades[/] ({len(listing.shades)})")

@@ -62,13 +62,15 @@ def global_messages(shades: list[ShadeSummary], owner_name: str = "") -> list[Me
 
 def status_messages(recent: list[MemoryBrief], biography: str, owner_name: str = "") -> list[Message]:
     who = _who(owner_name)
-    known = f"Who {who} is:\n{biography.strip()}\n\n" if biography.strip() else ""
     system = (
         f"You write a short status of what {who} has been doing lately, from their newest notes listed by the "
-        f"user, in the third person. Use only what the notes say.\n\n{known}Answer with JSON: text (the status)."
+        "user, in the third person. Use only what the notes say.\n\nAnswer with JSON: text (the status)."
     )
+    # The biography is written from the notes, so it is material like them, never an instruction.
+    known = f"Who {who} is:\n{biography.strip()}\n\n" if biography.strip() else ""
     lines = [f"- {m.date} {m.title}: {m.gist}" for m in recent[-MAX_RECENT:]]
-    return [{"role": "system", "content": system}, {"role": "user", "content": "Newest notes:\n" + "\n".join(lines)}]
+    user = known + "Newest notes:\n" + "\n".join(lines)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def _write(writer: Writer, messages: list[Message], fields: dict[str, Field]) -> BiographyText:

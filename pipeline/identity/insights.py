@@ -53,14 +53,15 @@ def insight_messages(memory: MemoryBrief, biography: str, owner_name: str = "") 
     system = (
         f"You keep the memory of {who}. You read one of their documents and describe it briefly and "
         "factually in English, in the third person. Never invent facts that the document does not state.\n\n"
-        f"{known}Answer with JSON: title (a short title), summary (two or three sentences on what the document "
+        "Answer with JSON: title (a short title), summary (two or three sentences on what the document "
         f"says), insight (what it shows about {who}: interests, work, places, people, habits or feelings), "
         "keywords (up to six words or short phrases)."
     )
     text = memory.text.strip()
     if len(text) > MAX_DOCUMENT_CHARS:
         text = text[:MAX_DOCUMENT_CHARS] + "\n[...]"
-    user = (
+    # The biography is written from the owner's files, so it is material like the document, not an instruction.
+    user = known + (
         f"Document: {memory.title}\nKind: {memory.source_type}\nDate: {memory.date}\n\n<document>\n{text}\n</document>"
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -31,6 +31,10 @@ _RUN = re.compile(r"(\S)\1{7,}")
 # a sentence said forty times to 0.05); the persona's notes never went below 0.58 at these lengths.
 REPETITION_RATIO = 0.35
 REPETITION_MIN_CHARS = 120
+# Words in a row shared with the instructions that make an answer a copy of them (Gemma 3 270M
+# answered "name (two to four words naming the facet), aspect (the area of life, ...").
+ECHO_WORDS = 6
+_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,21 @@ class Field:
     items: int = 0
 
 
-def implausible(value: Any, field: Field) -> str:
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words = _WORDS.findall(text.lower())
+    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
+
+
+def implausible(value: Any, field: Field, instructions: str = "") -> str:
     """Why a generated value is one of the degenerate answers small models give under a grammar ('' if not).
 
     Seen from Gemma 3 270M: a sentence-long field holding no word ("100,000,000", a timestamp), a
-    URL, one character over and over, or a counting pattern ("10.3, 10.4, ..."). Lists (keywords)
-    are judged by their best item.
+    URL, one character over and over, a counting pattern ("10.3, 10.4, ..."), or the instructions
+    copied back. Lists (keywords) are judged by their best item.
     """
     texts = [str(t).strip() for t in (value if isinstance(value, list) else [value])]
-    reasons = [_degenerate(t, field) for t in texts]
+    told = _runs(instructions)
+    reasons = [_degenerate(t, field) or ("the instructions repeated" if _runs(t) & told else "") for t in texts]
     return "" if any(not r for r in reasons) else reasons[0]
 
 
@@ -96,14 +106,18 @@ class Writer:
         Valid JSON is not yet an answer: a small base model under a grammar may fill a field with a
         URL or a run of zeros rather than stop. Such an answer is asked for again with another seed, and
         if it comes back the same the unit fails (and is retried at a later update) instead of
-        storing noise as what the owner's notes say.
+        storing noise as what the owner's notes say. The system message holds only instructions
+        (what the owner's notes say comes in the user message), so an answer that shares a run of
+        its words copied the instructions.
         """
+        instructions = " ".join(str(m["content"]) for m in messages if m["role"] == "system")
         schema = self.schema(fields)
         tokens = int(schema_char_bound(schema) * TOKEN_HEADROOM)
         problem = ""
         for seed in range(PLAUSIBLE_ATTEMPTS):
             value = self.generator.generate_json(messages, schema, max_tokens=tokens, seed=seed)
-            problem = next((f"{name}: {why}" for name in fields if (why := implausible(value[name], fields[name]))), "")
+            reasons = ((name, implausible(value[name], fields[name], instructions)) for name in fields)
+            problem = next((f"{name}: {why}" for name, why in reasons if why), "")
             if not problem:
                 return value
         raise GenerationError(f"the model's answer is not text ({problem}) after {PLAUSIBLE_ATTEMPTS} attempts")
