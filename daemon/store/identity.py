@@ -26,8 +26,7 @@ PRIVACY_VALUES = ("public", "unmarked", "private")
 
 
 class ShadeNotFound(LookupError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
+    pass
 
 
 class BiographyNotFound(LookupError):
@@ -141,21 +140,17 @@ class IdentityRepository:
     # --- biographies
 
     async def biography(self, kind: str, biography_id: int = 0) -> BiographyRecord:
-        if biography_id:
-            row = await self._store.fetchone(
-                "SELECT * FROM biographies WHERE id = ? AND kind = ?", (biography_id, kind)
-            )
-        else:
-            row = await self._store.fetchone(
-                "SELECT * FROM biographies WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
-            )
+        if not biography_id:
+            latest = await self.latest_biography(kind)
+            if latest is None:
+                raise BiographyNotFound(
+                    f"no {kind} biography yet: it is written after ingesting notes, by the identity update "
+                    "(`secondmectl identity refresh`), which needs an active model"
+                )
+            return latest
+        row = await self._store.fetchone("SELECT * FROM biographies WHERE id = ? AND kind = ?", (biography_id, kind))
         if row is None:
-            if biography_id:
-                raise BiographyNotFound(f"no {kind} biography with id {biography_id}")
-            raise BiographyNotFound(
-                f"no {kind} biography yet: it is written after ingesting notes, by the identity update "
-                "(`secondmectl identity refresh`), which needs an active model"
-            )
+            raise BiographyNotFound(f"no {kind} biography with id {biography_id}")
         return _biography(row)
 
     async def latest_biography(self, kind: str) -> BiographyRecord | None:
