@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import grpc
 from harness import env_for, wait_healthy
 
 from secondme.daemon.client import Client
@@ -82,6 +83,32 @@ async def recall(db: Path, questions: list[dict], sources: dict[str, str], k: in
     return {name: count / len(questions) for name, count in found.items()}
 
 
+def report_identity(client: Client) -> None:
+    """What the model wrote of the persona, and whether it names who they are, where and what they do."""
+    identity_jobs = client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity", page_size=1)).jobs
+    if identity_jobs:
+        report = json.loads(identity_jobs[0].result_json or "{}")
+        print("identity update: " + json.dumps({k: report.get(k) for k in ("insights", "shades", "biography")}))
+        for error in report.get("errors", [])[:5]:
+            print(f"   {error[:200]}")
+    shades = client.identity.ListShades(identity_pb2.ListShadesRequest()).shades
+    try:
+        bio = client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
+    except grpc.RpcError as exc:
+        print(f"biography: none ({exc.details()})")  # type: ignore[attr-defined]
+        bio = identity_pb2.Biography()
+    else:
+        print(f"biography ({bio.model}): {bio.text_third}")
+    words = " ".join([bio.text_third, *(s.latest.text.description_third + " " + s.latest.text.content_third
+                                         for s in shades)])  # fmt: skip
+    for fact, options in FACTS.items():
+        in_bio = [o for o in options if o.lower() in bio.text_third.lower()]
+        in_any = [o for o in options if o.lower() in words.lower()]
+        print(f"mentions {fact:<5} biography: {'yes' if in_bio else 'no '}  biography or shades: "
+              f"{'yes' if in_any else 'no'}  ({', '.join(in_any) or '-'})")  # fmt: skip
+    print(f"shades: {len(shades)}: " + "; ".join(s.latest.text.name for s in shades))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-model", action="store_true", help="retrieval only: skip the model-written identity")
@@ -114,17 +141,7 @@ def main() -> int:
               f"hybrid/lexical {scores['hybrid'] / max(scores['lexical'], 1e-9):.2f}x")  # fmt: skip
         print(f"ingest + embed + identity update: {pipeline_seconds:.1f} s")
         if not args.no_model:
-            bio = client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
-            shades = client.identity.ListShades(identity_pb2.ListShadesRequest()).shades
-            words = " ".join([bio.text_third, *(s.latest.text.description_third + " " + s.latest.text.content_third
-                                                 for s in shades)])  # fmt: skip
-            print(f"biography ({bio.model}): {bio.text_third}")
-            for fact, options in FACTS.items():
-                in_bio = [o for o in options if o.lower() in bio.text_third.lower()]
-                in_any = [o for o in options if o.lower() in words.lower()]
-                print(f"mentions {fact:<5} biography: {'yes' if in_bio else 'no '}  biography or shades: "
-                      f"{'yes' if in_any else 'no'}  ({', '.join(in_any) or '-'})")  # fmt: skip
-            print(f"shades: {len(shades)}: " + "; ".join(s.latest.text.name for s in shades))
+            report_identity(client)
         client.close()
     finally:
         daemon.terminate()

@@ -24,7 +24,9 @@ from secondme.pipeline.llm import MAX_GRAMMAR_STRING_LENGTH, Generator, Message,
 TOKEN_HEADROOM = 1.1
 
 
-PLAUSIBLE_ATTEMPTS = 2
+# Tries per answer, each with its own seed: Gemma 3 270M copied the instructions back for 2 of 6
+# seeds of one biography, the first seed among them.
+PLAUSIBLE_ATTEMPTS = 3
 _URL = re.compile(r"^\S*(://|www\.)\S*$")
 _RUN = re.compile(r"(\S)\1{7,}")
 # Text that compresses below this ratio repeats itself ("10.3, 10.4, 10.5, ..." compresses to 0.28,
@@ -105,7 +107,7 @@ class Writer:
 
         Valid JSON is not yet an answer: a small base model under a grammar may fill a field with a
         URL or a run of zeros rather than stop. Such an answer is asked for again with another seed, and
-        if it comes back the same the unit fails (and is retried at a later update) instead of
+        if no seed gives an answer the unit fails (and is retried at a later update) instead of
         storing noise as what the owner's notes say. The system message holds only instructions
         (what the owner's notes say comes in the user message), so an answer that shares a run of
         its words copied the instructions.
