@@ -201,170 +201,159 @@ class IdentityReport:
         }
 
 
-def _insights(
-    store: IdentityStore,
-    model: LazyGenerator,
-    settings: IdentitySettings,
-    report: IdentityReport,
-    progress: ProgressCallback,
-) -> None:
-    # One character more than the model is given, so a document that is cut is known to be cut.
-    pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS, MAX_DOCUMENT_CHARS + 1)
-    biography = store.biography("global")
-    progress("insights", 0, len(pending), f"{len(pending)} documents to read")
-    for done, memory in enumerate(pending, start=1):
-        if is_short(memory.text):
-            store.save_insight(memory.id, short_insight(memory), "", None)
-            report.insights["short"] += 1
-        elif (writer := model.writer(settings)) is None:
-            report.insights["waiting"] += 1
-        else:
-            try:
-                insight = write_insight(writer, memory, biography.text_third if biography else "")
-            except Exception as exc:  # one document's failure is recorded, never the batch's end
-                store.save_insight_failure(memory.id, str(exc) or type(exc).__name__, model.name)
-                report.insights["failed"] += 1
-                report.error(f"insight for {memory.id}", exc)
+@dataclass
+class _Update:
+    """One run's stages over the same store, model and report."""
+
+    store: IdentityStore
+    model: LazyGenerator
+    settings: IdentitySettings
+    report: IdentityReport
+    progress: ProgressCallback
+
+    def insights(self) -> None:
+        store, report = self.store, self.report
+        # One character more than the model is given, so a document that is cut is known to be cut.
+        pending = store.memories_needing_insight(MAX_INSIGHT_ATTEMPTS, MAX_DOCUMENT_CHARS + 1)
+        biography = store.biography("global")
+        self.progress("insights", 0, len(pending), f"{len(pending)} documents to read")
+        for done, memory in enumerate(pending, start=1):
+            if is_short(memory.text):
+                store.save_insight(memory.id, short_insight(memory), "", None)
+                report.insights["short"] += 1
+            elif (writer := self.model.writer(self.settings)) is None:
+                report.insights["waiting"] += 1
             else:
-                store.save_insight(memory.id, insight, model.name, biography.id if biography else None)
-                report.insights["done"] += 1
-        progress("insights", done, len(pending), memory.title[:60])
+                try:
+                    insight = write_insight(writer, memory, biography.text_third if biography else "")
+                except Exception as exc:  # one document's failure is recorded, never the batch's end
+                    store.save_insight_failure(memory.id, str(exc) or type(exc).__name__, self.model.name)
+                    report.insights["failed"] += 1
+                    report.error(f"insight for {memory.id}", exc)
+                else:
+                    store.save_insight(memory.id, insight, self.model.name, biography.id if biography else None)
+                    report.insights["done"] += 1
+            self.progress("insights", done, len(pending), memory.title[:60])
 
+    def membership(self) -> dict[str, np.ndarray]:
+        store, report = self.store, self.report
+        self.progress("cluster", 0, 1, "grouping alike memories")
+        vectors = store.vectors()
+        groups = [ShadeGroup(s.id, s.members) for s in store.shades()]
+        plan = plan_membership(vectors, groups, store.unplaced(), self.settings.membership)
+        created = store.apply_membership(plan)
+        report.shades["created"] = len(created)
+        report.shades["joined"] = len(plan.joins)
+        report.shades["unclustered"] = len(plan.unclustered)
+        report.shades["retired"] = len(store.retire_empty())
+        self.progress("cluster", 1, 1, f"{len(created)} new shades, {len(plan.joins)} memories joined shades")
+        return vectors
 
-def _membership(
-    store: IdentityStore, settings: IdentitySettings, report: IdentityReport, progress: ProgressCallback
-) -> dict[str, np.ndarray]:
-    progress("cluster", 0, 1, "grouping alike memories")
-    vectors = store.vectors()
-    groups = [ShadeGroup(s.id, s.members) for s in store.shades()]
-    plan = plan_membership(vectors, groups, store.unplaced(), settings.membership)
-    created = store.apply_membership(plan)
-    report.shades["created"] = len(created)
-    report.shades["joined"] = len(plan.joins)
-    report.shades["unclustered"] = len(plan.unclustered)
-    report.shades["retired"] = len(store.retire_empty())
-    progress("cluster", 1, 1, f"{len(created)} new shades, {len(plan.joins)} memories joined shades")
-    return vectors
-
-
-def _shade_texts(
-    store: IdentityStore,
-    vectors: dict[str, np.ndarray],
-    model: LazyGenerator,
-    settings: IdentitySettings,
-    report: IdentityReport,
-    progress: ProgressCallback,
-) -> None:
-    shades = store.shades()
-    due = [s for s in shades if s.dirty or s.latest is None]
-    report.shades["unchanged"] = len(shades) - len(due)
-    keyword_names: dict[int, list[str]] | None = None
-    progress("shades", 0, len(due), f"{len(due)} shades to describe")
-    for done, shade in enumerate(due, start=1):
-        members = store.briefs(list(shade.members), 0)
-        if not members:
-            continue
-        evidence = evidence_for(members, vectors)
-        chosen = store.briefs([m.id for m in select_evidence(members, vectors)], GIST_CHARS)
-        common = {"evidence": evidence, "timeline": timeline(chosen)}
-        if shade.owner_edited and shade.latest is not None:
-            store.save_shade_version(
-                shade.id, shade.revision, shade.latest.text, author="owner", model="", still_dirty=False, **common
-            )
-            report.shades["written"] += 1
-            continue
-        writer = model.writer(settings)
-        if writer is not None:
-            try:
-                text = write_shade(writer, chosen)
-            except Exception as exc:  # retried next run: the shade stays dirty
-                report.shades["failed"] += 1
-                report.error(f"text of shade {shade.id}", exc)
-            else:
+    def shade_texts(self, vectors: dict[str, np.ndarray]) -> None:
+        store, report = self.store, self.report
+        shades = store.shades()
+        due = [s for s in shades if s.dirty or s.latest is None]
+        report.shades["unchanged"] = len(shades) - len(due)
+        keyword_names: dict[int, list[str]] | None = None
+        self.progress("shades", 0, len(due), f"{len(due)} shades to describe")
+        for done, shade in enumerate(due, start=1):
+            members = store.briefs(list(shade.members), 0)
+            if not members:
+                continue
+            evidence = evidence_for(members, vectors)
+            chosen = store.briefs([m.id for m in select_evidence(members, vectors)], GIST_CHARS)
+            common = {"evidence": evidence, "timeline": timeline(chosen)}
+            if shade.owner_edited and shade.latest is not None:
                 store.save_shade_version(
-                    shade.id, shade.revision, text, author="pipeline", model=model.name, still_dirty=False, **common
+                    shade.id, shade.revision, shade.latest.text, author="owner", model="", still_dirty=False, **common
                 )
                 report.shades["written"] += 1
-                progress("shades", done, len(due), text.name[:60])
                 continue
-        else:
-            report.shades["waiting"] += 1
-        # No text from a model this time: a shade that has none gets (or refreshes) a keyword name.
-        if not shade.written and (shade.latest is None or shade.latest.member_count != len(members)):
-            if keyword_names is None:
-                keyword_names = _keyword_names(store, shades)
-            store.save_shade_version(
-                shade.id,
-                shade.revision,
-                keyword_shade(keyword_names.get(shade.id, [])),
-                author="pipeline",
-                model="",
-                still_dirty=True,
-                **common,
+            writer = self.model.writer(self.settings)
+            if writer is not None:
+                try:
+                    text = write_shade(writer, chosen)
+                except Exception as exc:  # retried next run: the shade stays dirty
+                    report.shades["failed"] += 1
+                    report.error(f"text of shade {shade.id}", exc)
+                else:
+                    store.save_shade_version(
+                        shade.id,
+                        shade.revision,
+                        text,
+                        author="pipeline",
+                        model=self.model.name,
+                        still_dirty=False,
+                        **common,
+                    )
+                    report.shades["written"] += 1
+                    self.progress("shades", done, len(due), text.name[:60])
+                    continue
+            else:
+                report.shades["waiting"] += 1
+            # No text from a model this time: a shade that has none gets (or refreshes) a keyword name.
+            if not shade.written and (shade.latest is None or shade.latest.member_count != len(members)):
+                if keyword_names is None:
+                    keyword_names = self._keyword_names(shades)
+                store.save_shade_version(
+                    shade.id,
+                    shade.revision,
+                    keyword_shade(keyword_names.get(shade.id, [])),
+                    author="pipeline",
+                    model="",
+                    still_dirty=True,
+                    **common,
+                )
+            self.progress("shades", done, len(due), f"shade {shade.id}")
+
+    def _keyword_names(self, shades: list[StoredShade]) -> dict[int, list[str]]:
+        texts = [
+            " ".join(f"{b.title} {b.text}" for b in self.store.briefs(list(s.members), KEYWORD_TEXT_CHARS))
+            for s in shades
+        ]
+        return {s.id: words for s, words in zip(shades, group_keywords(texts), strict=True)}
+
+    def biographies(self) -> None:
+        store = self.store
+        self.progress("biography", 0, 2, "writing the biographies")
+        shades = store.shades()
+        private = [s.id for s in shades if s.privacy == "private"]
+        shown = [s for s in shades if s.privacy != "private" and s.written and s.latest is not None]
+        sources = sorted([s.id, s.latest.version] for s in shown if s.latest is not None)
+
+        def write_global_from_shades(writer: Writer) -> BiographyText:
+            return write_global(
+                writer, [ShadeSummary(s.latest.text, len(s.members), s.first, s.last) for s in shown if s.latest]
             )
-        progress("shades", done, len(due), f"shade {shade.id}")
 
+        self._biography("global", sources, write_global_from_shades)
+        self.progress("biography", 1, 2, "global biography")
+        recent = store.recent(self.settings.recent_memories, private, GIST_CHARS)
 
-def _keyword_names(store: IdentityStore, shades: list[StoredShade]) -> dict[int, list[str]]:
-    texts = [" ".join(f"{b.title} {b.text}" for b in store.briefs(list(s.members), KEYWORD_TEXT_CHARS)) for s in shades]
-    return {s.id: words for s, words in zip(shades, group_keywords(texts), strict=True)}
+        def write_status_from_recent(writer: Writer) -> BiographyText:
+            biography = store.biography("global")
+            return write_status(writer, recent, biography.text_third if biography else "")
 
+        self._biography("status", [m.id for m in recent], write_status_from_recent)
+        self.progress("biography", 2, 2, "status biography")
 
-def _biographies(
-    store: IdentityStore,
-    model: LazyGenerator,
-    settings: IdentitySettings,
-    report: IdentityReport,
-    progress: ProgressCallback,
-) -> None:
-    progress("biography", 0, 2, "writing the biographies")
-    shades = store.shades()
-    private = [s.id for s in shades if s.privacy == "private"]
-    shown = [s for s in shades if s.privacy != "private" and s.written and s.latest is not None]
-    sources = sorted([s.id, s.latest.version] for s in shown if s.latest is not None)
-
-    def write_global_from_shades(writer: Writer) -> BiographyText:
-        return write_global(
-            writer, [ShadeSummary(s.latest.text, len(s.members), s.first, s.last) for s in shown if s.latest]
-        )
-
-    _biography("global", sources, write_global_from_shades, store, model, settings, report)
-    progress("biography", 1, 2, "global biography")
-    recent = store.recent(settings.recent_memories, private, GIST_CHARS)
-
-    def write_status_from_recent(writer: Writer) -> BiographyText:
-        biography = store.biography("global")
-        return write_status(writer, recent, biography.text_third if biography else "")
-
-    _biography("status", [m.id for m in recent], write_status_from_recent, store, model, settings, report)
-    progress("biography", 2, 2, "status biography")
-
-
-def _biography(
-    kind: str,
-    sources: list[Any],
-    write: Callable[[Writer], BiographyText],
-    store: IdentityStore,
-    model: LazyGenerator,
-    settings: IdentitySettings,
-    report: IdentityReport,
-) -> None:
-    """Write the `kind` biography again only if what it is written from (`sources`) changed."""
-    current = store.biography(kind)
-    if not sources or (current is not None and current.sources == sources):
-        return
-    writer = model.writer(settings)
-    if writer is None:
-        report.biography[kind] = "waiting"
-        return
-    try:
-        text = write(writer)
-    except Exception as exc:  # the other biography, and the next run, still get their turn
-        report.biography[kind] = "failed"
-        report.error(f"{kind} biography", exc)
-    else:
-        store.save_biography(kind, text.text_third, text.text_second, sources, model.name)
-        report.biography[kind] = "written"
+    def _biography(self, kind: str, sources: list[Any], write: Callable[[Writer], BiographyText]) -> None:
+        """Write the `kind` biography again only if what it is written from (`sources`) changed."""
+        current = self.store.biography(kind)
+        if not sources or (current is not None and current.sources == sources):
+            return
+        writer = self.model.writer(self.settings)
+        if writer is None:
+            self.report.biography[kind] = "waiting"
+            return
+        try:
+            text = write(writer)
+        except Exception as exc:  # the other biography, and the next run, still get their turn
+            self.report.biography[kind] = "failed"
+            self.report.error(f"{kind} biography", exc)
+        else:
+            self.store.save_biography(kind, text.text_third, text.text_second, sources, self.model.name)
+            self.report.biography[kind] = "written"
 
 
 def update_identity(
@@ -373,11 +362,10 @@ def update_identity(
     settings: IdentitySettings = IdentitySettings(),
     progress: ProgressCallback | None = None,
 ) -> IdentityReport:
-    report_progress = progress or (lambda *_: None)
     report = IdentityReport(model=model.name)
-    _insights(store, model, settings, report, report_progress)
-    vectors = _membership(store, settings, report, report_progress)
-    _shade_texts(store, vectors, model, settings, report, report_progress)
-    _biographies(store, model, settings, report, report_progress)
+    run = _Update(store, model, settings, report, progress or (lambda *_: None))
+    run.insights()
+    run.shade_texts(run.membership())
+    run.biographies()
     report.waiting_for_model = model.unavailable  # "" when it loaded, or was never needed
     return report
