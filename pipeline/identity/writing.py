@@ -19,6 +19,7 @@ from typing import Any
 
 from secondme.pipeline.errors import GenerationError
 from secondme.pipeline.llm import MAX_GRAMMAR_STRING_LENGTH, Generator, Message, schema_char_bound
+from secondme.pipeline.same_content import shingles
 
 # Headroom over the schema's character bound for escaped characters (a quote is two characters).
 TOKEN_HEADROOM = 1.1
@@ -36,7 +37,6 @@ REPETITION_MIN_CHARS = 120
 # Words in a row shared with the instructions that make an answer a copy of them (Gemma 3 270M
 # answered "name (two to four words naming the facet), aspect (the area of life, ...").
 ECHO_WORDS = 6
-_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,6 @@ class Field:
     items: int = 0
 
 
-def _runs(text: str) -> set[tuple[str, ...]]:
-    words = _WORDS.findall(text.lower())
-    return {tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1)}
-
-
 def implausible(value: Any, field: Field, instructions: str = "") -> str:
     """Why a generated value is one of the degenerate answers small models give under a grammar ('' if not).
 
@@ -60,8 +55,10 @@ def implausible(value: Any, field: Field, instructions: str = "") -> str:
     copied back. Lists (keywords) are judged by their best item.
     """
     texts = [str(t).strip() for t in (value if isinstance(value, list) else [value])]
-    told = _runs(instructions)
-    reasons = [_degenerate(t, field) or ("the instructions repeated" if _runs(t) & told else "") for t in texts]
+    told = shingles(instructions, ECHO_WORDS)
+    reasons = [
+        _degenerate(t, field) or ("the instructions repeated" if shingles(t, ECHO_WORDS) & told else "") for t in texts
+    ]
     return "" if any(not r for r in reasons) else reasons[0]
 
 
