@@ -213,6 +213,7 @@ class Daemon:
             self.mesh = Mesh(
                 private_key_seed(identity),
                 self.config.network,
+                self.config.owner.name,
                 __version__,
                 self.grants,
                 PeerRepository(self.store),
@@ -255,7 +256,7 @@ class Daemon:
 
     def _chat_context(self, identity: IdentityRepository) -> ChatContext:
         assert self.store is not None
-        persona = IdentityPersona(identity, lambda: self.config.network.display_name)
+        persona = IdentityPersona(identity, lambda: self.config.owner.name)
         self.chat_context = ChatContext(persona, Retriever(self.store), self._retrieval_settings())
         return self.chat_context
 

@@ -23,6 +23,14 @@ class ConfigError(Exception):
 
 
 @dataclass
+class OwnerSection:
+    # The owner's name as the self says it (biographies, chat, the card granted peers see). Set by
+    # `secondmectl init --name` or `secondmectl config set owner.name`; never taken from the OS login
+    # or from a model. Empty: the self says "the owner".
+    name: str = ""
+
+
+@dataclass
 class DaemonSection:
     # Empty means: flag, environment or XDG default (see secondme.daemon.paths).
     data_dir: str = ""
@@ -76,8 +84,6 @@ class NetworkSection:
     rendezvous_interval_seconds: float = 300.0
     # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
     bootstrap: list[str] = field(default_factory=list)
-    # The name on this self's public card; empty means the login name.
-    display_name: str = ""
     max_connections: int = 256
     max_connections_per_peer: int = 4
     max_streams_per_peer: int = 64
@@ -134,6 +140,7 @@ class ChatSection:
 @dataclass
 class Config:
     version: int = CONFIG_VERSION
+    owner: OwnerSection = field(default_factory=OwnerSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
     ingest: IngestSection = field(default_factory=IngestSection)
     jobs: JobsSection = field(default_factory=JobsSection)
@@ -270,18 +277,56 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def render_config(config: Config) -> str:
-    """Write a config as TOML (the subset our sections use: scalars, lists, one table level)."""
+def render_config(config: Config, only_changed: bool = False) -> str:
+    """Write a config as TOML (the subset our sections use: scalars, lists, one table level).
+
+    With `only_changed`, only settings that differ from the defaults are written (plus `version`): a
+    file that restated every default would freeze today's defaults against later versions.
+    """
+    defaults = Config()
     lines = [f"version = {config.version}", ""]
     for section in dataclasses.fields(config):
         value = getattr(config, section.name)
         if not dataclasses.is_dataclass(value):
             continue
-        lines.append(f"[{section.name}]")
-        for item in dataclasses.fields(value):
-            lines.append(f"{item.name} = {_toml_value(getattr(value, item.name))}")
-        lines.append("")
+        default = getattr(defaults, section.name)
+        items = [
+            f"{item.name} = {_toml_value(getattr(value, item.name))}"
+            for item in dataclasses.fields(value)
+            if not only_changed or getattr(value, item.name) != getattr(default, item.name)
+        ]
+        if items:
+            lines.extend([f"[{section.name}]", *items, ""])
     return "\n".join(lines)
+
+
+def with_setting(config: Config, dotted: str, text: str) -> Config:
+    """A copy of `config` with one setting (`section.key`) changed; `text` is read as its TOML value.
+
+    A string setting takes `text` as it is (no quotes needed); others take a TOML value (`true`,
+    `8`, `["/ip4/127.0.0.1/tcp/0"]`). The result is validated like a loaded file.
+    """
+    section_name, _, key = dotted.partition(".")
+    sections = {f.name: f for f in dataclasses.fields(config) if dataclasses.is_dataclass(getattr(config, f.name))}
+    if section_name not in sections or not key:
+        raise ConfigError(f"unknown setting {dotted!r}; settings are section.key (sections: {', '.join(sections)})")
+    section = getattr(config, section_name)
+    hints = typing.get_type_hints(type(section))
+    if key not in hints:
+        known = ", ".join(f.name for f in dataclasses.fields(section))
+        raise ConfigError(f"unknown setting {dotted!r} (known in [{section_name}]: {known})")
+    if hints[key] is str:
+        value: Any = text
+    else:
+        try:
+            value = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{dotted}: {text!r} is not a TOML value ({exc})") from exc
+        if not _type_ok(value, hints[key]):
+            raise ConfigError(f"{dotted}: {text!r} has the wrong type ({type(value).__name__})")
+    changed = dataclasses.replace(config, **{section_name: dataclasses.replace(section, **{key: value})})
+    changed.validate()
+    return changed
 
 
 def config_to_dict(config: Config) -> dict[str, Any]:
@@ -298,7 +343,8 @@ def section_from(cls: type[S], data: dict[str, Any]) -> S:
 
 
 def write_config(path: Path, config: Config) -> None:
+    """Write the settings that differ from the defaults, atomically (a crash leaves the old file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(render_config(config), encoding="utf-8")
+    tmp.write_text(render_config(config, only_changed=True), encoding="utf-8")
     tmp.replace(path)

@@ -7,7 +7,6 @@ recording peers in the address book), and offers the PeerService the owner's act
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -131,6 +130,7 @@ class Mesh:
         self,
         seed: bytes,
         section: NetworkSection,
+        owner_name: str,
         software_version: str,
         authority: GrantAuthority,
         peers: PeerRepository,
@@ -140,8 +140,7 @@ class Mesh:
         self.peers = peers
         self.grants = grants
         self.bridge = TrioBridge()
-        name = section.display_name or getpass.getuser()
-        self.delegate = DaemonDelegate(authority.peer_id, name, peers, grants, answer_turn)
+        self.delegate = DaemonDelegate(authority.peer_id, owner_name, peers, grants, answer_turn)
         self._seed = seed
         self._settings = NodeSettings(
             listen=listen_addresses(section),

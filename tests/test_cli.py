@@ -82,3 +82,16 @@ def test_service_install_writes_a_valid_launchd_plist(tmp_path):
     assert plist["Label"] == "dev.secondme.secondmed"
     assert plist["ProgramArguments"][0].endswith("secondmed") and plist["RunAtLoad"] is True
     assert plist["EnvironmentVariables"]["SECONDME_SOCKET"] == str(tmp_path / "s.sock")
+
+
+def test_the_owners_name_comes_from_init_and_config_set_never_from_the_login(tmp_path):
+    env = _env(tmp_path)
+    assert json.loads(_ctl(env, "init", "--json", "--no-default-model").stdout)["owner_name"] == ""
+    assert "owner" not in (tmp_path / "c" / "config.toml").read_text()
+    again = json.loads(_ctl(env, "init", "--json", "--no-default-model", "--name", "Alex Morgan").stdout)
+    assert again["owner_name"] == "Alex Morgan" and again["created"] == []
+    _ctl(env, "config", "set", "owner.name", "Alex M.")
+    shown = json.loads(_ctl(env, "config", "show", "--json").stdout)
+    assert shown["config"]["owner"]["name"] == "Alex M."
+    refused = _ctl(env, "config", "set", "owner.nom", "x", check=False)
+    assert refused.returncode != 0 and "unknown setting 'owner.nom'" in refused.stderr

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from secondme.daemon.config import Config, ConfigError, load_config, parse_config, render_config
+from secondme.daemon.config import (
+    Config,
+    ConfigError,
+    load_config,
+    parse_config,
+    render_config,
+    with_setting,
+    write_config,
+)
 from secondme.daemon.paths import Paths
 
 
@@ -48,3 +56,27 @@ def test_paths_prefer_flag_then_environment_then_config(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.delenv("SECONDME_SOCKET", raising=False)
     assert Paths.resolve().socket == tmp_path / "run" / "secondme" / "secondmed.sock"
+
+
+def test_a_written_config_holds_only_what_differs_from_the_defaults(tmp_path):
+    path = tmp_path / "config.toml"
+    config = with_setting(with_setting(Config(), "owner.name", "Alex Morgan"), "jobs.max_concurrent", "2")
+    write_config(path, config)
+    text = path.read_text()
+    assert text.splitlines()[0] == "version = 1"
+    assert '[owner]\nname = "Alex Morgan"' in text and "[jobs]\nmax_concurrent = 2" in text
+    assert "[ingest]" not in text and "chunk_tokens" not in text
+    assert load_config(path) == config
+
+
+def test_one_setting_is_changed_by_its_dotted_name_and_checked():
+    assert with_setting(Config(), "network.mdns", "false").network.mdns is False
+    assert with_setting(Config(), "owner.name", 'Ann "Nan" Lee').owner.name == 'Ann "Nan" Lee'
+    with pytest.raises(ConfigError, match=r"unknown setting 'owner\.nmae'"):
+        with_setting(Config(), "owner.nmae", "x")
+    with pytest.raises(ConfigError, match="wrong type"):
+        with_setting(Config(), "jobs.max_concurrent", "1.5")
+    with pytest.raises(ConfigError, match="not a TOML value"):
+        with_setting(Config(), "jobs.max_concurrent", "many")
+    with pytest.raises(ConfigError, match="at least 1"):
+        with_setting(Config(), "jobs.max_concurrent", "0")

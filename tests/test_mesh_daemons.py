@@ -20,7 +20,7 @@ ROLEPLAY = wire_pb2.SESSION_KIND_ROLEPLAY
 
 
 def mesh_config(name: str) -> str:
-    return f'version = 1\n[network]\ndisplay_name = "{name}"\nlisten = ["/ip4/127.0.0.1/tcp/0"]\n'
+    return f'version = 1\n[owner]\nname = "{name}"\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\n'
 
 
 def peer_id(daemon) -> str:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from secondme.permissions import GrantAuthority, IdentityView, MemoryLedger, Pub
 from secondme.v1 import daemon_pb2, peer_pb2
 
 CONFIG = (
-    'version = 1\n[network]\ndisplay_name = "Target"\nlisten = ["/ip4/127.0.0.1/tcp/0"]\n'
+    'version = 1\n[owner]\nname = "Target"\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\n'
     "read_timeout_seconds = 1.0\nmax_streams_per_peer = 16\n"
 )
 
@@ -86,7 +86,7 @@ async def attack(address: str, target: str) -> dict[str, int]:
 
 def test_hostile_peer_cannot_take_the_daemon_down_or_disturb_other_peers(start_daemon) -> None:  # type: ignore[no-untyped-def]
     target = start_daemon(CONFIG)
-    friend = start_daemon('version = 1\n[network]\ndisplay_name = "Friend"\n')
+    friend = start_daemon('version = 1\n[owner]\nname = "Friend"\n')
     me = target.client.peers.GetSelf(peer_pb2.GetSelfRequest(), timeout=10)
     friend.ctl("peers", "connect", me.addresses[0])
 

@@ -38,7 +38,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
     settings = IdentitySettings(
         membership=MembershipSettings(section.cluster_distance, section.min_shade_memories),
-        owner_name=str(ctx.config.get("network", {}).get("display_name", "")),
+        owner_name=str(ctx.config.get("owner", {}).get("name", "")),
         recent_memories=section.recent_memories,
         length_scale=section.text_length_scale,
     )

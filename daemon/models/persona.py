@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from secondme.daemon.store.identity import IdentityRepository
-from secondme.pipeline.identity.persona import Facet, system_prompt
+from secondme.pipeline.chat_prompt import Facet, system_prompt
 
 
 class PersonaSource(Protocol):
