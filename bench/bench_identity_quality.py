@@ -28,7 +28,7 @@ import grpc
 from harness import env_for, wait_healthy
 
 from secondme.daemon.client import Client
-from secondme.daemon.retrieval import RetrievalSettings, Retriever
+from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.store import Store
 from secondme.v1 import identity_pb2, jobs_pb2, memory_pb2
 

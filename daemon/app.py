@@ -30,15 +30,15 @@ from secondme.daemon.api.models import ModelServicer
 from secondme.daemon.api.peers import PeerServicer
 from secondme.daemon.chat_context import ChatContext
 from secondme.daemon.config import Config, config_to_dict, load_config
-from secondme.daemon.identity import load_identity_key, peer_id_from_public_key, private_key_seed
+from secondme.daemon.identity_prompt import IdentityPrompt
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.logs import configure_logging
+from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.mesh import Mesh
-from secondme.daemon.models.persona import IdentityPersona
 from secondme.daemon.models.registry import ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
+from secondme.daemon.node_key import load_node_key, peer_id_from_public_key, private_key_seed
 from secondme.daemon.paths import Paths
-from secondme.daemon.retrieval import RetrievalSettings, Retriever
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
 from secondme.daemon.store.conversations import ConversationRepository
@@ -102,8 +102,8 @@ class Daemon:
         paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = DataDirLock(paths.lock)
         self._lock.acquire()
-        identity = load_identity_key(paths.identity_key)
-        peer_id = peer_id_from_public_key(identity.public_key())
+        node_key = load_node_key(paths.node_key)
+        peer_id = peer_id_from_public_key(node_key.public_key())
         prepare_socket_path(paths.socket)
 
         self.store = await Store.open(paths.db)
@@ -130,7 +130,7 @@ class Daemon:
 
         self._grant_ledger = SqliteGrantLedger(paths.db)
         self.grants = await asyncio.to_thread(
-            GrantAuthority, peer_id, identity, self._grant_ledger, self.config.grants.clock_skew_seconds
+            GrantAuthority, peer_id, node_key, self._grant_ledger, self.config.grants.clock_skew_seconds
         )
 
         self.models = ModelRegistry(paths.db, paths.models)
@@ -211,7 +211,7 @@ class Daemon:
         )
         if self.config.network.enabled:
             self.mesh = Mesh(
-                private_key_seed(identity),
+                private_key_seed(node_key),
                 self.config.network,
                 self.config.owner.name,
                 __version__,
@@ -256,8 +256,8 @@ class Daemon:
 
     def _chat_context(self, identity: IdentityRepository) -> ChatContext:
         assert self.store is not None
-        persona = IdentityPersona(identity, lambda: self.config.owner.name)
-        self.chat_context = ChatContext(persona, Retriever(self.store), self._retrieval_settings())
+        prompt = IdentityPrompt(identity, lambda: self.config.owner.name)
+        self.chat_context = ChatContext(prompt, Retriever(self.store), self._retrieval_settings())
         return self.chat_context
 
     def _retrieval_settings(self) -> RetrievalSettings:

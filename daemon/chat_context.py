@@ -1,4 +1,4 @@
-"""What the model sees for one chat message: the persona, the conversation, and retrieved memories.
+"""What the model sees for one chat message: the owner's identity, the conversation, and retrieved memories.
 
 The prompt itself is built by `secondme.pipeline.chat_prompt`, the same function training uses. The
 stored conversation keeps the owner's message as typed; memories are brought in afresh for each
@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from secondme.daemon.models.persona import PersonaSource
-from secondme.daemon.retrieval import RetrievalSettings, RetrievedMemory, Retriever
+from secondme.daemon.identity_prompt import SystemPromptSource
+from secondme.daemon.memory_search import RetrievalSettings, RetrievedMemory, Retriever
 from secondme.daemon.store.conversations import StoredMessage
 from secondme.pipeline.chat_prompt import chat_messages
 from secondme.pipeline.llm import Message
@@ -27,15 +27,17 @@ class PreparedChat:
 
 
 class ChatContext:
-    def __init__(self, persona: PersonaSource, retriever: Retriever | None, settings: RetrievalSettings) -> None:
-        self._persona = persona
+    def __init__(
+        self, prompt_source: SystemPromptSource, retriever: Retriever | None, settings: RetrievalSettings
+    ) -> None:
+        self._prompt_source = prompt_source
         self._retriever = retriever
         self.settings = settings
 
     async def prepare(
         self, history: list[StoredMessage], text: str, trained_through: datetime | None, retrieve: bool = True
     ) -> PreparedChat:
-        system = await self._persona.system_prompt()
+        system = await self._prompt_source.system_prompt()
         past: list[Message] = [{"role": m.role, "content": m.content} for m in history]
         cited: list[RetrievedMemory] = []
         if retrieve and self._retriever is not None:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from secondme.daemon import __version__
 from secondme.daemon.config import ConfigError, load_config
-from secondme.daemon.identity import IdentityError
 from secondme.daemon.logs import configure_logging
+from secondme.daemon.node_key import NodeKeyError
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DaemonAlreadyRunning
 from secondme.daemon.store import StoreError
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(_serve(Daemon(paths, config)))
-    except (DaemonAlreadyRunning, IdentityError, StoreError, ValueError) as exc:
+    except (DaemonAlreadyRunning, NodeKeyError, StoreError, ValueError) as exc:
         log.error("%s", exc)
         return 1
     return 0

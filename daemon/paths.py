@@ -20,7 +20,9 @@ ENV_DATA_DIR = "SECONDME_DATA_DIR"
 ENV_SOCKET = "SECONDME_SOCKET"
 
 DB_FILENAME = "secondme.db"
-IDENTITY_FILENAME = "identity.key"
+NODE_KEY_FILENAME = "node.key"
+# The node key's file's earlier name: a data dir that has only this one keeps using it.
+LEGACY_NODE_KEY_FILENAME = "identity.key"
 LOCK_FILENAME = "secondmed.lock"
 
 
@@ -69,8 +71,11 @@ class Paths:
         return self.data_dir / DB_FILENAME
 
     @property
-    def identity_key(self) -> Path:
-        return self.data_dir / IDENTITY_FILENAME
+    def node_key(self) -> Path:
+        """This node's Ed25519 key; the file's older name where only that one exists."""
+        path = self.data_dir / NODE_KEY_FILENAME
+        legacy = self.data_dir / LEGACY_NODE_KEY_FILENAME
+        return legacy if legacy.exists() and not path.exists() else path
 
     @property
     def originals(self) -> Path:

@@ -1,6 +1,6 @@
 """The one place that decides what another self may do with this one.
 
-`GrantAuthority` is built once by the daemon with this node's identity and a `GrantLedger`, and
+`GrantAuthority` is built once by the daemon with this node's key and a `GrantLedger`, and
 called by the network layer for every incoming request. Its public methods:
 
     authorize(remote_peer_id: str, action: Action, token: str | bytes, now: datetime | None = None) -> Decision
@@ -142,7 +142,7 @@ class GrantAuthority:
         clock: Callable[[], datetime] = _now,
     ) -> None:
         if peer_id_from_public_key(private_key.public_key()) != peer_id:
-            raise ValueError(f"the identity key does not belong to peer {peer_id}")
+            raise ValueError(f"the node key does not belong to peer {peer_id}")
         self.peer_id = peer_id
         self._key = private_key
         self._public_key = private_key.public_key()

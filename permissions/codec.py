@@ -2,7 +2,7 @@
 
 The signature covers `DOMAIN + payload`, where payload is the exact serialized bytes carried in
 the envelope (the libp2p signed-envelope idea): the domain prefix keeps a grant signature from
-ever being valid as any other message signed by the same identity key, and signing the carried
+ever being valid as any other message signed by the same node key, and signing the carried
 bytes (not a re-serialization) means verification never depends on protobuf's encoder. The
 issuer's key is inside the issuer peer ID, so a grant is verifiable from itself alone: the
 size-capped payload is parsed to find that key, the signature is checked, and only then is the

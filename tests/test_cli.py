@@ -8,7 +8,7 @@ import plistlib
 import subprocess
 import sys
 
-from secondme.daemon.identity import load_identity_key, peer_id_from_public_key
+from secondme.daemon.node_key import load_node_key, peer_id_from_public_key
 
 
 def _ctl(env, *args, check=True):
@@ -35,11 +35,20 @@ def _env(tmp_path, **extra):
 def test_init_is_idempotent_and_prints_the_peer_id(tmp_path):
     env = _env(tmp_path)
     first = json.loads(_ctl(env, "init", "--json").stdout)
-    key = load_identity_key(tmp_path / "d" / "identity.key")
+    key = load_node_key(tmp_path / "d" / "node.key")
     assert first["peer_id"] == peer_id_from_public_key(key.public_key())
-    assert set(first["created"]) == {str(tmp_path / "c" / "config.toml"), str(tmp_path / "d" / "identity.key")}
+    assert set(first["created"]) == {str(tmp_path / "c" / "config.toml"), str(tmp_path / "d" / "node.key")}
     second = json.loads(_ctl(env, "init", "--json").stdout)
     assert second["peer_id"] == first["peer_id"] and second["created"] == []
+
+
+def test_a_data_dir_from_before_the_rename_keeps_its_node_key(tmp_path):
+    env = _env(tmp_path)
+    first = json.loads(_ctl(env, "init", "--json").stdout)
+    (tmp_path / "d" / "node.key").rename(tmp_path / "d" / "identity.key")
+    again = json.loads(_ctl(env, "init", "--json").stdout)
+    assert again["peer_id"] == first["peer_id"] and again["created"] == []
+    assert not (tmp_path / "d" / "node.key").exists()
 
 
 def test_config_show_and_default(tmp_path):

@@ -18,13 +18,13 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from libp2p.crypto.ed25519 import Ed25519PrivateKey as Libp2pKey
 from libp2p.peer.id import ID
 
-from secondme.daemon.identity import load_identity_key, private_key_seed
+from secondme.daemon.node_key import load_node_key, private_key_seed
 from secondme.v1 import daemon_pb2, memory_pb2
 
 
 def test_socket_and_key_are_private_to_the_owner(daemon):
     assert stat.S_IMODE(daemon.socket.stat().st_mode) == 0o600
-    assert stat.S_IMODE((daemon.data_dir / "identity.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((daemon.data_dir / "node.key").stat().st_mode) == 0o600
     assert stat.S_IMODE(daemon.socket.parent.stat().st_mode) == 0o700
 
 
@@ -35,7 +35,7 @@ def test_status_reports_the_daemon_and_the_libp2p_peer_id(daemon):
     assert status.memory_count == 0 and status.job_count == 0
     assert status.pid == daemon.process.pid
     assert status.uptime.ToTimedelta().total_seconds() >= 0
-    seed = private_key_seed(load_identity_key(daemon.data_dir / "identity.key"))
+    seed = private_key_seed(load_node_key(daemon.data_dir / "node.key"))
     assert status.peer_id == ID.from_pubkey(Libp2pKey.from_bytes(seed).get_public_key()).to_base58()
 
 

@@ -144,7 +144,7 @@ async def still_serves(server: Self, client: Self) -> None:
 # -- identity and security ------------------------------------------------------------------
 
 
-def test_host_peer_id_is_the_identity_keys_peer_id() -> None:
+def test_host_peer_id_is_the_node_keys_peer_id() -> None:
     seed = os.urandom(32)
     key = Ed25519PrivateKey.from_private_bytes(seed)
     pair = key_pair_from_seed(seed)

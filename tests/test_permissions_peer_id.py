@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from libp2p.crypto.ed25519 import Ed25519PublicKey as Libp2pEd25519PublicKey
 from libp2p.peer.id import ID
 
-from secondme.daemon.identity import peer_id_from_public_key as daemon_peer_id
+from secondme.daemon.node_key import peer_id_from_public_key as daemon_peer_id
 from secondme.permissions import InvalidPeerId, canonical_peer_id, is_peer_id, public_key_from_peer_id
 from secondme.permissions import peer_id_from_public_key as permissions_peer_id
 

@@ -1,4 +1,4 @@
-"""`secondmectl init`: config, data dir and the node's identity key, idempotently."""
+"""`secondmectl init`: config, data dir and the node key, idempotently."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ import sys
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit
 from secondme.daemon.config import Config, load_config, write_config
-from secondme.daemon.identity import create_identity_key, load_identity_key, peer_id_from_public_key
 from secondme.daemon.models.default import register_default_model
 from secondme.daemon.models.registry import ModelRegistry
+from secondme.daemon.node_key import create_node_key, load_node_key, peer_id_from_public_key
 from secondme.daemon.paths import Paths
 from secondme.daemon.store import Store
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("init", parents=[common], help="create the config, data dir and identity key")
+    parser = subparsers.add_parser("init", parents=[common], help="create the config, data dir and node key")
     parser.add_argument("--no-default-model", action="store_true", help="do not register the packaged default model")
     parser.add_argument(
         "--name", help="your name as your self says it (asked when a terminal is attached and none is set)"
@@ -38,11 +38,11 @@ def run(ctx: CliContext) -> int:
         if not existed:
             created.append(str(paths.config))
     paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if paths.identity_key.exists():
-        key = load_identity_key(paths.identity_key)
+    if paths.node_key.exists():
+        key = load_node_key(paths.node_key)
     else:
-        key = create_identity_key(paths.identity_key)
-        created.append(str(paths.identity_key))
+        key = create_node_key(paths.node_key)
+        created.append(str(paths.node_key))
     peer_id = peer_id_from_public_key(key.public_key())
     model = "" if ctx.args.no_default_model else _default_model(paths)
     data = {

@@ -13,7 +13,7 @@ from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_DAEMON_DOWN, EXIT_ERROR, EXIT_USAGE, exit_code_for, fail
 from secondme.daemon.client import DaemonUnavailable
 from secondme.daemon.config import ConfigError
-from secondme.daemon.identity import IdentityError
+from secondme.daemon.node_key import NodeKeyError
 
 # Each module exposes register(subparsers, common) and sets `func` on its parsers.
 COMMAND_GROUPS: list[Callable[..., None]] = [
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         if code == grpc.StatusCode.UNAVAILABLE:
             return fail(f"lost the connection to secondmed: {exc.details()}", EXIT_DAEMON_DOWN, ctx.json)  # type: ignore[attr-defined]
         return fail(exc.details() or code.name, exit_code_for(code), ctx.json)  # type: ignore[attr-defined]
-    except (ConfigError, IdentityError) as exc:
+    except (ConfigError, NodeKeyError) as exc:
         return fail(str(exc), EXIT_ERROR, ctx.json)
     except ValueError as exc:
         return fail(str(exc), EXIT_USAGE, ctx.json)

@@ -15,7 +15,7 @@ from secondme.daemon.config import IdentitySection, ModelsSection, section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.models.errors import ModelUnavailable
 from secondme.daemon.models.generator import pipeline_generator, pipeline_model_name
-from secondme.daemon.store.identity_store import SqliteIdentityStore
+from secondme.daemon.store.identity_job_store import SqliteIdentityStore
 from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.errors import GenerationError
 from secondme.pipeline.identity.membership import MembershipSettings

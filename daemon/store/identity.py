@@ -1,6 +1,6 @@
 """The owner's view of the identity: biographies and shades to read, and the owner's choices over them.
 
-The identity job writes what the pipeline produces (`identity_store.SqliteIdentityStore`); this
+The identity job writes what the pipeline produces (`identity_job_store.SqliteIdentityStore`); this
 repository serves the API and records the owner's choices: privacy, their own text, merges and
 splits. Every choice bumps the shade's revision where it changes what the text should say, so a
 text the job is writing at that moment is discarded instead of overwriting the owner, and every
@@ -18,7 +18,7 @@ from typing import Any
 import aiosqlite
 
 from secondme.daemon.store.db import Store
-from secondme.daemon.store.identity_store import INSERT_VERSION, version_values
+from secondme.daemon.store.identity_job_store import INSERT_VERSION, version_values
 from secondme.daemon.store.timeutil import from_db, now_db
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, ShadeText
 

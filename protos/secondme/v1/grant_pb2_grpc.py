@@ -79,7 +79,7 @@ class GrantServiceServicer:
     """
 
     def IssueGrant(self, request, context):
-        """IssueGrant signs a new grant with this node's identity key and returns it with its token.
+        """IssueGrant signs a new grant with this node's key and returns it with its token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,4 +1,4 @@
-"""Where the chat's system prompt comes from: the self's identity, as the memory pipeline wrote it."""
+"""The chat's system prompt: the owner's identity (biographies and shades) as the identity job wrote it."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from secondme.daemon.store.identity import IdentityRepository
 from secondme.pipeline.chat_prompt import Facet, system_prompt
 
 
-class PersonaSource(Protocol):
+class SystemPromptSource(Protocol):
     async def system_prompt(self) -> str:
         """The owner's identity in words for the model; empty until the pipeline has written one."""
 
 
-class IdentityPersona:
+class IdentityPrompt:
     """The newest biographies and every active shade, read at each message (a few rows)."""
 
     def __init__(self, identity: IdentityRepository, owner_name: Callable[[], str]) -> None:
