@@ -84,6 +84,9 @@ class NetworkSection:
     rendezvous_interval_seconds: float = 300.0
     # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
     bootstrap: list[str] = field(default_factory=list)
+    # Put secondme's version on the card any peer can read. Off: it tells an attacker which
+    # exploit to try and a friend nothing they need.
+    advertise_version: bool = False
     max_connections: int = 256
     max_connections_per_peer: int = 4
     max_streams_per_peer: int = 64

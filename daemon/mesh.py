@@ -2,7 +2,8 @@
 
 `Mesh` owns the bridge, hands the node the grant authority and a delegate whose coroutines run
 here on the asyncio loop (identity for cards, storing delivered grants, answering turns,
-recording peers in the address book), and offers the PeerService the owner's actions.
+recording peers in the address book), and offers the PeerService the owner's actions, one
+method each: every one crosses to the trio thread through the bridge, and nothing else does.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 from secondme.daemon.config import NetworkSection
 from secondme.daemon.store.grants import GrantRepository
 from secondme.daemon.store.peers import PeerRepository
 from secondme.network.bridge import AsyncioDelegate, TrioBridge
-from secondme.network.errors import MeshError
+from secondme.network.errors import InvalidAddress, MeshError
 from secondme.network.limits import MeshLimits
 from secondme.network.node import MeshNode, NodeSettings
 from secondme.permissions import (
@@ -29,9 +29,9 @@ from secondme.permissions import (
     SessionHandle,
     open_envelope,
 )
+from secondme.v1 import wire_pb2
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 LISTEN_ENV = "SECONDME_NETWORK_LISTEN"
 MDNS_ENV = "SECONDME_NETWORK_MDNS"
 AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
@@ -147,6 +147,7 @@ class Mesh:
             bootstrap=list(section.bootstrap),
             limits=limits_from(section),
             software_version=software_version,
+            advertise_version=section.advertise_version,
             mdns=mdns_enabled(section),
             dht=section.dht,
             dht_interval_seconds=section.dht_interval_seconds,
@@ -155,27 +156,77 @@ class Mesh:
             rendezvous_interval_seconds=section.rendezvous_interval_seconds,
         )
         self._authority = authority
-        self.node: MeshNode | None = None
+        self.peer_id = authority.peer_id
+        self._node: MeshNode | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._node is not None
+
+    @property
+    def node(self) -> MeshNode:
+        """The trio-side node: pass its methods to `bridge.call`, never call them from here."""
+        if self._node is None:
+            raise MeshError("the mesh is not running")
+        return self._node
 
     async def start(self) -> None:
         delegate = AsyncioDelegate(self.delegate, self.bridge)
+        # The blocklist goes in with the node, so it holds before the first connection is accepted.
+        blocked = [p for p in await self.peers.blocked() if p != self.peer_id]
         try:
-            self.node = await self.bridge.start(lambda: MeshNode(self._seed, self._settings, self._authority, delegate))
+            self._node = await self.bridge.start(
+                lambda: MeshNode(self._seed, self._settings, self._authority, delegate, blocked)
+            )
         except (MeshError, OSError) as exc:
             raise MeshStartError(
                 f"the mesh could not start: {exc}; check [network] listen, bootstrap and rendezvous in the "
                 "config, or set network.enabled = false"
             ) from exc
-        self.node.guard.set_blocked(await self.peers.blocked())
-        known = [p for p in await self.peers.list() if not p.blocked and p.addresses]
+        known = [p for p in await self.peers.list() if not p.blocked and p.addresses and p.peer_id != self.peer_id]
         if known:
-            await self.call(self.node.redial, [(p.peer_id, p.addresses) for p in known])
+            await self.bridge.call(self.node.redial, [(p.peer_id, p.addresses) for p in known])
 
     async def stop(self) -> None:
         await self.bridge.stop()
+        self._node = None
 
-    async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        return await self.bridge.call(fn, *args)
+    # -- the owner's actions, each one crossing to the trio thread through the bridge ---------
+
+    async def addresses(self) -> list[str]:
+        return await self.bridge.call_sync(self.node.addresses)
+
+    async def connected_peers(self) -> list[str]:
+        return await self.bridge.call_sync(self.node.connected_peers)
+
+    async def connect(self, multiaddr: str) -> str:
+        return await self.bridge.call(self.node.connect, multiaddr)
+
+    async def disconnect(self, peer_id: str) -> bool:
+        return await self.bridge.call(self.node.disconnect, peer_id)
+
+    async def fetch_card(self, peer_id: str) -> wire_pb2.Card:
+        """The peer's card, presenting a card grant it gave us if we hold one; stored with the peer."""
+        grant = await self.grant_for(peer_id, Action.CARD)
+        card = await self.bridge.call(self.node.fetch_card, peer_id, grant)
+        await self.peers.save_card(peer_id, card.SerializeToString())
+        return card
+
+    async def send_grant(self, peer_id: str, envelope: bytes) -> wire_pb2.GrantReceipt:
+        return await self.bridge.call(self.node.send_grant, peer_id, envelope)
+
+    async def exchange(self, peer_id: str, kind: int, grant: bytes, turns: list[str]) -> list[str]:
+        return await self.bridge.call(self.node.exchange, peer_id, kind, grant, turns)
+
+    async def block(self, peer_id: str) -> None:
+        if peer_id == self.peer_id:
+            raise InvalidAddress("that is this node's own peer ID; a node cannot block itself")
+        await self.peers.set_blocked(peer_id, True)
+        await self.bridge.call(self.node.block, peer_id)
+
+    async def unblock(self, peer_id: str) -> None:
+        await self.peers.set_blocked(peer_id, False)
+        await self.bridge.call(self.node.unblock, peer_id)
 
     async def grant_for(self, peer_id: str, action: Action) -> bytes:
         """The envelope of an unexpired grant `peer_id` gave us that covers `action`, or b''."""

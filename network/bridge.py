@@ -5,6 +5,9 @@ API, for the asyncio side:
   it listens; raises what the node raised if it could not start.
 - `await bridge.call(fn, *args)`: run the trio coroutine `fn(*args)` on the trio thread and
   return its result (its exception propagates); cancelling the asyncio caller cancels it.
+- `await bridge.call_sync(fn, *args)`: the same for a plain function (reading node state).
+The node and its `Guard` belong to the trio thread: nothing on the asyncio side touches them
+except through these calls (`daemon.mesh.Mesh` offers the daemon one method per operation).
 - `await bridge.stop()`: cancel everything on the trio side and join the thread.
 And for the trio side:
 - `AsyncioDelegate(inner, bridge)`: a `MeshDelegate` whose calls run the daemon's asyncio
@@ -118,6 +121,14 @@ class TrioBridge:
                 with contextlib.suppress(trio.RunFinishedError):
                     self._token.run_sync_soon(scope_box[0].cancel)
             raise
+
+    async def call_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run the plain function `fn(*args)` on the trio thread (for reading trio-side state)."""
+
+        async def run() -> T:
+            return fn(*args)
+
+        return await self.call(run)
 
     async def stop(self) -> None:
         if self._token is not None and self._nursery is not None:

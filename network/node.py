@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import trio
@@ -34,7 +34,7 @@ from secondme.network.protocols import (
     build_card,
 )
 from secondme.network.rendezvous import serve_rendezvous, use_rendezvous_point
-from secondme.permissions import Action, Disclosure, canonical_peer_id
+from secondme.permissions import Action, Disclosed, canonical_peer_id, disclose
 from secondme.v1 import wire_pb2
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ class NodeSettings:
     bootstrap: list[str] = field(default_factory=list)
     limits: MeshLimits = field(default_factory=MeshLimits)
     software_version: str = "0"
+    # Put the software version on the card every peer can read (off: it helps an attacker pick
+    # an exploit and says nothing a friend needs).
+    advertise_version: bool = False
     # Announce and connect on the LAN, on the listen addresses' interfaces only (see mdns.py).
     mdns: bool = False
     # Announce and look up selves as Kademlia provider records (see dht.py); seconds per round.
@@ -85,7 +88,7 @@ class _Gate(INotifee):
         self.node._on_connected(conn)
 
     async def disconnected(self, network: INetwork, conn: INetConn) -> None:
-        pass
+        self.node._on_disconnected(conn)
 
     async def listen(self, network: INetwork, multiaddr: object) -> None:
         pass
@@ -127,15 +130,26 @@ async def _read_response(framed: FramedStream) -> wire_pb2.SessionResponse:
 
 
 class MeshNode:
-    def __init__(self, seed: bytes, settings: NodeSettings, authority: Authority, delegate: MeshDelegate) -> None:
+    """The mesh on the trio thread. Build it there (the bridge does), so that its `Guard` belongs
+    to that thread; `blocked` is the owner's blocklist, in force before the first connection."""
+
+    def __init__(
+        self,
+        seed: bytes,
+        settings: NodeSettings,
+        authority: Authority,
+        delegate: MeshDelegate,
+        blocked: Iterable[str] = (),
+    ) -> None:
         self.settings = settings
         self.authority = authority
         self.delegate = delegate
         self.guard = Guard(settings.limits)
         self._listen = parse_multiaddrs(settings.listen)
         self._bootstrap = parse_multiaddrs(settings.bootstrap)
-        self.host = build_host(key_pair_from_seed(seed), self._listen)
+        self.host = build_host(key_pair_from_seed(seed), self._listen, self.guard.refuse_peer)
         self.peer_id = str(self.host.get_id())
+        self.guard.set_blocked(set(blocked) - {self.peer_id})
         self._nursery: trio.Nursery | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -233,11 +247,13 @@ class MeshNode:
         return was
 
     async def block(self, peer: str) -> None:
-        self.guard.blocked.add(peer)
+        if peer == self.peer_id:
+            raise InvalidAddress("that is this node's own peer ID; a node cannot block itself")
+        self.guard.block(peer)
         await self.disconnect(peer)
 
-    def unblock(self, peer: str) -> None:
-        self.guard.blocked.discard(peer)
+    async def unblock(self, peer: str) -> None:
+        self.guard.unblock(peer)
 
     async def fetch_card(self, peer: str, grant: bytes = b"") -> wire_pb2.Card:
         framed, stream = await self._open(peer, CARD_PROTOCOL)
@@ -309,7 +325,7 @@ class MeshNode:
             try:
                 await handler(framed, peer)
             except (FrameError, EOFError) as exc:
-                log.info("closed %s stream from %s: %s", protocol, peer, exc or "closed before a request")
+                log.info("closed %s stream from %s: %s", protocol, peer, _why_closed(exc))
                 await _reset(stream)
                 if isinstance(exc, FrameError) and self.guard.strike(peer):
                     log.warning("banned %s for repeated protocol violations; dropping its connections", peer)
@@ -334,6 +350,7 @@ class MeshNode:
             peer = str(stream.muxed_conn.peer_id)
             refusal = self.guard.open_stream(peer, protocol)
             if refusal:
+                log.info("refused %s stream from %s: %s", protocol, peer, refusal)
                 await _reset(stream)
                 return
             try:
@@ -347,14 +364,16 @@ class MeshNode:
         return serve
 
     async def _serve_card(self, framed: FramedStream, peer: str) -> None:
+        """Anyone gets the peer ID, protocols and session kinds; the owner only under a card grant."""
         request = await framed.read(wire_pb2.CardRequest)
-        level = Disclosure.PUBLIC_CARD
-        if request.grant:
-            decision = self.authority.authorize(peer, Action.CARD, request.grant)
-            if decision.allowed and decision.grant is not None:
-                level = decision.grant.disclosure
-        identity = await self.delegate.identity()
-        await framed.write(build_card(identity, level, self.settings.software_version))
+        decision = self.authority.authorize(peer, Action.CARD, request.grant)
+        disclosed: Disclosed | None = None
+        if decision.allowed and decision.grant is not None:
+            disclosed = disclose(await self.delegate.identity(), decision.grant.disclosure)
+        elif request.grant:
+            log.info("card for %s without the owner: %s", peer, decision.message)
+        version = self.settings.software_version if self.settings.advertise_version else ""
+        await framed.write(build_card(self.peer_id, disclosed, version, decision.message))
 
     async def _serve_grant(self, framed: FramedStream, peer: str) -> None:
         delivery = await framed.read(wire_pb2.GrantDelivery)
@@ -396,7 +415,12 @@ class MeshNode:
             try:
                 request = await framed.read(wire_pb2.SessionRequest, wait=idle)
             except EOFError:
-                log.info("peer %s left session %s without an end message", peer, getattr(handle, "id", "?"))
+                log.info(
+                    "closed %s session %s from %s: the peer closed it without an end message",
+                    SESSION_PROTOCOL,
+                    getattr(handle, "id", "?"),
+                    peer,
+                )
                 return
             if request.HasField("end"):
                 await framed.write(wire_pb2.SessionResponse(ended=wire_pb2.SessionEnded()))
@@ -425,6 +449,11 @@ class MeshNode:
             self._nursery.start_soon(_close_quietly, conn)
             return
         self._nursery.start_soon(self._record_identified, peer)
+
+    def _on_disconnected(self, conn: INetConn) -> None:
+        peer_id = conn.muxed_conn.peer_id
+        if not self.host.get_network().get_connections(peer_id):
+            self.guard.forget(str(peer_id))
 
     async def _record_identified(self, peer: str) -> None:
         """Store the peer's listen addresses once identify has told us them."""
@@ -491,12 +520,21 @@ class MeshNode:
             await trio.sleep(5.0)
 
     async def _trim_idle(self) -> None:
+        """Close idle connections and prune the guard's tables of peers that have gone."""
         period = max(1.0, min(30.0, self.settings.limits.idle_connection_seconds / 4))
         while True:
             await trio.sleep(period)
             for peer in self.guard.idle_peers(self.connected_peers()):
                 log.info("closing idle connection to %s", peer)
                 await self.disconnect(peer)
+            self.guard.prune(self.connected_peers())
+
+
+def _why_closed(exc: BaseException) -> str:
+    """A closed stream's reason for the log: never empty (EOFError carries no message)."""
+    if isinstance(exc, EOFError):
+        return str(exc) or "the peer closed it before sending a complete request"
+    return str(exc) or type(exc).__name__
 
 
 async def _refuse(framed: FramedStream, reason: str, message: str) -> None:

@@ -178,6 +178,11 @@ class GrantAuthority:
         timezone-aware (tests pass it; the network layer leaves it out).
         """
         moment = utc(now) if now is not None else self._clock()
+        if not (token.strip() if isinstance(token, str) else token):
+            return _deny(
+                DenyReason.NO_GRANT,
+                f"no grant presented: {action} needs a grant from this self's owner ({self.peer_id})",
+            )
         try:
             envelope = decode_token(token) if isinstance(token, str) else token
             payload, signature = split_envelope(envelope)

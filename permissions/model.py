@@ -38,6 +38,8 @@ class Disclosure(enum.StrEnum):
 class DenyReason(enum.StrEnum):
     """Why a grant did not allow a request; stable strings, safe to log and to send back."""
 
+    # Nothing was presented at all (a stranger asking without a grant): not a malformed grant.
+    NO_GRANT = "no_grant"
     BAD_SIGNATURE = "bad_signature"
     MALFORMED = "malformed"
     TOO_LARGE = "too_large"

@@ -73,11 +73,14 @@ def test_two_daemons_connect_list_cards_grant_and_session(pair) -> None:  # type
         "b in a's list",
     )
 
+    # A stranger's card: the peer ID, protocols and session kinds; no name, no login, no version.
     card = json.loads(b.ctl("peers", "card", a_id, "--json").stdout)
-    assert card["display_name"] == "Alex"
-    assert card.get("bio", "") == ""
-    assert card["software_version"]
-    assert a.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=b_id), timeout=30).card.display_name == "Blake"
+    assert card["peer_id"] == a_id and "/secondme/session/1.0.0" in card["protocols"]
+    assert not any(card[k] for k in ("display_name", "bio", "software_version", "biography", "shades"))
+    assert card["withheld"].startswith("no grant presented")
+    human = b.ctl("peers", "card", a_id).stdout
+    assert "Alex" not in human and "root" not in human and "nothing about its owner" in human
+    assert a.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=b_id), timeout=30).card.display_name == ""
 
     # No grant: refused, with a message saying what is missing.
     with pytest.raises(grpc.RpcError) as refused:
@@ -90,6 +93,9 @@ def test_two_daemons_connect_list_cards_grant_and_session(pair) -> None:  # type
     assert sent["accepted"] is True
     received = b.client.grants.ListGrants(grant_pb2.ListGrantsRequest(), timeout=10).grants
     assert [g.id for g in received] == [grant_id]
+    # Now b holds a card grant from a: the owner's name comes with it, still no version.
+    card = json.loads(b.ctl("peers", "card", a_id, "--json").stdout)
+    assert card["display_name"] == "Alex" and not card["withheld"] and not card["software_version"]
 
     assert exchange(b, a_id, "hello", "again") == ["echo: hello", "echo: again"]
 
@@ -110,23 +116,25 @@ def test_bad_requests_get_clear_errors_and_the_daemon_stays_up(pair) -> None:  #
     assert unknown.returncode != 0 and "peer ID" in unknown.stderr
     assert b.ctl("peers", "card", peer_id(a), check=False).returncode != 0  # never connected
     b.ctl("peers", "connect", address(a))
-    assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=peer_id(a)), timeout=30).card.display_name == "Alex"
+    assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=peer_id(a)), timeout=30).card.peer_id == peer_id(a)
 
 
 def test_block_refuses_the_peer_and_survives_restart(pair) -> None:  # type: ignore[no-untyped-def]
     a, b = pair
     a_id, b_id = peer_id(a), peer_id(b)
+    itself = a.ctl("peers", "block", a_id, check=False)
+    assert itself.returncode != 0 and "cannot block itself" in itself.stderr
     b.ctl("peers", "connect", address(a))
     a.ctl("peers", "block", b_id)
     wait_for(lambda: b.ctl("peers", "card", a_id, check=False).returncode != 0, "b refused by a")
     a.restart()
     b.ctl("peers", "connect", address(a), check=False)
     assert b.ctl("peers", "card", a_id, check=False).returncode != 0
-    blocked = [p for p in a.client.peers.ListPeers(peer_pb2.ListPeersRequest()).peers if p.peer_id == b_id]
-    assert blocked and blocked[0].blocked
+    listed = a.client.peers.ListPeers(peer_pb2.ListPeersRequest()).peers
+    assert [(p.peer_id, p.blocked) for p in listed] == [(b_id, True)]  # never a itself
     a.ctl("peers", "unblock", b_id)
     b.ctl("peers", "connect", address(a))
-    assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=a_id), timeout=30).card.display_name == "Alex"
+    assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=a_id), timeout=30).card.peer_id == a_id
 
 
 def test_local_restart_reconnects_then_remote_killed_mid_exchange(start_daemon) -> None:  # type: ignore[no-untyped-def]
@@ -167,7 +175,7 @@ def test_local_restart_reconnects_then_remote_killed_mid_exchange(start_daemon) 
     assert outcome and (outcome[0] == grpc.StatusCode.FAILED_PRECONDITION or len(outcome[0]) == 100), outcome  # type: ignore[arg-type]
     # b and c stay up and still talk to each other.
     b.ctl("peers", "connect", address(c))
-    assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=peer_id(c)), timeout=30).card.display_name == "Casey"
+    assert b.client.peers.GetCard(peer_pb2.GetCardRequest(peer_id=peer_id(c)), timeout=30).card.peer_id == peer_id(c)
     assert c.ctl("status").returncode == 0
 
 

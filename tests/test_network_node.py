@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 
-from secondme.network.errors import PeerUnreachable, RemoteRefused
+from secondme.network.errors import InvalidAddress, PeerUnreachable, RemoteRefused
 from secondme.network.framing import encode_varint
 from secondme.network.host import key_pair_from_seed
 from secondme.network.limits import MeshLimits
@@ -58,8 +59,10 @@ class Delegate:
     peer_id: str = ""
     received: list[tuple[str, bytes]] = field(default_factory=list)
     seen: dict[str, list[str]] = field(default_factory=dict)
+    identity_asked: int = 0
 
     async def identity(self) -> IdentityView:
+        self.identity_asked += 1
         shades = (
             ShadeView("1", "hiking", "weekend trails", ShadePrivacy.PUBLIC),
             ShadeView("2", "health", "private matter", ShadePrivacy.PRIVATE),
@@ -106,7 +109,9 @@ class Self:
         return issued.envelope
 
 
-def make_self(name: str, limits: MeshLimits | None = None, bootstrap: tuple[str, ...] = ()) -> Self:
+def make_self(
+    name: str, limits: MeshLimits | None = None, bootstrap: tuple[str, ...] = (), blocked: tuple[str, ...] = ()
+) -> Self:
     seed = os.urandom(32)
     key = Ed25519PrivateKey.from_private_bytes(seed)
     peer_id = peer_id_from_public_key(key.public_key())
@@ -115,7 +120,7 @@ def make_self(name: str, limits: MeshLimits | None = None, bootstrap: tuple[str,
     settings = NodeSettings(
         listen=[LOOPBACK], bootstrap=list(bootstrap), limits=limits or MeshLimits(), software_version="test"
     )
-    return Self(MeshNode(seed, settings, authority, delegate), authority, delegate)
+    return Self(MeshNode(seed, settings, authority, delegate, blocked), authority, delegate)
 
 
 @asynccontextmanager
@@ -138,7 +143,7 @@ async def raw_stream(client: Self, server: Self, protocol: str):  # type: ignore
 async def still_serves(server: Self, client: Self) -> None:
     """The server answers a well-formed card request from `client` (daemon stayed up)."""
     card = await client.node.fetch_card(server.peer_id)
-    assert card.display_name == server.delegate.name
+    assert card.peer_id == server.peer_id and CARD_PROTOCOL in card.protocols
 
 
 # -- identity and security ------------------------------------------------------------------
@@ -193,25 +198,41 @@ def test_exception_in_a_handler_closes_only_that_stream() -> None:
 # -- the three protocols --------------------------------------------------------------------
 
 
-def test_card_shows_more_with_a_grant_and_never_private_shades() -> None:
+def test_a_stranger_reads_nothing_about_the_owner_and_a_card_grant_shows_what_it_allows() -> None:
     a, b = make_self("alex"), make_self("blake")
 
     async def main() -> None:
         async with running(a, b):
             await b.node.connect(a.address)
-            public = await b.node.fetch_card(a.peer_id)
-            assert (public.display_name, public.bio, list(public.shades), public.biography) == (
+            stranger = await b.node.fetch_card(a.peer_id)
+            assert stranger.peer_id == a.peer_id
+            assert list(stranger.protocols) == [CARD_PROTOCOL, GRANT_PROTOCOL, SESSION_PROTOCOL]
+            assert set(stranger.session_kinds) == {1, 2, 3}
+            about_owner = (stranger.display_name, stranger.bio, list(stranger.shades), stranger.biography)
+            assert about_owner == ("", "", [], "")
+            assert stranger.software_version == ""  # not advertised unless the owner opts in
+            assert stranger.withheld.startswith("no grant presented")
+            assert a.delegate.identity_asked == 0  # the owner's identity was not even read
+
+            roleplay_only = a.grant_to(b, Action.ROLEPLAY)
+            refused = await b.node.fetch_card(a.peer_id, roleplay_only)
+            assert refused.display_name == "" and "not card" in refused.withheld
+
+            public = await b.node.fetch_card(a.peer_id, a.grant_to(b, Action.CARD))
+            assert (public.display_name, public.bio, list(public.shades), public.biography, public.withheld) == (
                 "alex",
                 "alex in short",
                 [],
                 "",
+                "",
             )
-            assert public.software_version == "test"
-            assert set(public.session_kinds) == {1, 2, 3}
             grant = a.grant_to(b, Action.CARD, disclosure=Disclosure.ALL_BUT_PRIVATE)
             full = await b.node.fetch_card(a.peer_id, grant)
             assert [s.name for s in full.shades] == ["hiking"]
             assert full.biography == "the long story"
+
+            a.node.settings.advertise_version = True
+            assert (await b.node.fetch_card(a.peer_id)).software_version == "test"
 
     run(main)
 
@@ -242,7 +263,8 @@ def test_session_is_refused_without_grant_with_foreign_grant_and_after_revocatio
             await c.node.connect(a.address)
             with pytest.raises(RemoteRefused) as none:
                 await b.node.open_session(a.peer_id, ROLEPLAY, b"")
-            assert none.value.reason == "malformed"
+            assert none.value.reason == "no_grant"
+            assert str(none.value).startswith("no grant presented: roleplay needs a grant")
             for_c = a.grant_to(c, Action.ROLEPLAY)
             with pytest.raises(RemoteRefused) as foreign:  # b presents c's grant
                 await b.node.open_session(a.peer_id, ROLEPLAY, for_c)
@@ -413,23 +435,62 @@ def test_repeated_violations_ban_the_peer_and_drop_its_connections() -> None:
     run(main)
 
 
-def test_blocked_peer_is_refused_at_accept_time_and_on_streams() -> None:
+def test_blocked_peer_is_refused_at_the_handshake_and_on_streams() -> None:
     a, b = make_self("alex"), make_self("blake")
 
     async def main() -> None:
         async with running(a, b):
+            await b.node.connect(a.address)
             await a.node.block(b.peer_id)
-            with suppress(PeerUnreachable):  # the dial may succeed before the gate closes it
-                await b.node.connect(a.address)
-            await trio.sleep(0.3)
             assert b.peer_id not in a.node.connected_peers()
+            with pytest.raises(PeerUnreachable):  # Noise completes, then a's gate drops it
+                await b.node.connect(a.address)
             with pytest.raises(PeerUnreachable):
                 await b.node.fetch_card(a.peer_id)
-            a.node.unblock(b.peer_id)
+            assert b.peer_id not in a.node.connected_peers()
+            await a.node.unblock(b.peer_id)
             await b.node.connect(a.address)
             await still_serves(a, b)
 
     run(main)
+
+
+def test_the_blocklist_holds_before_the_first_connection_and_a_node_cannot_block_itself() -> None:
+    b = make_self("blake")
+    a = make_self("alex", blocked=(b.peer_id,))
+
+    async def main() -> None:
+        async with running(a, b):
+            with pytest.raises(PeerUnreachable):
+                await b.node.connect(a.address)
+            assert b.peer_id not in a.node.connected_peers() and b.peer_id not in a.delegate.seen
+            with pytest.raises(InvalidAddress):
+                await a.node.block(a.peer_id)
+            assert a.peer_id not in a.node.guard.blocked
+
+    run(main)
+    seed = os.urandom(32)
+    me = peer_id_from_public_key(Ed25519PrivateKey.from_private_bytes(seed).public_key())
+    itself = MeshNode(seed, NodeSettings(listen=[LOOPBACK]), a.authority, a.delegate, (me, b.peer_id))
+    assert itself.peer_id == me and itself.guard.blocked == {b.peer_id}
+
+
+def test_the_guard_refuses_changes_from_another_thread() -> None:
+    """The node's Guard belongs to the trio thread: the asyncio side must go through the bridge."""
+    a = make_self("alex")
+    errors: list[BaseException] = []
+
+    def from_elsewhere() -> None:
+        try:
+            a.node.guard.block("12D3KooWsomeone")
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=from_elsewhere)
+    worker.start()
+    worker.join()
+    assert errors and "bridge" in str(errors[0])
+    assert not a.node.guard.blocked
 
 
 def test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns() -> None:

@@ -75,6 +75,40 @@ def test_idle_peers_are_those_without_streams_for_the_idle_time() -> None:
     assert guard.idle_peers(["busy", "quiet"]) == ["quiet"]
 
 
+def test_peers_that_come_and_go_leave_no_entries_behind() -> None:
+    clock = Clock()
+    limits = MeshLimits(rate_per_second=10.0, rate_burst=5, strikes_before_ban=2, ban_seconds=60)
+    guard = Guard(limits, clock)
+    for i in range(100):  # throwaway identities: a stream, an offence, then gone
+        peer = f"p{i}"
+        assert guard.open_stream(peer, "/x") is None
+        guard.close_stream(peer, "/x")
+        guard.strike(peer)
+        guard.forget(peer)
+    guard.strike("p0")  # p0's second offence: banned
+    sizes = guard.table_sizes()
+    assert sizes["buckets"] == 100 and sizes["strikes"] == 100 and sizes["bans"] == 1 and sizes["last_active"] == 0
+    clock.now = 1.0  # buckets have refilled (5 tokens at 10/s), strikes still count
+    guard.prune(connected=[])
+    assert guard.table_sizes()["buckets"] == 0 and guard.table_sizes()["strikes"] == 100
+    assert guard.refuse_peer("p0") is not None
+    clock.now = 61.0  # strikes aged out, the ban ended
+    guard.prune(connected=[])
+    assert set(guard.table_sizes().values()) == {0}
+    assert guard.refuse_peer("p0") is None
+
+
+def test_pruning_keeps_what_still_decides_something() -> None:
+    clock = Clock()
+    guard = Guard(MeshLimits(rate_per_second=1.0, rate_burst=3, idle_connection_seconds=10), clock)
+    for _ in range(3):
+        assert guard.open_stream("hot", "/x") is None
+    guard.close_stream("hot", "/x")
+    guard.prune(connected=["hot"])
+    assert guard.open_stream("hot", "/x") == "rate limit exceeded"  # its empty bucket was kept
+    assert guard.table_sizes()["last_active"] == 1  # still connected: its idle clock runs on
+
+
 def test_session_limit_per_peer() -> None:
     guard = Guard(MeshLimits(max_sessions_per_peer=1))
     assert guard.open_session("p") is None

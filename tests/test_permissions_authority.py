@@ -75,6 +75,14 @@ def test_the_audience_is_allowed_what_the_grant_scopes(me: Node, peer: Node) -> 
     assert decision.grant == issued.grant
 
 
+def test_nothing_presented_is_no_grant_not_a_malformed_one(me: Node, peer: Node) -> None:
+    for nothing in (b"", "", "  "):
+        decision = me.authority.authorize(peer.peer_id, Action.ROLEPLAY, nothing)
+        assert decision.reason == DenyReason.NO_GRANT and decision.grant is None
+        assert decision.message.startswith("no grant presented")
+        assert me.authority.open_session(peer.peer_id, Action.ROLEPLAY, nothing).reason == DenyReason.NO_GRANT
+
+
 def test_malformed(me: Node, peer: Node) -> None:
     decision = me.authority.authorize(peer.peer_id, Action.CARD, "smg1_AAAA")
     assert decision.reason == DenyReason.MALFORMED and decision.grant is None

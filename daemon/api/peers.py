@@ -1,6 +1,7 @@
 """PeerService: the owner's view of the mesh. Translates protobuf to mesh calls and back.
 
-Every call that touches libp2p goes through `Mesh.call`, i.e. the bridge to the trio thread.
+Every call that touches libp2p is a `Mesh` method, which crosses to the trio thread through the
+bridge; this module never touches the node itself.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from secondme.daemon.api.convert import to_timestamp
 from secondme.daemon.api.errors import FailedPrecondition, InvalidArgument, grpc_errors
 from secondme.daemon.mesh import Mesh
 from secondme.network.errors import RemoteRefused
-from secondme.network.node import MeshNode, parse_peer_id
+from secondme.network.node import parse_peer_id
 from secondme.network.protocols import SESSION_ACTIONS
-from secondme.permissions import Action
 from secondme.v1 import peer_pb2, peer_pb2_grpc
 
 MAX_EXCHANGE_TURNS = 100
@@ -31,7 +31,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
 
     @property
     def mesh(self) -> Mesh:
-        if self._mesh is None or self._mesh.node is None:
+        if self._mesh is None or not self._mesh.running:
             raise FailedPrecondition("the mesh is off (network.enabled = false in the config)")
         return self._mesh
 
@@ -39,19 +39,19 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     async def GetSelf(
         self, request: peer_pb2.GetSelfRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.GetSelfResponse:
-        node = self.mesh.node
-        assert node is not None
-        return peer_pb2.GetSelfResponse(peer_id=node.peer_id, addresses=node.addresses())
+        mesh = self.mesh
+        return peer_pb2.GetSelfResponse(peer_id=mesh.peer_id, addresses=await mesh.addresses())
 
     @grpc_errors
     async def ListPeers(
         self, request: peer_pb2.ListPeersRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.ListPeersResponse:
         mesh = self.mesh
-        assert mesh.node is not None
-        connected = set(await mesh.call(_connected, mesh.node))
+        connected = set(await mesh.connected_peers())
         peers = []
         for record in await mesh.peers.list():
+            if record.peer_id == mesh.peer_id:  # a row left by an older version; never list ourselves
+                continue
             peer = peer_pb2.Peer(
                 peer_id=record.peer_id,
                 addresses=record.addresses,
@@ -73,30 +73,21 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     ) -> peer_pb2.ConnectResponse:
         if not request.multiaddr:
             raise InvalidArgument("multiaddr: give an address ending in /p2p/PEER_ID, as `secondmectl id` prints")
-        mesh = self.mesh
-        assert mesh.node is not None
-        peer = await mesh.call(mesh.node.connect, request.multiaddr.strip())
+        peer = await self.mesh.connect(request.multiaddr.strip())
         return peer_pb2.ConnectResponse(peer_id=peer)
 
     @grpc_errors
     async def Disconnect(
         self, request: peer_pb2.DisconnectRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.DisconnectResponse:
-        mesh = self.mesh
-        assert mesh.node is not None
-        was = await mesh.call(mesh.node.disconnect, _peer_id(request.peer_id))
+        was = await self.mesh.disconnect(_peer_id(request.peer_id))
         return peer_pb2.DisconnectResponse(was_connected=was)
 
     @grpc_errors
     async def GetCard(
         self, request: peer_pb2.GetCardRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.GetCardResponse:
-        mesh = self.mesh
-        assert mesh.node is not None
-        peer = _peer_id(request.peer_id)
-        grant = await mesh.grant_for(peer, Action.CARD)
-        card = await mesh.call(mesh.node.fetch_card, peer, grant)
-        await mesh.peers.save_card(peer, card.SerializeToString())
+        card = await self.mesh.fetch_card(_peer_id(request.peer_id))
         return peer_pb2.GetCardResponse(card=card)
 
     @grpc_errors
@@ -104,7 +95,6 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self, request: peer_pb2.SendGrantRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.SendGrantResponse:
         mesh = self.mesh
-        assert mesh.node is not None
         if not request.grant_id:
             raise InvalidArgument("grant_id: give the grant id or a unique prefix (`secondmectl grant list --issued`)")
         record = await mesh.grants.get(request.grant_id.strip())
@@ -113,27 +103,19 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         audience = record.grant.audience
         if request.peer_id and _peer_id(request.peer_id) != audience:
             raise InvalidArgument(f"grant {record.grant.id_hex} is for {audience}, not {request.peer_id}")
-        receipt = await mesh.call(mesh.node.send_grant, audience, record.envelope)
+        receipt = await mesh.send_grant(audience, record.envelope)
         return peer_pb2.SendGrantResponse(peer_id=audience, accepted=receipt.accepted, message=receipt.message)
 
     @grpc_errors
     async def Block(self, request: peer_pb2.BlockRequest, context: grpc.aio.ServicerContext) -> peer_pb2.BlockResponse:
-        mesh = self.mesh
-        assert mesh.node is not None
-        peer = _peer_id(request.peer_id)
-        await mesh.peers.set_blocked(peer, True)
-        await mesh.call(mesh.node.block, peer)
+        await self.mesh.block(_peer_id(request.peer_id))
         return peer_pb2.BlockResponse()
 
     @grpc_errors
     async def Unblock(
         self, request: peer_pb2.UnblockRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.UnblockResponse:
-        mesh = self.mesh
-        assert mesh.node is not None
-        peer = _peer_id(request.peer_id)
-        await mesh.peers.set_blocked(peer, False)
-        await mesh.call(_unblock, mesh.node, peer)
+        await self.mesh.unblock(_peer_id(request.peer_id))
         return peer_pb2.UnblockResponse()
 
     @grpc_errors
@@ -141,7 +123,6 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
         self, request: peer_pb2.ExchangeRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.ExchangeResponse:
         mesh = self.mesh
-        assert mesh.node is not None
         peer = _peer_id(request.peer_id)
         action = SESSION_ACTIONS.get(request.kind)
         if action is None:
@@ -150,7 +131,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
             raise InvalidArgument(f"turns: give between 1 and {MAX_EXCHANGE_TURNS} turns")
         grant = await mesh.grant_for(peer, action)
         try:
-            replies = await mesh.call(mesh.node.exchange, peer, request.kind, grant, list(request.turns))
+            replies = await mesh.exchange(peer, request.kind, grant, list(request.turns))
         except RemoteRefused as exc:
             if grant:
                 raise
@@ -160,11 +141,3 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 "ask its owner for one (they run `secondmectl peers send-grant`)",
             ) from exc
         return peer_pb2.ExchangeResponse(replies=replies)
-
-
-async def _connected(node: MeshNode) -> list[str]:
-    return node.connected_peers()
-
-
-async def _unblock(node: MeshNode, peer: str) -> None:
-    node.unblock(peer)

@@ -13,7 +13,7 @@ from rich.table import Table
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit, message_dict
 from secondme.network.protocols import KIND_BY_NAME
-from secondme.v1 import peer_pb2
+from secondme.v1 import peer_pb2, wire_pb2
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -104,12 +104,19 @@ def run_card(ctx: CliContext) -> int:
     card = ctx.client().peers.GetCard(peer_pb2.GetCardRequest(peer_id=ctx.args.peer_id), timeout=30).card
 
     def human() -> None:
-        console.print(f"[bold]{card.display_name}[/]  {card.bio}", highlight=False)
+        if card.withheld:
+            console.print(f"[bold]{card.peer_id}[/]: nothing about its owner ({card.withheld})", highlight=False)
+        else:
+            console.print(f"[bold]{card.display_name}[/]  {card.bio}", highlight=False)
         for shade in card.shades:
             console.print(f"  - {shade.name}: {shade.description}", highlight=False)
         if card.biography:
             console.print(card.biography, highlight=False)
-        console.print(f"software {card.software_version}", highlight=False)
+        names = [wire_pb2.SessionKind.Name(k).removeprefix("SESSION_KIND_").lower() for k in card.session_kinds]
+        kinds = ", ".join(names)
+        console.print(f"sessions {kinds}", highlight=False)
+        if card.software_version:
+            console.print(f"software {card.software_version}", highlight=False)
 
     emit(ctx.json, message_dict(card), human)
     return 0

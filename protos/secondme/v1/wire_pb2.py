@@ -24,41 +24,41 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/wire.proto\x12\x0bsecondme.v1\"\x1c\n\x0b\x43\x61rdRequest\x12\r\n\x05grant\x18\x01 \x01(\x0c\".\n\tCardShade\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xaf\x01\n\x04\x43\x61rd\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12\x0b\n\x03\x62io\x18\x02 \x01(\t\x12&\n\x06shades\x18\x03 \x03(\x0b\x32\x16.secondme.v1.CardShade\x12/\n\rsession_kinds\x18\x04 \x03(\x0e\x32\x18.secondme.v1.SessionKind\x12\x18\n\x10software_version\x18\x05 \x01(\t\x12\x11\n\tbiography\x18\x06 \x01(\t\"!\n\rGrantDelivery\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\"1\n\x0cGrantReceipt\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x9e\x01\n\x0eSessionRequest\x12\x32\n\thandshake\x18\x01 \x01(\x0b\x32\x1d.secondme.v1.SessionHandshakeH\x00\x12(\n\x04turn\x18\x02 \x01(\x0b\x32\x18.secondme.v1.SessionTurnH\x00\x12&\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x17.secondme.v1.SessionEndH\x00\x42\x06\n\x04\x62ody\"I\n\x10SessionHandshake\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.secondme.v1.SessionKind\"\x1b\n\x0bSessionTurn\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x0c\n\nSessionEnd\"\xd3\x01\n\x0fSessionResponse\x12\x30\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x1c.secondme.v1.SessionAcceptedH\x00\x12.\n\x07refused\x18\x02 \x01(\x0b\x32\x1b.secondme.v1.SessionRefusedH\x00\x12*\n\x05reply\x18\x03 \x01(\x0b\x32\x19.secondme.v1.SessionReplyH\x00\x12*\n\x05\x65nded\x18\x04 \x01(\x0b\x32\x19.secondme.v1.SessionEndedH\x00\x42\x06\n\x04\x62ody\"$\n\x0fSessionAccepted\x12\x11\n\tmax_turns\x18\x01 \x01(\r\"1\n\x0eSessionRefused\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x1c\n\x0cSessionReply\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x0e\n\x0cSessionEnded*~\n\x0bSessionKind\x12\x1c\n\x18SESSION_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15SESSION_KIND_ROLEPLAY\x10\x01\x12\x19\n\x15SESSION_KIND_ICEBREAK\x10\x02\x12\x1b\n\x17SESSION_KIND_BRAINSTORM\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/wire.proto\x12\x0bsecondme.v1\"\x1c\n\x0b\x43\x61rdRequest\x12\r\n\x05grant\x18\x01 \x01(\x0c\".\n\tCardShade\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"\xe5\x01\n\x04\x43\x61rd\x12\x14\n\x0c\x64isplay_name\x18\x01 \x01(\t\x12\x0b\n\x03\x62io\x18\x02 \x01(\t\x12&\n\x06shades\x18\x03 \x03(\x0b\x32\x16.secondme.v1.CardShade\x12/\n\rsession_kinds\x18\x04 \x03(\x0e\x32\x18.secondme.v1.SessionKind\x12\x18\n\x10software_version\x18\x05 \x01(\t\x12\x11\n\tbiography\x18\x06 \x01(\t\x12\x0f\n\x07peer_id\x18\x07 \x01(\t\x12\x11\n\tprotocols\x18\x08 \x03(\t\x12\x10\n\x08withheld\x18\t \x01(\t\"!\n\rGrantDelivery\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\"1\n\x0cGrantReceipt\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x9e\x01\n\x0eSessionRequest\x12\x32\n\thandshake\x18\x01 \x01(\x0b\x32\x1d.secondme.v1.SessionHandshakeH\x00\x12(\n\x04turn\x18\x02 \x01(\x0b\x32\x18.secondme.v1.SessionTurnH\x00\x12&\n\x03\x65nd\x18\x03 \x01(\x0b\x32\x17.secondme.v1.SessionEndH\x00\x42\x06\n\x04\x62ody\"I\n\x10SessionHandshake\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.secondme.v1.SessionKind\"\x1b\n\x0bSessionTurn\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x0c\n\nSessionEnd\"\xd3\x01\n\x0fSessionResponse\x12\x30\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x1c.secondme.v1.SessionAcceptedH\x00\x12.\n\x07refused\x18\x02 \x01(\x0b\x32\x1b.secondme.v1.SessionRefusedH\x00\x12*\n\x05reply\x18\x03 \x01(\x0b\x32\x19.secondme.v1.SessionReplyH\x00\x12*\n\x05\x65nded\x18\x04 \x01(\x0b\x32\x19.secondme.v1.SessionEndedH\x00\x42\x06\n\x04\x62ody\"$\n\x0fSessionAccepted\x12\x11\n\tmax_turns\x18\x01 \x01(\r\"1\n\x0eSessionRefused\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x1c\n\x0cSessionReply\x12\x0c\n\x04text\x18\x01 \x01(\t\"\x0e\n\x0cSessionEnded*~\n\x0bSessionKind\x12\x1c\n\x18SESSION_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15SESSION_KIND_ROLEPLAY\x10\x01\x12\x19\n\x15SESSION_KIND_ICEBREAK\x10\x02\x12\x1b\n\x17SESSION_KIND_BRAINSTORM\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'secondme.v1.wire_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SESSIONKIND']._serialized_start=1009
-  _globals['_SESSIONKIND']._serialized_end=1135
+  _globals['_SESSIONKIND']._serialized_start=1063
+  _globals['_SESSIONKIND']._serialized_end=1189
   _globals['_CARDREQUEST']._serialized_start=39
   _globals['_CARDREQUEST']._serialized_end=67
   _globals['_CARDSHADE']._serialized_start=69
   _globals['_CARDSHADE']._serialized_end=115
   _globals['_CARD']._serialized_start=118
-  _globals['_CARD']._serialized_end=293
-  _globals['_GRANTDELIVERY']._serialized_start=295
-  _globals['_GRANTDELIVERY']._serialized_end=328
-  _globals['_GRANTRECEIPT']._serialized_start=330
-  _globals['_GRANTRECEIPT']._serialized_end=379
-  _globals['_SESSIONREQUEST']._serialized_start=382
-  _globals['_SESSIONREQUEST']._serialized_end=540
-  _globals['_SESSIONHANDSHAKE']._serialized_start=542
-  _globals['_SESSIONHANDSHAKE']._serialized_end=615
-  _globals['_SESSIONTURN']._serialized_start=617
-  _globals['_SESSIONTURN']._serialized_end=644
-  _globals['_SESSIONEND']._serialized_start=646
-  _globals['_SESSIONEND']._serialized_end=658
-  _globals['_SESSIONRESPONSE']._serialized_start=661
-  _globals['_SESSIONRESPONSE']._serialized_end=872
-  _globals['_SESSIONACCEPTED']._serialized_start=874
-  _globals['_SESSIONACCEPTED']._serialized_end=910
-  _globals['_SESSIONREFUSED']._serialized_start=912
-  _globals['_SESSIONREFUSED']._serialized_end=961
-  _globals['_SESSIONREPLY']._serialized_start=963
-  _globals['_SESSIONREPLY']._serialized_end=991
-  _globals['_SESSIONENDED']._serialized_start=993
-  _globals['_SESSIONENDED']._serialized_end=1007
+  _globals['_CARD']._serialized_end=347
+  _globals['_GRANTDELIVERY']._serialized_start=349
+  _globals['_GRANTDELIVERY']._serialized_end=382
+  _globals['_GRANTRECEIPT']._serialized_start=384
+  _globals['_GRANTRECEIPT']._serialized_end=433
+  _globals['_SESSIONREQUEST']._serialized_start=436
+  _globals['_SESSIONREQUEST']._serialized_end=594
+  _globals['_SESSIONHANDSHAKE']._serialized_start=596
+  _globals['_SESSIONHANDSHAKE']._serialized_end=669
+  _globals['_SESSIONTURN']._serialized_start=671
+  _globals['_SESSIONTURN']._serialized_end=698
+  _globals['_SESSIONEND']._serialized_start=700
+  _globals['_SESSIONEND']._serialized_end=712
+  _globals['_SESSIONRESPONSE']._serialized_start=715
+  _globals['_SESSIONRESPONSE']._serialized_end=926
+  _globals['_SESSIONACCEPTED']._serialized_start=928
+  _globals['_SESSIONACCEPTED']._serialized_end=964
+  _globals['_SESSIONREFUSED']._serialized_start=966
+  _globals['_SESSIONREFUSED']._serialized_end=1015
+  _globals['_SESSIONREPLY']._serialized_start=1017
+  _globals['_SESSIONREPLY']._serialized_end=1045
+  _globals['_SESSIONENDED']._serialized_start=1047
+  _globals['_SESSIONENDED']._serialized_end=1061
 # @@protoc_insertion_point(module_scope)

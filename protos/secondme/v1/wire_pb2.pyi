@@ -33,20 +33,26 @@ class CardShade(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Card(_message.Message):
-    __slots__ = ("display_name", "bio", "shades", "session_kinds", "software_version", "biography")
+    __slots__ = ("display_name", "bio", "shades", "session_kinds", "software_version", "biography", "peer_id", "protocols", "withheld")
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     BIO_FIELD_NUMBER: _ClassVar[int]
     SHADES_FIELD_NUMBER: _ClassVar[int]
     SESSION_KINDS_FIELD_NUMBER: _ClassVar[int]
     SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     BIOGRAPHY_FIELD_NUMBER: _ClassVar[int]
+    PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOLS_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
     display_name: str
     bio: str
     shades: _containers.RepeatedCompositeFieldContainer[CardShade]
     session_kinds: _containers.RepeatedScalarFieldContainer[SessionKind]
     software_version: str
     biography: str
-    def __init__(self, display_name: _Optional[str] = ..., bio: _Optional[str] = ..., shades: _Optional[_Iterable[_Union[CardShade, _Mapping]]] = ..., session_kinds: _Optional[_Iterable[_Union[SessionKind, str]]] = ..., software_version: _Optional[str] = ..., biography: _Optional[str] = ...) -> None: ...
+    peer_id: str
+    protocols: _containers.RepeatedScalarFieldContainer[str]
+    withheld: str
+    def __init__(self, display_name: _Optional[str] = ..., bio: _Optional[str] = ..., shades: _Optional[_Iterable[_Union[CardShade, _Mapping]]] = ..., session_kinds: _Optional[_Iterable[_Union[SessionKind, str]]] = ..., software_version: _Optional[str] = ..., biography: _Optional[str] = ..., peer_id: _Optional[str] = ..., protocols: _Optional[_Iterable[str]] = ..., withheld: _Optional[str] = ...) -> None: ...
 
 class GrantDelivery(_message.Message):
     __slots__ = ("envelope",)
