@@ -112,17 +112,27 @@ class LocalLlama:
     Not thread-safe: the daemon drives it from one worker thread; a job child owns its own.
     """
 
-    def __init__(self, path: Path, template: str, settings: LlamaSettings = LlamaSettings()) -> None:
+    def __init__(
+        self, path: Path, template: str, settings: LlamaSettings = LlamaSettings(), adapter: Path | None = None
+    ) -> None:
+        """Loads `path`; with `adapter`, a GGUF LoRA adapter is applied on top of it (a trained version).
+
+        llama-cpp-python reads the base into memory instead of mapping it when an adapter is given, so
+        an adapted model does not share its pages with other processes serving the same base.
+        """
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         kwargs: dict[str, Any] = {"n_ctx": settings.context_size, "n_gpu_layers": settings.gpu_layers}
         if settings.threads:
             kwargs["n_threads"] = settings.threads
+        if adapter is not None:
+            kwargs["lora_path"] = str(adapter)
         try:
             self.llm = Llama(model_path=str(path), verbose=False, **kwargs)
         except (ValueError, RuntimeError) as exc:
-            raise GenerationError(f"llama.cpp could not load {path.name}: {exc}") from None
+            what = f"{path.name} with the adapter {adapter.name}" if adapter is not None else path.name
+            raise GenerationError(f"llama.cpp could not load {what}: {exc}") from None
         bos = self._token_text(self.llm.token_bos())
         eos = self._token_text(self.llm.token_eos())
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
