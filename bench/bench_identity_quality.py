@@ -6,7 +6,10 @@
 2. With the real default model (packaged Gemma 3 270M; `--no-model` skips it): the identity update's
    time, and whether the biography and shades mention the persona's name, city and job.
 
-    .venv/bin/python bench/bench_identity_quality.py [--no-model] [--k 5]
+    .venv/bin/python bench/bench_identity_quality.py [--no-model] [--k 5] [PERSONA_DIR]
+
+PERSONA_DIR is a folder laid out like tests/persona (notes/, media/, eval/questions.jsonl), the
+project's own persona by default; FACTS below are checked only for that one.
 
 Slow with the model (a few minutes on 2 cores: every document is read by the model); the test
 suite runs it with --no-model.
@@ -32,9 +35,9 @@ from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.store import Store
 from secondme.v1 import identity_pb2, jobs_pb2, memory_pb2
 
-PERSONA = Path(__file__).resolve().parents[2] / "shared" / "personas" / "alex"
-# What a biography of the persona must get right, each as alternatives.
-FACTS = {"name": ["Alex"], "city": ["Plymouth"], "job": ["software", "engineer", "Saltmarsh", "Rust"]}
+PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
+# What a biography of the project's persona must get right, each as alternatives.
+FACTS = {"name": ["Nadia"], "city": ["York"], "job": ["data", "engineer", "Minster", "maps"]}
 
 
 def wait(client: Client, job_id: str, timeout: float = 3600) -> jobs_pb2.Job:
@@ -83,7 +86,7 @@ async def recall(db: Path, questions: list[dict], sources: dict[str, str], k: in
     return {name: count / len(questions) for name, count in found.items()}
 
 
-def report_identity(client: Client) -> None:
+def report_identity(client: Client, facts: dict[str, list[str]]) -> None:
     """What the model wrote of the persona, and whether it names who they are, where and what they do."""
     identity_jobs = client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity", page_size=1)).jobs
     if identity_jobs:
@@ -101,7 +104,7 @@ def report_identity(client: Client) -> None:
         print(f"biography ({bio.model}): {bio.text_third}")
     words = " ".join([bio.text_third, *(s.latest.text.description_third + " " + s.latest.text.content_third
                                          for s in shades)])  # fmt: skip
-    for fact, options in FACTS.items():
+    for fact, options in facts.items():
         in_bio = [o for o in options if o.lower() in bio.text_third.lower()]
         in_any = [o for o in options if o.lower() in words.lower()]
         print(f"mentions {fact:<5} biography: {'yes' if in_bio else 'no '}  biography or shades: "
@@ -113,7 +116,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-model", action="store_true", help="retrieval only: skip the model-written identity")
     parser.add_argument("--k", type=int, default=5, help="memories retrieved per question")
+    parser.add_argument("persona", nargs="?", type=Path, default=PERSONA, help="persona folder (default: %(default)s)")
     args = parser.parse_args()
+    persona = args.persona.resolve()
     root = Path(tempfile.mkdtemp(prefix="smq-", dir="/tmp"))
     env = env_for(root)
     init = ["init", "--no-default-model"] if args.no_model else ["init"]
@@ -125,13 +130,13 @@ def main() -> int:
         wait_healthy(socket)
         client = Client(socket)
         started = time.perf_counter()
-        request = memory_pb2.IngestRequest(paths=[str(PERSONA / "notes"), str(PERSONA / "media")])
+        request = memory_pb2.IngestRequest(paths=[str(persona / "notes"), str(persona / "media")])
         wait(client, client.memory.Ingest(request).job.id)
         wait_pipeline(client)
         pipeline_seconds = time.perf_counter() - started
         memories = client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=1000)).memories
         sources = {m.source.rsplit("/", 1)[-1]: m.id for m in memories}
-        questions = [json.loads(line) for line in (PERSONA / "eval" / "questions.jsonl").read_text().splitlines()]
+        questions = [json.loads(line) for line in (persona / "eval" / "questions.jsonl").read_text().splitlines()]
         with_evidence = [q for q in questions if any(name in sources for name in q["evidence"])]
         scores = asyncio.run(recall(root / "data" / "secondme.db", with_evidence, sources, args.k))
         print(f"memories: {len(memories)}; questions with evidence: {len(with_evidence)}")
@@ -141,7 +146,7 @@ def main() -> int:
               f"hybrid/lexical {scores['hybrid'] / max(scores['lexical'], 1e-9):.2f}x")  # fmt: skip
         print(f"ingest + embed + identity update: {pipeline_seconds:.1f} s")
         if not args.no_model:
-            report_identity(client)
+            report_identity(client, FACTS if persona == PERSONA.resolve() else {})
         client.close()
     finally:
         daemon.terminate()

@@ -24,7 +24,8 @@ from secondme.daemon.client import Client
 pytest_plugins = ["fixtures.models"]
 
 REPO = Path(__file__).resolve().parents[1]
-PERSONA = REPO.parent / "shared" / "personas" / "alex"
+# The project's own test persona (notes, media, questions): see tests/persona/README.md.
+PERSONA = REPO / "tests" / "persona"
 STARTUP_TIMEOUT = 60.0
 
 
@@ -197,5 +198,4 @@ def daemon(start_daemon) -> RunningDaemon:
 
 @pytest.fixture
 def persona() -> Path:
-    assert PERSONA.is_dir(), f"the persona data is expected at {PERSONA}"
     return PERSONA

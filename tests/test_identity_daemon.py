@@ -21,18 +21,20 @@ from helpers import ingest, result, wait_job
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS
 from secondme.v1 import chat_pb2, identity_pb2, jobs_pb2, memory_pb2
 
-# Four themes of three notes each; the later notes belong to three of them (sailing, climbing, bread).
+# Four themes of three notes each; the later notes belong to three of them (bees, running, pottery).
 FIRST = {
-    "sailing": ["2024-05-11-sailing-course.md", "2024-06-29-night-passage-fowey.md", "2025-08-10-fowey-with-hannah.md"],
-    "bread": ["2023-04-22-sourdough-attempt-3.md", "2024-10-05-gerald-doubts.md", "2025-01-06-quitting-sourdough.md"],
-    "climbing": ["2023-03-18-climbing-gym.md", "2023-07-22-avon-gorge.md", "2024-02-24-last-session-mina-road.md"],
-    "work": ["2023-05-09-work-sonar-pipeline.md", "2024-07-20-meeting-notes-kestrel.md",
-             "2025-05-23-farewell-email-tidewater.txt"],
+    "bees": ["2023-02-11-beekeeping-course.md", "2023-06-03-swarm-in-the-plum-tree.md", "2024-10-12-losing-maud.md"],
+    "pottery": ["2023-03-25-first-pottery-class.md", "2023-11-04-kiln-disaster.md",
+                "2024-08-17-celadon-glaze-tests.md"],
+    "running": ["2023-04-15-first-parkrun.md", "2023-10-08-york-half-marathon.md",
+                "2024-05-19-fell-race-in-the-rain.md"],
+    "work": ["2023-05-22-timetable-data-mess.md", "2024-03-12-meeting-notes-gtfs-feed.md",
+             "2024-11-29-farewell-email-northway.txt"],
 }  # fmt: skip
 LATER = {
-    "sailing": "2025-09-14-day-skipper-practical.md",
-    "climbing": "2025-04-19-first-outdoor-lead.md",
-    "bread": "2023-09-09-grandads-fish-stew.md",
+    "bees": "2025-05-17-first-inspection-in-york.md",
+    "running": "2025-04-26-three-peaks-race.md",
+    "pottery": "2025-06-21-craft-fair-stall.md",
 }
 pytestmark = pytest.mark.timeout(900)
 
@@ -132,7 +134,7 @@ def test_the_first_update_reads_every_note_groups_the_themes_and_writes_the_biog
     ).biography
     assert status.text_third and set(status.memory_ids) <= set(memories)
     shown = self_daemon.ctl("identity", "show").stdout
-    assert "Biography" in shown and "Shades (4)" in shown and "2024-06-29" in shown
+    assert "Biography" in shown and "Shades (4)" in shown and "2024-10-12" in shown
 
 
 def test_new_notes_update_only_the_shades_they_join(self_daemon, tmp_path):
@@ -152,9 +154,9 @@ def test_new_notes_update_only_the_shades_they_join(self_daemon, tmp_path):
             assert after[shade_id].latest.version == before[shade_id] and after[shade_id].member_count == 3
     assert self_daemon.client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography.id > bio_before
     history = self_daemon.client.identity.ListShadeVersions(
-        identity_pb2.ListShadeVersionsRequest(shade_id=themes["sailing"])
+        identity_pb2.ListShadeVersionsRequest(shade_id=themes["bees"])
     ).versions
-    assert [v.version for v in history] == [before[themes["sailing"]] + 1, before[themes["sailing"]]]
+    assert [v.version for v in history] == [before[themes["bees"]] + 1, before[themes["bees"]]]
     assert [v.member_count for v in history] == [4, 3]
 
 
@@ -167,35 +169,37 @@ def test_the_owners_choices_hold_through_later_updates(self_daemon, tmp_path):
     )
     assert marked.shade.privacy == identity_pb2.SHADE_PRIVACY_PRIVATE and marked.job.id
     # the owner's own text
-    self_daemon.ctl("identity", "edit", str(themes["bread"]), "--name", "Bread, mostly", "--description", "I bake.")
-    edited = client.GetShade(identity_pb2.GetShadeRequest(shade_id=themes["bread"])).shade
+    self_daemon.ctl(
+        "identity", "edit", str(themes["pottery"]), "--name", "Clay, mostly", "--description", "I throw pots."
+    )
+    edited = client.GetShade(identity_pb2.GetShadeRequest(shade_id=themes["pottery"])).shade
     assert edited.owner_edited and edited.latest.author == identity_pb2.AUTHOR_OWNER
-    assert edited.latest.text.name == "Bread, mostly" and edited.latest.text.description_third == "I bake."
+    assert edited.latest.text.name == "Clay, mostly" and edited.latest.text.description_third == "I throw pots."
     wait_job(self_daemon.client, marked.job.id)
     bio = client.GetBiography(identity_pb2.GetBiographyRequest()).biography
-    assert themes["work"] not in bio.shade_ids and themes["bread"] in bio.shade_ids
+    assert themes["work"] not in bio.shade_ids and themes["pottery"] in bio.shade_ids
     status = client.GetBiography(identity_pb2.GetBiographyRequest(kind=identity_pb2.BIOGRAPHY_KIND_STATUS)).biography
     assert not set(status.memory_ids) & set(members(self_daemon, themes["work"]))
-    # a new bread note joins: the owner's words stay, the evidence grows
+    # another update: the owner's words stay
     seen = identity_jobs(self_daemon)
-    wait_job(self_daemon.client, ingest(self_daemon.client, _copy(["2023-01-14-coffee-setup.md"], tmp_path / "c")).id)
+    wait_job(self_daemon.client, ingest(self_daemon.client, _copy(["2024-01-20-moving-to-york.md"], tmp_path / "c")).id)
     wait_identity(self_daemon, seen)
     for shade in shades(self_daemon):
-        if shade.id == themes["bread"]:
-            assert shade.latest.text.name == "Bread, mostly" and shade.latest.author == identity_pb2.AUTHOR_OWNER
+        if shade.id == themes["pottery"]:
+            assert shade.latest.text.name == "Clay, mostly" and shade.latest.author == identity_pb2.AUTHOR_OWNER
     # merge and split, both pinned, both rewritten by the next update
     merged = client.MergeShades(
-        identity_pb2.MergeShadesRequest(target_shade_id=themes["sailing"], source_shade_ids=[themes["climbing"]])
+        identity_pb2.MergeShadesRequest(target_shade_id=themes["bees"], source_shade_ids=[themes["running"]])
     )
     assert merged.shade.member_count == 8 and merged.shade.pending
-    gone = client.GetShade(identity_pb2.GetShadeRequest(shade_id=themes["climbing"])).shade
-    assert gone.state == identity_pb2.SHADE_STATE_MERGED and gone.merged_into == themes["sailing"]
-    split = client.SplitShade(identity_pb2.SplitShadeRequest(shade_id=themes["sailing"]))
+    gone = client.GetShade(identity_pb2.GetShadeRequest(shade_id=themes["running"])).shade
+    assert gone.state == identity_pb2.SHADE_STATE_MERGED and gone.merged_into == themes["bees"]
+    split = client.SplitShade(identity_pb2.SplitShadeRequest(shade_id=themes["bees"]))
     assert split.original.member_count + split.created.member_count == 8 and split.created.member_count >= 1
     assert all(m.pinned for m in members(self_daemon, split.created.id).values())
     wait_job(self_daemon.client, split.job.id)
     active = {s.id: s for s in shades(self_daemon)}
-    assert themes["climbing"] not in active and split.created.id in active
+    assert themes["running"] not in active and split.created.id in active
     assert not active[split.created.id].pending and active[split.created.id].latest.model == "tiny"
     assert active[themes["work"]].privacy == identity_pb2.SHADE_PRIVACY_PRIVATE  # still marked
 
@@ -228,19 +232,19 @@ def test_chat_answers_cite_the_memories_they_were_given(self_daemon):
         memory_pb2.ListMemoriesRequest(page_size=100)).memories}  # fmt: skip
     done = None
     for event in self_daemon.client.chat.Chat(
-        chat_pb2.ChatRequest(message="What happened to Gerald the sourdough starter?", max_tokens=8, seed=1)
+        chat_pb2.ChatRequest(message="What happened to Maud, the queen bee of Hive Two?", max_tokens=8, seed=1)
     ):
         if event.HasField("done"):
             done = event.done
     assert done is not None and done.cited
-    assert by_source["2025-01-06-quitting-sourdough.md"] in [c.memory_id for c in done.cited]
+    assert by_source["2024-10-12-losing-maud.md"] in [c.memory_id for c in done.cited]
     assert all(c.title and c.source and c.score > 0 and c.date for c in done.cited)
     stored = self_daemon.client.chat.GetConversation(
         chat_pb2.GetConversationRequest(conversation_id=done.conversation_id)
     )
     assert [c.memory_id for c in stored.messages[1].cited] == [c.memory_id for c in done.cited]
     bare = list(
-        self_daemon.client.chat.Chat(chat_pb2.ChatRequest(message="Gerald?", max_tokens=4, without_memories=True))
+        self_daemon.client.chat.Chat(chat_pb2.ChatRequest(message="Maud?", max_tokens=4, without_memories=True))
     )
     assert not bare[-1].done.cited
 
@@ -255,7 +259,7 @@ def test_memories_the_model_has_not_learned_are_brought_in_as_fresh(self_daemon)
     finally:
         db.close()
     self_daemon.restart()  # the served model's record is read when it loads
-    request = chat_pb2.ChatRequest(message="How did the Day Skipper practical exam go?", max_tokens=4)
+    request = chat_pb2.ChatRequest(message="How did the Three Peaks race go?", max_tokens=4)
     cited = list(self_daemon.client.chat.Chat(request))[-1].done.cited
     assert any(c.fresh and c.memory_id in fresh for c in cited)
     assert all(c.memory_id in fresh for c in cited if c.fresh)

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.timeout(900)
 
 def test_without_a_model_memories_still_form_shades_named_by_keywords(daemon, tmp_path):
     notes = _copy([n for names in FIRST.values() for n in names], tmp_path / "notes")
-    printed = PERSONA / "media" / "2024-06-29-night-passage-fowey.pdf"  # the same log as one of the notes
+    printed = PERSONA / "media" / "2024-08-17-celadon-glaze-tests.pdf"  # the same text as one of the notes
     shutil.copy(printed, notes / printed.name)
     wait_job(daemon.client, ingest(daemon.client, notes).id)
     report = result(wait_identity(daemon, set()))
-    # the PDF is kept and linked to the note; the shades count the log once
+    # the PDF is kept and linked to the note; the shades count the glaze tests once
     by_name = {m.source.rsplit("/", 1)[-1]: m for m in all_memories(daemon.client)}
     pdf = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=by_name[printed.name].id)).memory
-    assert pdf.same_content_as == by_name["2024-06-29-night-passage-fowey.md"].id
+    assert pdf.same_content_as == by_name["2024-08-17-celadon-glaze-tests.md"].id
     assert "models import" in report["waiting_for_model"]
     assert report["insights"]["short"] == 4 and report["insights"]["waiting"] == 8
     found = shades(daemon)
@@ -50,7 +50,7 @@ def test_without_a_model_memories_still_form_shades_named_by_keywords(daemon, tm
 
 def test_an_unreachable_model_fails_documents_not_the_update_and_they_are_retried(start_daemon, tmp_path):
     daemon = start_daemon('version = 1\n[models]\nopenai_base_url = "http://127.0.0.1:9/v1"\nopenai_model = "m"\n')
-    notes = _copy(FIRST["sailing"] + FIRST["bread"], tmp_path / "notes")
+    notes = _copy(FIRST["bees"] + FIRST["pottery"], tmp_path / "notes")
     wait_job(daemon.client, ingest(daemon.client, notes).id)
     job = wait_identity(daemon, set())
     assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED
@@ -78,7 +78,7 @@ def test_an_unreachable_model_fails_documents_not_the_update_and_they_are_retrie
 def test_a_daemon_killed_during_an_update_loses_only_the_unit_in_flight(start_daemon, tiny_gguf, tmp_path):
     daemon = start_daemon(CONFIG)
     daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
-    notes = _copy(FIRST["sailing"] + FIRST["bread"] + FIRST["work"], tmp_path / "notes")
+    notes = _copy(FIRST["bees"] + FIRST["pottery"] + FIRST["work"], tmp_path / "notes")
     wait_job(daemon.client, ingest(daemon.client, notes).id)
     deadline = time.monotonic() + 600
     while True:  # until the update has stored a couple of insights and is writing the next

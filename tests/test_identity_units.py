@@ -112,9 +112,9 @@ def test_memories_without_a_vector_are_not_placed():
 def test_same_content_in_two_forms_is_linked_to_the_earlier_one(persona):
     from pypdf import PdfReader
 
-    note = (persona / "notes" / "2024-06-29-night-passage-fowey.md").read_text()
-    pdf = "\n".join(p.extract_text() for p in PdfReader(persona / "media" / "2024-06-29-night-passage-fowey.pdf").pages)
-    other = (persona / "notes" / "2025-09-14-day-skipper-practical.md").read_text()
+    note = (persona / "notes" / "2024-08-17-celadon-glaze-tests.md").read_text()
+    pdf = "\n".join(p.extract_text() for p in PdfReader(persona / "media" / "2024-08-17-celadon-glaze-tests.pdf").pages)
+    other = (persona / "notes" / "2025-06-21-craft-fair-stall.md").read_text()  # the same glaze, other words
     assert overlap(shingles(note), shingles(pdf)) > 0.9
     assert overlap(shingles(note), shingles(other)) < 0.1
     texts = {"note": note, "pdf": pdf, "other": other}
@@ -185,7 +185,7 @@ def test_degenerate_answers_of_small_models_are_told_apart_from_text(persona):
     assert implausible("100,000,000", text) == "no words" and implausible("2018-06-30 15:47:59", text) == "no words"
     assert implausible(["2024"], Field(2, 24, items=6)) == ""  # a year is a fine keyword
     assert implausible("Ages: " + ", ".join(f"10.{i}" for i in range(3, 60)), Field(80, 880)) == "a pattern repeated"
-    note = (notes / "2024-03-28-first-week-plymouth.md").read_text()[:880]
+    note = (notes / "2024-01-20-moving-to-york.md").read_text()[:880]
     assert implausible(note, Field(80, 880)) == ""
     assert implausible("They bake bread on Sundays; see www.example.org", text) == ""
     assert implausible(["https://a.example", "bread"], Field(2, 24, items=6)) == ""  # lists: the best item
@@ -195,12 +195,12 @@ def test_degenerate_answers_of_small_models_are_told_apart_from_text(persona):
     from secondme.pipeline.identity.shades import shade_messages
 
     brief = MemoryBrief(id="m", title="t", created_at=datetime(2024, 1, 1), source_type="markdown", text="x")
-    prompts = [shade_messages([brief], "Alex Morgan"), global_messages([], "Alex Morgan"),
-               status_messages([brief], "", "Alex Morgan"), insight_messages(brief, "", "Alex Morgan")]  # fmt: skip
+    prompts = [shade_messages([brief], "Nadia Brennan"), global_messages([], "Nadia Brennan"),
+               status_messages([brief], "", "Nadia Brennan"), insight_messages(brief, "", "Nadia Brennan")]  # fmt: skip
     told = [p[0]["content"] for p in prompts]
     echo = "name (two to four words naming the facet), aspect (the area of life, such as work"
     assert implausible(echo, Field(20, 280), told[0]) == "the instructions repeated"
-    copied = "A facet of Alex Morgan's life from a few of their own notes"
+    copied = "A facet of Nadia Brennan's life from a few of their own notes"
     assert implausible(copied, text, told[0]) == "the instructions repeated"
     for path in sorted(notes.iterdir()):  # the owner's own words are never taken for a copy of the instructions
         assert all(implausible(path.read_text(errors="replace")[:880], Field(80, 880), t) == "" for t in told), path

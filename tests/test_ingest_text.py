@@ -22,14 +22,14 @@ def test_ingesting_the_persona_notes_makes_one_memory_per_text_file(daemon, pers
     memories = all_memories(daemon.client)
     assert sorted(m.source for m in memories) == sorted(str(p) for p in notes)
     by_source = {m.source: m for m in memories}
-    move = by_source[str(persona / "notes" / "2024-01-15-decision-to-move.md")]
+    move = by_source[str(persona / "notes" / "2024-01-20-moving-to-york.md")]
     assert move.source_type == memory_pb2.SOURCE_TYPE_MARKDOWN
-    assert move.created_at.ToDatetime().date().isoformat() == "2024-01-15"  # the note's own date
+    assert move.created_at.ToDatetime().date().isoformat() == "2024-01-20"  # the note's own date
     assert (
         move.content_hash
-        == hashlib.sha256((persona / "notes" / "2024-01-15-decision-to-move.md").read_bytes()).hexdigest()
+        == hashlib.sha256((persona / "notes" / "2024-01-20-moving-to-york.md").read_bytes()).hexdigest()
     )
-    todo = by_source[str(persona / "notes" / "2023-03-05-todo.txt")]
+    todo = by_source[str(persona / "notes" / "2023-01-08-todo.txt")]
     assert todo.source_type == memory_pb2.SOURCE_TYPE_TEXT
     assert all(m.chunk_count >= 1 for m in memories)
 

@@ -90,10 +90,10 @@ def test_walk_skips_hidden_files_and_reports_missing_paths(tmp_path):
 
 
 def test_a_saved_email_is_titled_and_dated_by_its_headers(persona):
-    path = persona / "notes" / "2025-10-12-email-to-sam.txt"
+    path = persona / "notes" / "2024-04-06-email-to-dad.txt"
     doc = TextParser().parse(path.read_bytes(), None)
-    assert doc.title == "Re: winter plans" and doc.created_at.date().isoformat() == "2025-10-12"
-    assert doc.text.startswith("From: Alex Morgan")  # the headers stay: who it was to is part of it
+    assert doc.title == "Moved in (and the bees survived)" and doc.created_at.date().isoformat() == "2024-04-06"
+    assert doc.text.startswith("From: Nadia Brennan")  # the headers stay: who it was to is part of it
     rfc = TextParser().parse(b"From: a@b\nTo: c@d\nDate: Tue, 3 Jun 2025 10:00:00 +0100\nSubject: Hi\n\nbody\n", None)
     assert rfc.title == "Hi" and rfc.created_at.isoformat() == "2025-06-03T10:00:00+01:00"
     not_mail = TextParser().parse(b"Subject: a list\nitems: three\n\nmore\n", None)  # no From/To: not an e-mail

@@ -20,7 +20,7 @@ from secondme.pipeline.fetch import fetch_url, url_problem
 from secondme.v1 import memory_pb2
 
 LIMIT = 1_000_000  # the test daemon's ingest.max_file_bytes
-ARTICLE = "2025-09-06-saved-cold-water-swimming.html"
+ARTICLE = "2025-08-30-saved-tea-science.html"
 
 
 class _Site(BaseHTTPRequestHandler):
@@ -94,7 +94,7 @@ class _Site(BaseHTTPRequestHandler):
 def site(persona) -> Iterator[str]:
     _Site.files = {
         "article": (persona / "notes" / ARTICLE).read_bytes(),
-        "pdf": (persona / "media" / "2024-06-29-night-passage-fowey.pdf").read_bytes(),
+        "pdf": (persona / "media" / "2024-08-17-celadon-glaze-tests.pdf").read_bytes(),
     }
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -155,7 +155,7 @@ def test_ingest_url_makes_url_memories_and_says_why_each_bad_one_was_skipped(sta
         f"{site}/big-unannounced",
         f"{site}/archive",
     ]
-    note = persona / "notes" / "2023-01-14-coffee-setup.md"
+    note = persona / "notes" / "2024-01-20-moving-to-york.md"
     out = daemon.ctl("ingest", str(note), *urls, "--json")
     (job,) = json.loads(out.stdout)["jobs"]
     summary = json.loads(job["result_json"])
@@ -170,8 +170,8 @@ def test_ingest_url_makes_url_memories_and_says_why_each_bad_one_was_skipped(sta
     assert str(note) in memories
     article = memories[f"{site}/articles/cold-water"]  # the URL after the redirect
     assert article.source_type == memory_pb2.SOURCE_TYPE_URL and article.media_type == "text/html"
-    assert article.title == "Cold water swimming: what the evidence actually says"
-    assert article.created_at.ToDatetime().date().isoformat() == "2025-08-28"  # the page's own date
+    assert article.title == "Why your tea tastes different at work"
+    assert article.created_at.ToDatetime().date().isoformat() == "2025-08-21"  # the page's own date
     assert json.loads(article.metadata_json)["parsed_as"] == "html"
     text = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=article.id, include_text=True)).text
     assert "<" not in text and len(text) > 200

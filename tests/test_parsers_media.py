@@ -34,20 +34,20 @@ def test_images_are_read_by_ocr_as_their_known_text(persona):
 
 
 def test_pdfs_give_their_pages_text_title_and_the_owners_date(persona):
-    source_type, doc = _parse(persona / "media" / "2024-06-29-night-passage-fowey.pdf")
+    source_type, doc = _parse(persona / "media" / "2024-08-17-celadon-glaze-tests.pdf")
     assert source_type is SourceType.PDF and doc.status is ParseStatus.OK
-    assert doc.title.startswith("Log: night passage")
-    assert "Fowey" in doc.text and doc.segments[0].start == 1
-    assert doc.created_at.date().isoformat() == "2024-06-29"
-    _, guide = _parse(persona / "media" / "2024-08-01-kestrel-migration-guide.pdf")
-    assert guide.title != "(anonymous)" and "Kestrel" in guide.title
+    assert doc.title == "Celadon glaze tests"
+    assert "Salthill" in doc.text and [s.start for s in doc.segments] == [1, 2]
+    assert doc.created_at.date().isoformat() == "2024-08-17"
+    _, handbook = _parse(persona / "media" / "2024-06-14-gtfs-feed-handbook.pdf")  # titled "(anonymous)"
+    assert handbook.title == "Northway GTFS feed: handbook"
 
 
 def test_saved_web_pages_give_the_article_not_the_page(persona):
-    source_type, doc = _parse(persona / "notes" / "2025-09-06-saved-cold-water-swimming.html")
+    source_type, doc = _parse(persona / "notes" / "2025-08-30-saved-tea-science.html")
     assert source_type is SourceType.HTML
-    assert doc.title == "Cold water swimming: what the evidence actually says"
-    assert doc.created_at.date().isoformat() == "2025-08-28"
+    assert doc.title == "Why your tea tastes different at work"
+    assert doc.created_at.date().isoformat() == "2025-08-21"  # the article's own date
     assert "<" not in doc.text and len(doc.text) > 200
 
 
@@ -56,7 +56,7 @@ def test_broken_pdfs_are_refused_with_reasons(tmp_path, persona):
 
     with pytest.raises(IngestError, match="corrupt or unreadable PDF"):
         parser_for(SourceType.PDF).parse(b"%PDF-1.7\n" + b"\x00garbage" * 100, None)
-    writer = PdfWriter(clone_from=persona / "media" / "2025-03-10-day-skipper-notes.pdf")
+    writer = PdfWriter(clone_from=persona / "media" / "2025-03-02-hive-records.pdf")
     writer.encrypt(user_password="secret", owner_password="owner")
     locked = io.BytesIO()
     writer.write(locked)
@@ -113,10 +113,10 @@ def test_the_persona_folder_ingests_every_readable_type_through_the_daemon(daemo
     summary = result(job)
     memories = all_memories(daemon.client)
     by_name = {m.source.rsplit("/", 1)[-1]: m for m in memories}
-    assert by_name["2025-07-08-whiteboard.png"].source_type == memory_pb2.SOURCE_TYPE_IMAGE
-    assert by_name["2024-06-29-night-passage-fowey.pdf"].source_type == memory_pb2.SOURCE_TYPE_PDF
-    assert by_name["2023-06-12-saved-tide-gauges.html"].source_type == memory_pb2.SOURCE_TYPE_HTML
-    assert by_name["2025-09-14-voice-memo.wav"].source_type == memory_pb2.SOURCE_TYPE_AUDIO  # packaged weights
+    assert by_name["2025-02-03-whiteboard.png"].source_type == memory_pb2.SOURCE_TYPE_IMAGE
+    assert by_name["2024-08-17-celadon-glaze-tests.pdf"].source_type == memory_pb2.SOURCE_TYPE_PDF
+    assert by_name["2023-08-20-saved-varroa-mites.html"].source_type == memory_pb2.SOURCE_TYPE_HTML
+    assert by_name["2025-04-27-voice-memo.wav"].source_type == memory_pb2.SOURCE_TYPE_AUDIO  # packaged weights
     notes = list((persona / "notes").iterdir())
     assert all(n.name in by_name for n in notes)
     problems = {p["path"].rsplit("/", 1)[-1]: p["reason"] for p in summary["problems"]}
