@@ -158,6 +158,7 @@ class Daemon:
             counts=self._counts,
             running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
             active_model=lambda: self.runtime.loaded.name if self.runtime and self.runtime.loaded else "",
+            addresses=self._mesh_addresses,
         )
         self._add(
             daemon_pb2,
@@ -274,6 +275,9 @@ class Daemon:
         assert self.server is not None
         add_to_server(servicer, self.server)
         self._service_names.append(module.DESCRIPTOR.services_by_name[service].full_name)
+
+    async def _mesh_addresses(self) -> list[str]:
+        return await self.mesh.addresses() if self.mesh and self.mesh.running else []
 
     async def _counts(self) -> tuple[int, int]:
         assert self.store is not None

@@ -7,6 +7,10 @@ so a dialer that cannot speak Noise fails security negotiation and never reaches
 The Noise transport is also the earliest point where an inbound peer has a proven ID:
 `GatedNoise` asks the node's gate there, so a blocked or banned peer is dropped before the
 muxer, identify or any handler sees it, and before py-libp2p records it anywhere.
+
+TCP is `tcp.ExclusiveTCP` (no port sharing). What the host announces (identify, `get_addrs`) is
+its listen addresses made dialable (`addresses.dialable`), never the addresses strangers say
+they observed us at: identify's observed-address discovery is off.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from libp2p.security.exceptions import HandshakeFailure
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
+from secondme.network.addresses import CachedInterfaces, dialable
 from secondme.network.errors import InvalidAddress
+from secondme.network.tcp import ExclusiveTCP
 
 SECURITY_PROTOCOLS = (str(NOISE_PROTOCOL_ID),)
 # Why a peer (by its authenticated ID) may not connect, or None: the node's `Guard.refuse_peer`.
@@ -63,8 +69,11 @@ def parse_multiaddrs(texts: Sequence[str]) -> list[multiaddr.Multiaddr]:
     return parsed
 
 
-def build_host(key_pair: KeyPair, listen: Sequence[multiaddr.Multiaddr], gate: Gate = lambda peer: None) -> IHost:
+def build_host(
+    key_pair: KeyPair, listen: Sequence[multiaddr.Multiaddr], tcp: ExclusiveTCP, gate: Gate = lambda peer: None
+) -> IHost:
     security = {NOISE_PROTOCOL_ID: GatedNoise(key_pair, gate)}
+    interfaces = CachedInterfaces()
     # py-libp2p's connection manager otherwise dials every peer in its peerstore until it has 50
     # connections; which peers to keep connected is this node's decision (bootstrap, redial).
     connections = ConnectionConfig(min_connections=0, low_watermark=0)
@@ -74,4 +83,7 @@ def build_host(key_pair: KeyPair, listen: Sequence[multiaddr.Multiaddr], gate: G
         muxer_preference="YAMUX",
         listen_addrs=list(listen),
         connection_config=connections,
+        transports=[tcp],
+        addrs_factory=lambda candidates: dialable(candidates, interfaces()),
+        disable_identify_address_discovery=True,
     )

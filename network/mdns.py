@@ -17,8 +17,9 @@ import secrets
 import socket
 from collections.abc import Callable, Sequence
 
-import ifaddr
 from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Zeroconf
+
+from secondme.network.addresses import interface_ips, local_interface_addresses
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,7 @@ def _ipv4_of(address: str) -> str | None:
 
 
 def _local_ipv4s() -> list[str]:
-    ips = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str) and ip.ip not in ips:
-                ips.append(ip.ip)
-    return ips
+    return interface_ips(local_interface_addresses(), "ip4")
 
 
 def advertised(addresses: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -34,6 +34,7 @@ from secondme.network.protocols import (
     build_card,
 )
 from secondme.network.rendezvous import serve_rendezvous, use_rendezvous_point
+from secondme.network.tcp import ExclusiveTCP
 from secondme.permissions import Action, Disclosed, canonical_peer_id, disclose
 from secondme.v1 import wire_pb2
 
@@ -147,7 +148,8 @@ class MeshNode:
         self.guard = Guard(settings.limits)
         self._listen = parse_multiaddrs(settings.listen)
         self._bootstrap = parse_multiaddrs(settings.bootstrap)
-        self.host = build_host(key_pair_from_seed(seed), self._listen, self.guard.refuse_peer)
+        self._tcp = ExclusiveTCP()
+        self.host = build_host(key_pair_from_seed(seed), self._listen, self._tcp, self.guard.refuse_peer)
         self.peer_id = str(self.host.get_id())
         self.guard.set_blocked(set(blocked) - {self.peer_id})
         self._nursery: trio.Nursery | None = None
@@ -157,6 +159,8 @@ class MeshNode:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Listen, serve and keep bootstrap peers dialled until cancelled."""
         async with self.host.run(listen_addrs=self._listen), trio.open_nursery() as nursery:
+            if self._tcp.failures:  # py-libp2p logs a failed listen at debug level and carries on
+                raise self._tcp.failures[0]
             self._nursery = nursery
             self.host.set_stream_handler(CARD_PROTOCOL, self._contained(CARD_PROTOCOL, self._serve_card))
             self.host.set_stream_handler(GRANT_PROTOCOL, self._contained(GRANT_PROTOCOL, self._serve_grant))
@@ -190,6 +194,8 @@ class MeshNode:
                     mdns.close()
 
     def addresses(self) -> list[str]:
+        """Where other machines can dial this node: unspecified listen addresses expanded to every
+        interface address, loopback first (see `addresses`), each ending in /p2p/PEER_ID."""
         return [str(a) for a in self.host.get_addrs()]
 
     def connected_peers(self) -> list[str]:
@@ -477,7 +483,7 @@ class MeshNode:
             with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(nursery.start_soon, self._mdns_found, peer, addresses)
 
-        listen = [a.split("/p2p/", 1)[0] for a in self.addresses()]
+        listen = [str(a) for a in self.host.get_transport_addrs()]  # mdns expands 0.0.0.0 its own way
         discovery = MdnsDiscovery(self.peer_id, listen, found)
         try:
             await trio.to_thread.run_sync(discovery.start)

@@ -55,8 +55,8 @@ class RunningDaemon:
             SECONDME_NETWORK_LISTEN="/ip4/127.0.0.1/tcp/0",
             # mDNS's receiving socket binds 0.0.0.0:5353; test daemons never announce themselves.
             SECONDME_NETWORK_MDNS="0",
-            **self.extra_env,
         )
+        env.update(self.extra_env)  # a test's own values win, also over the ones above
         return env
 
     @property

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -66,3 +69,32 @@ def all_memories(client: Client) -> list[memory_pb2.Memory]:
         token = page.next_page_token
         if not token:
             return found
+
+
+NETNS_ENV = "SECONDME_TEST_NETNS"
+
+
+def in_private_netns() -> bool:
+    """True inside the network namespace `rerun_in_private_netns` made for this test."""
+    return os.environ.get(NETNS_ENV) == "1"
+
+
+def rerun_in_private_netns(test_file: str, test_name: str, setup: str = "") -> None:
+    """Run one test again in a network namespace made here (`unshare -rn`) and assert it passed.
+
+    For tests that must bind the unspecified address (0.0.0.0) or a fixed port: in the namespace
+    the only interface is loopback (plus whatever `setup`, shell run first, adds), so nothing
+    can reach or be reached beyond it. The test calls this unless `in_private_netns()`.
+    """
+    here = f"{Path(test_file).resolve()}::{test_name}"
+    prepare = f"ip link set lo up && {setup + ' && ' if setup else ''}"
+    command = f"{prepare}exec {sys.executable} -m pytest -q -p no:cacheprovider {here}"
+    result = subprocess.run(
+        ["unshare", "-rn", "sh", "-c", command],
+        env={**os.environ, NETNS_ENV: "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout

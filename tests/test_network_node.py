@@ -6,20 +6,20 @@ processes) are in test_mesh_daemons.py.
 
 from __future__ import annotations
 
+import errno
 import os
-import subprocess
-import sys
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import multiaddr
 import pytest
 import trio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from helpers import in_private_netns, rerun_in_private_netns
 from libp2p import new_host
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
@@ -31,6 +31,7 @@ from secondme.network.host import key_pair_from_seed
 from secondme.network.limits import MeshLimits
 from secondme.network.node import MeshNode, NodeSettings
 from secondme.network.protocols import CARD_PROTOCOL, GRANT_PROTOCOL, SESSION_PROTOCOL
+from secondme.network.tcp import ListenFailed
 from secondme.permissions import (
     Action,
     Disclosure,
@@ -191,6 +192,36 @@ def test_exception_in_a_handler_closes_only_that_stream() -> None:
                 await session.turn("raise")  # the delegate raises inside a's handler
             await still_serves(a, b)
             assert await b.node.exchange(a.peer_id, ROLEPLAY, grant, ["hi"]) == ["alex heard: hi"]
+
+    run(main)
+
+
+def test_a_taken_port_is_never_shared_and_stops_a_second_node_naming_port_and_holder() -> None:
+    a, c = make_self("alex"), make_self("casey")
+
+    async def main() -> None:
+        async with running(a, c):
+            port = int(a.address.split("/")[4])
+            # a's socket has no SO_REUSEPORT, so even a socket asking to share the port cannot bind it.
+            with socket.socket() as sharer:
+                sharer.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                with pytest.raises(OSError) as shared:
+                    sharer.bind(("127.0.0.1", port))
+                assert shared.value.errno == errno.EADDRINUSE
+            second = make_self("blake")
+            second.node.settings.listen = [f"/ip4/127.0.0.1/tcp/{port}"]
+            taken = MeshNode(os.urandom(32), second.node.settings, second.authority, second.delegate)
+            with pytest.raises(BaseExceptionGroup) as failed:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(taken.run)
+            (error,) = failed.value.exceptions
+            while isinstance(error, BaseExceptionGroup):
+                (error,) = error.exceptions
+            assert isinstance(error, ListenFailed)
+            assert f"TCP port {port}" in str(error) and f"pid {os.getpid()}" in str(error)
+            assert "/tcp/0" in str(error)
+            await c.node.connect(a.address)
+            await still_serves(a, c)  # the first node is untouched
 
     run(main)
 
@@ -495,19 +526,9 @@ def test_the_guard_refuses_changes_from_another_thread() -> None:
 
 def test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns() -> None:
     """zeroconf's receiving socket binds 0.0.0.0:5353, so this runs in a network namespace made
-    here (`unshare -rn`: only a loopback interface), where that can reach nothing else."""
-    if os.environ.get("SECONDME_TEST_NETNS") != "1":
-        here = f"{Path(__file__).resolve()}::test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns"
-        command = f"ip link set lo up && exec {sys.executable} -m pytest -q -p no:cacheprovider {here}"
-        result = subprocess.run(
-            ["unshare", "-rn", "sh", "-c", command],
-            env={**os.environ, "SECONDME_TEST_NETNS": "1"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "1 passed" in result.stdout
+    here (only a loopback interface), where that can reach nothing else."""
+    if not in_private_netns():
+        rerun_in_private_netns(__file__, "test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns")
         return
     a, b = make_self("alex"), make_self("blake")
     a.node.settings.mdns = b.node.settings.mdns = True

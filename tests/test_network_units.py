@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+import multiaddr
 import pytest
 import trio
 
+from secondme.network.addresses import (
+    InterfaceAddress,
+    dialable,
+    interface_ips,
+    is_unspecified,
+    local_interface_addresses,
+)
 from secondme.network.bridge import TrioBridge
 from secondme.network.errors import FrameError
 from secondme.network.framing import FramedStream, encode_varint
@@ -223,3 +231,48 @@ def test_bridge_start_reports_a_node_that_cannot_start() -> None:
             await TrioBridge().start(Broken)  # type: ignore[arg-type]
 
     asyncio.run(main())
+
+
+# -- dialable addresses ---------------------------------------------------------------------
+
+LAPTOP = [
+    InterfaceAddress("eth0", "192.168.1.20"),
+    InterfaceAddress("lo", "127.0.0.1"),
+    InterfaceAddress("eth0", "fe80::1"),  # link-local: needs a zone, never listed
+    InterfaceAddress("wlan0", "10.0.0.7"),
+    InterfaceAddress("lo", "::1"),
+    InterfaceAddress("eth0", "2001:db8::20"),
+    InterfaceAddress("docker0", "169.254.3.3"),  # link-local IPv4 too
+]
+
+
+def test_an_unspecified_listen_address_becomes_every_interface_address_loopback_first() -> None:
+    listen = [multiaddr.Multiaddr("/ip4/0.0.0.0/tcp/4001"), multiaddr.Multiaddr("/ip6/::/tcp/4002")]
+    assert [str(a) for a in dialable(listen, LAPTOP)] == [
+        "/ip4/127.0.0.1/tcp/4001",
+        "/ip4/192.168.1.20/tcp/4001",
+        "/ip4/10.0.0.7/tcp/4001",
+        "/ip6/::1/tcp/4002",
+        "/ip6/2001:db8::20/tcp/4002",
+    ]
+
+
+def test_concrete_addresses_stay_as_they_are_and_nothing_is_listed_twice() -> None:
+    listen = [
+        multiaddr.Multiaddr("/ip4/192.168.1.20/tcp/4001"),
+        multiaddr.Multiaddr("/ip4/0.0.0.0/tcp/4001"),
+        multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/5000"),
+    ]
+    assert [str(a) for a in dialable(listen, LAPTOP)] == [
+        "/ip4/192.168.1.20/tcp/4001",
+        "/ip4/127.0.0.1/tcp/4001",
+        "/ip4/10.0.0.7/tcp/4001",
+        "/ip4/127.0.0.1/tcp/5000",
+    ]
+    assert dialable([multiaddr.Multiaddr("/ip4/0.0.0.0/tcp/1")], []) == []  # no interface, no address
+    assert is_unspecified("/ip4/0.0.0.0/tcp/4001") and is_unspecified("/ip6/::/tcp/1")
+    assert not is_unspecified("/ip4/127.0.0.1/tcp/4001")
+
+
+def test_this_machines_interfaces_include_loopback() -> None:
+    assert "127.0.0.1" in interface_ips(local_interface_addresses(), "ip4")

@@ -28,6 +28,8 @@ class StatusSources:
     counts: Callable[[], Awaitable[tuple[int, int]]]
     running_job_count: Callable[[], int]
     active_model: Callable[[], str]
+    # The mesh's dialable addresses; [] when the mesh is off.
+    addresses: Callable[[], Awaitable[list[str]]]
 
 
 class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
@@ -53,6 +55,7 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
             config_path=s.config_path,
             pid=os.getpid(),
             active_model=s.active_model(),
+            addresses=await s.addresses(),
         )
 
     @grpc_errors

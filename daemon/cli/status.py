@@ -36,6 +36,7 @@ def status(ctx: CliContext) -> int:
             ("socket", response.socket_path),
             ("pid", str(response.pid)),
         ]
+        rows += [("address", address) for address in response.addresses]
         for key, value in rows:
             table.add_row(f"[bold]{key}[/]", value)
         console.print(table, highlight=False)

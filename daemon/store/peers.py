@@ -9,6 +9,7 @@ from datetime import datetime
 
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.timeutil import from_db, now_db
+from secondme.network.addresses import is_unspecified
 
 # Enough to redial a peer that moved; older ones are dropped.
 MAX_ADDRESSES = 8
@@ -59,7 +60,7 @@ class PeerRepository:
             known = json.loads(row[0]) if row else []
             merged: list[str] = []
             for address in [_dial_address(a) for a in addresses] + known:
-                if address and address not in merged:
+                if address and address not in merged and not is_unspecified(address):
                     merged.append(address)
             await conn.execute(
                 "INSERT INTO peers (peer_id, addresses_json, last_seen) VALUES (?, ?, ?) "

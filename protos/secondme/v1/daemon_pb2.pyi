@@ -1,9 +1,10 @@
 import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -13,7 +14,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "uptime", "data_dir", "peer_id", "memory_count", "job_count", "running_job_count", "socket_path", "config_path", "pid", "active_model")
+    __slots__ = ("version", "uptime", "data_dir", "peer_id", "memory_count", "job_count", "running_job_count", "socket_path", "config_path", "pid", "active_model", "addresses")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPTIME_FIELD_NUMBER: _ClassVar[int]
     DATA_DIR_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +26,7 @@ class GetStatusResponse(_message.Message):
     CONFIG_PATH_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     version: str
     uptime: _duration_pb2.Duration
     data_dir: str
@@ -36,7 +38,8 @@ class GetStatusResponse(_message.Message):
     config_path: str
     pid: int
     active_model: str
-    def __init__(self, version: _Optional[str] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data_dir: _Optional[str] = ..., peer_id: _Optional[str] = ..., memory_count: _Optional[int] = ..., job_count: _Optional[int] = ..., running_job_count: _Optional[int] = ..., socket_path: _Optional[str] = ..., config_path: _Optional[str] = ..., pid: _Optional[int] = ..., active_model: _Optional[str] = ...) -> None: ...
+    addresses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data_dir: _Optional[str] = ..., peer_id: _Optional[str] = ..., memory_count: _Optional[int] = ..., job_count: _Optional[int] = ..., running_job_count: _Optional[int] = ..., socket_path: _Optional[str] = ..., config_path: _Optional[str] = ..., pid: _Optional[int] = ..., active_model: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ShutdownRequest(_message.Message):
     __slots__ = ()
