@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 
 import grpc
 import pytest
@@ -38,6 +40,7 @@ def test_chat_streams_tokens_and_stores_the_conversation(chat_daemon):
     )
     assert [m.role for m in stored.messages] == ["user", "assistant", "user", "assistant"]
     assert stored.messages[1].content == "".join(tokens) and stored.messages[3].content == "".join(more)
+    assert not any(m.incomplete for m in stored.messages)
     status = chat_daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest())
     assert status.active_model == "tiny"
     chat_daemon.client.chat.DeleteConversation(chat_pb2.DeleteConversationRequest(conversation_id=done.conversation_id))
@@ -51,12 +54,55 @@ def test_cli_one_shot_chat_with_json(chat_daemon):
     assert out["model"] == "tiny" and isinstance(out["reply"], str) and out["conversation_id"]
 
 
-def test_chat_without_an_active_model_says_how_to_get_one(start_daemon):
+def test_chat_without_an_active_model_says_how_to_get_one_and_stores_nothing(start_daemon):
     daemon = start_daemon()
     with pytest.raises(grpc.RpcError) as caught:
         _chat(daemon, "hello")
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "models import" in caught.value.details()
+    listed = daemon.client.chat.ListConversations(chat_pb2.ListConversationsRequest()).conversations
+    assert list(listed) == []  # a refused chat leaves no conversation with an empty reply
+
+
+def test_kill_9_while_a_reply_streams_keeps_what_was_said_marked_incomplete(start_daemon, tiny_gguf):
+    daemon = start_daemon("version = 1\n[models]\ncontext_size = 2048\nthreads = 1\n")
+    daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
+    call = daemon.client.chat.Chat(chat_pb2.ChatRequest(message="tell me everything", max_tokens=1900, seed=3))
+    received: list[str] = []
+
+    def read() -> None:
+        with contextlib.suppress(grpc.RpcError):
+            received.extend(e.token for e in call if e.HasField("token"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    conversation = None
+    deadline = time.monotonic() + 60
+    while conversation is None or not conversation.messages[-1].content:
+        assert time.monotonic() < deadline, "the streaming reply was never written"
+        listed = daemon.client.chat.ListConversations(chat_pb2.ListConversationsRequest()).conversations
+        if listed:
+            conversation = daemon.client.chat.GetConversation(
+                chat_pb2.GetConversationRequest(conversation_id=listed[0].id)
+            )
+        time.sleep(0.05)
+    assert conversation.messages[-1].incomplete  # still streaming
+    daemon.kill()
+    reader.join(30)
+    daemon.start()
+    stored = daemon.client.chat.GetConversation(
+        chat_pb2.GetConversationRequest(conversation_id=conversation.conversation.id)
+    )
+    assert [m.role for m in stored.messages] == ["user", "assistant"]
+    assert stored.messages[0].content == "tell me everything" and not stored.messages[0].incomplete
+    reply = stored.messages[1]
+    assert reply.incomplete and reply.model
+    # What was stored is what was streamed: the two agree as far as either got (a batch written just
+    # before the kill may hold a few pieces the client had not yet read).
+    streamed = "".join(received)
+    agreed = min(len(streamed), len(reply.content))
+    assert reply.content[:agreed] == streamed[:agreed]
+    assert len(reply.content) >= len(conversation.messages[-1].content) > 0
 
 
 def test_corrupt_and_unsupported_gguf_are_refused_with_reasons(chat_daemon, tmp_path, tiny_gguf):
@@ -94,6 +140,9 @@ def test_fifty_concurrent_chats_are_served_or_refused_cleanly(chat_daemon):
     assert len(outcomes) == 50  # none hangs
     assert set(outcomes) <= {"served", "RESOURCE_EXHAUSTED"}
     assert outcomes.count("served") >= 8
+    # only the chats that were served are kept: a refused one leaves no conversation behind
+    listed = chat_daemon.client.chat.ListConversations(chat_pb2.ListConversationsRequest(page_size=100))
+    assert len(listed.conversations) == outcomes.count("served")
     _, done = _chat(chat_daemon, "still alive?", max_tokens=4)
     assert done is not None
 
@@ -109,6 +158,7 @@ def test_client_disconnect_stops_generation_and_the_next_chat_is_served(chat_dae
     interrupted = next(c for c in conversations if c.title == "go on forever")
     stored = chat_daemon.client.chat.GetConversation(chat_pb2.GetConversationRequest(conversation_id=interrupted.id))
     assert stored.messages[-1].role == "assistant"  # the partial reply is kept
+    assert stored.messages[-1].incomplete  # and known to be cut off
 
 
 def test_activating_another_model_while_a_chat_streams(chat_daemon, tiny_gguf_q8):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
 from secondme.daemon.api.convert import next_page_token, page_window, to_timestamp
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors
 from secondme.daemon.chat_context import ChatContext
+from secondme.daemon.chat_reply import StreamedReply
+from secondme.daemon.memory_search import RetrievedMemory
 from secondme.daemon.models.registry import ModelRecord
 from secondme.daemon.models.runtime import ModelRuntime, Priority
 from secondme.daemon.store.conversations import ConversationRepository
@@ -15,6 +19,18 @@ from secondme.v1 import chat_pb2, chat_pb2_grpc
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_TEMPERATURE = 0.7
 MAX_MESSAGE_CHARS = 100_000
+
+
+def _cited(memory: RetrievedMemory) -> dict[str, Any]:
+    return {
+        "memory_id": memory.memory_id,
+        "title": memory.title,
+        "source": memory.source,
+        "score": round(memory.score, 6),
+        "similarity": round(memory.similarity or 0.0, 6),
+        "fresh": memory.fresh,
+        "date": f"{memory.created_at:%Y-%m-%d}",
+    }
 
 
 class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
@@ -30,30 +46,16 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
             raise InvalidArgument("message is empty")
         if len(text) > MAX_MESSAGE_CHARS:
             raise InvalidArgument(f"message is longer than {MAX_MESSAGE_CHARS} characters")
-        if request.conversation_id:
-            conversation_id = request.conversation_id
-            history = await self._conversations.messages(conversation_id)
-        else:
-            conversation_id, history = await self._conversations.create(text), []
+        history = await self._conversations.messages(request.conversation_id) if request.conversation_id else []
         serving = self._runtime.serving
         prepared = await self._context.prepare(
             history, text, serving.trained_through if serving else None, retrieve=not request.without_memories
         )
-        cited = [
-            {
-                "memory_id": m.memory_id,
-                "title": m.title,
-                "source": m.source,
-                "score": round(m.score, 6),
-                "similarity": round(m.similarity or 0.0, 6),
-                "fresh": m.fresh,
-                "date": f"{m.created_at:%Y-%m-%d}",
-            }
-            for m in prepared.cited
-        ]
-        await self._conversations.add_message(conversation_id, "user", text)
+        cited = [_cited(m) for m in prepared.cited]
         served_by: list[ModelRecord] = []
-        pieces: list[str] = []
+        # Nothing is stored until the model serves: a refused chat (no model, a full queue) leaves nothing.
+        reply: StreamedReply | None = None
+        finished = False
         try:
             async for piece in self._runtime.stream(
                 prepared.messages,
@@ -63,17 +65,26 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
                 seed=request.seed if request.HasField("seed") else None,
                 served_by=served_by,
             ):
-                pieces.append(piece)
+                if reply is None:
+                    reply = await StreamedReply.begin(
+                        self._conversations, request.conversation_id, text, served_by[0].id, cited
+                    )
+                reply.add(piece)
                 yield chat_pb2.ChatResponse(token=piece)
+                await reply.write_if_due()  # after the send: what is stored was said
+            finished = True
+            if reply is None and served_by:  # the model served an empty reply
+                reply = await StreamedReply.begin(
+                    self._conversations, request.conversation_id, text, served_by[0].id, cited
+                )
         finally:
-            # What was said is kept even when the owner interrupted it.
-            model_id = served_by[0].id if served_by else ""
-            await self._conversations.add_message(conversation_id, "assistant", "".join(pieces), model_id, cited)
+            if reply is not None:  # what was said is kept, marked incomplete when it was cut off
+                await reply.finish(complete=finished)
         yield chat_pb2.ChatResponse(
             done=chat_pb2.ChatDone(
-                conversation_id=conversation_id,
+                conversation_id=reply.conversation_id if reply else request.conversation_id,
                 model=served_by[0].name if served_by else "",
-                completion_tokens=len(pieces),
+                completion_tokens=reply.pieces if reply else 0,
                 cited=[chat_pb2.CitedMemory(**c) for c in cited],
             )
         )
@@ -115,6 +126,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
                     created_at=to_timestamp(m.created_at),
                     model=m.model_id,
                     cited=[chat_pb2.CitedMemory(**c) for c in m.cited],
+                    incomplete=not m.complete,
                 )
                 for m in messages
             ],

@@ -24,6 +24,8 @@ class StoredMessage:
     created_at: datetime
     model_id: str
     cited: list[dict[str, Any]]
+    # False for a reply cut off before the model finished it (the owner interrupted it, the daemon stopped).
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,42 +41,68 @@ class ConversationRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def create(self, title: str) -> str:
-        conversation_id = "conv_" + secrets.token_hex(8)
-        now = now_db()
-        await self._store.execute(
-            "INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            (conversation_id, title[:80], now, now),
-        )
-        return conversation_id
-
     async def require(self, conversation_id: str) -> None:
         if not await self._store.fetchone("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)):
             raise ConversationNotFound(conversation_id)
 
-    async def add_message(
-        self, conversation_id: str, role: str, content: str, model_id: str = "", cited: list[dict] | None = None
-    ) -> None:
+    async def begin_exchange(
+        self, conversation_id: str, text: str, model_id: str, cited: list[dict[str, Any]]
+    ) -> tuple[str, int]:
+        """Store the owner's message and an empty reply to fill as it streams, in one transaction.
+
+        An empty `conversation_id` starts a conversation titled by the message. Returns
+        (conversation id, the reply's message id).
+        """
         now = now_db()
         async with self._store.transaction() as conn:
+            if not conversation_id:
+                conversation_id = "conv_" + secrets.token_hex(8)
+                await conn.execute(
+                    "INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                    (conversation_id, text[:80], now, now),
+                )
+            else:
+                cursor = await conn.execute(
+                    "UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id)
+                )
+                if cursor.rowcount == 0:
+                    raise ConversationNotFound(conversation_id)
             await conn.execute(
                 "INSERT INTO messages(conversation_id, role, content, model_id, created_at, cited_json)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, model_id, now, json.dumps(cited or [])),
+                " VALUES (?, 'user', ?, '', ?, '[]')",
+                (conversation_id, text, now),
             )
-            await conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+            cursor = await conn.execute(
+                "INSERT INTO messages(conversation_id, role, content, model_id, created_at, cited_json, complete)"
+                " VALUES (?, 'assistant', '', ?, ?, ?, 0)",
+                (conversation_id, model_id, now, json.dumps(cited)),
+            )
+            reply_id = cursor.lastrowid
+        assert reply_id is not None
+        return conversation_id, reply_id
+
+    async def write_reply(self, message_id: int, content: str, complete: bool) -> None:
+        """The reply as far as it got; `complete` once the model has finished it."""
+        await self._store.execute(
+            "UPDATE messages SET content = ?, complete = ? WHERE id = ?", (content, int(complete), message_id)
+        )
 
     async def messages(self, conversation_id: str) -> list[StoredMessage]:
         await self.require(conversation_id)
         rows = await self._store.fetchall(
-            "SELECT role, content, created_at, model_id, cited_json FROM messages "
+            "SELECT role, content, created_at, model_id, cited_json, complete FROM messages "
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         )
         return [
             StoredMessage(
-                r["role"], r["content"], from_db(r["created_at"]), r["model_id"] or "", json.loads(r["cited_json"])
-            )  # type: ignore[arg-type]
+                r["role"],
+                r["content"],
+                from_db(r["created_at"]),  # type: ignore[arg-type]
+                r["model_id"] or "",
+                json.loads(r["cited_json"]),
+                bool(r["complete"]),
+            )
             for r in rows
         ]
 

@@ -64,18 +64,20 @@ class CitedMemory(_message.Message):
     def __init__(self, memory_id: _Optional[str] = ..., title: _Optional[str] = ..., source: _Optional[str] = ..., score: _Optional[float] = ..., similarity: _Optional[float] = ..., fresh: _Optional[bool] = ..., date: _Optional[str] = ...) -> None: ...
 
 class ChatMessage(_message.Message):
-    __slots__ = ("role", "content", "created_at", "model", "cited")
+    __slots__ = ("role", "content", "created_at", "model", "cited", "incomplete")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CITED_FIELD_NUMBER: _ClassVar[int]
+    INCOMPLETE_FIELD_NUMBER: _ClassVar[int]
     role: str
     content: str
     created_at: _timestamp_pb2.Timestamp
     model: str
     cited: _containers.RepeatedCompositeFieldContainer[CitedMemory]
-    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., model: _Optional[str] = ..., cited: _Optional[_Iterable[_Union[CitedMemory, _Mapping]]] = ...) -> None: ...
+    incomplete: bool
+    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., model: _Optional[str] = ..., cited: _Optional[_Iterable[_Union[CitedMemory, _Mapping]]] = ..., incomplete: _Optional[bool] = ...) -> None: ...
 
 class Conversation(_message.Message):
     __slots__ = ("id", "title", "created_at", "updated_at", "message_count")

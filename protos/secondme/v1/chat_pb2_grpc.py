@@ -63,7 +63,8 @@ class ChatServiceServicer:
 
     def Chat(self, request, context):
         """Chat streams the reply token by token; the last message carries the stored ids and usage.
-        Cancelling the call stops the generation.
+        Cancelling the call stops the generation. The owner's message and the reply are stored once the
+        model starts to serve them (a refused chat stores nothing), the reply in small batches as it streams.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
