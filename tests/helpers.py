@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from secondme.daemon.client import Client
@@ -34,6 +35,15 @@ def make_notes(folder: Path, count: int, words: int = 40, prefix: str = "note") 
 def ingest(client: Client, *paths: Path, **kwargs) -> jobs_pb2.Job:
     request = memory_pb2.IngestRequest(paths=[str(p) for p in paths], **kwargs)
     return client.memory.Ingest(request, timeout=30).job
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 60, every: float = 0.05) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` (a guard, not a speed check)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
 
 
 def wait_job(client: Client, job_id: str, timeout: float = 300) -> jobs_pb2.Job:

@@ -9,12 +9,12 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from helpers import wait_until
 from libp2p.crypto.ed25519 import Ed25519PrivateKey as Libp2pKey
 from libp2p.peer.id import ID
 
@@ -120,9 +120,7 @@ def test_sighup_reloads_the_config(daemon, tmp_path):
     upload()  # accepted under the default 50 MB limit
     daemon.config.write_text("version = 1\n[ingest]\nmax_file_bytes = 1000\n")
     daemon.process.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "reloaded config" not in daemon.log_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "reloaded config" in daemon.log_text(), "the daemon to reload its config")
     try:
         upload()
     except grpc.RpcError as exc:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from helpers import wait_until
 
 from secondme.permissions import peer_id_from_public_key
 from secondme.v1 import daemon_pb2, grant_pb2
@@ -150,7 +150,5 @@ def test_clock_skew_comes_from_config_and_sighup_applies_a_new_value(start_daemo
 
     alice.config.write_text("version = 1\n[grants]\nclock_skew_seconds = 900\n")
     alice.process.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 30
-    while "reloaded config" not in alice.log_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "reloaded config" in alice.log_text(), "the daemon to reload its config")
     assert _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "card")["allowed"] is True

@@ -69,26 +69,26 @@ async def test_a_prompt_far_longer_than_the_context_is_trimmed_not_fatal(runtime
 
 async def test_owner_requests_are_served_before_waiting_peer_turns(runtime):
     loop = asyncio.get_running_loop()
-    release, order = threading.Event(), []
+    busy, release, all_done, order = threading.Event(), threading.Event(), threading.Event(), []
 
     def work(name: str, block: bool = False) -> _Work:
         def run(_: _Work) -> None:
             if block:
-                release.wait(10)
+                busy.set()
+                release.wait(30)
             order.append(name)
+            if len(order) == 5:
+                all_done.set()
 
         return _Work(run, loop)
 
     runtime._submit(work("busy", block=True), Priority.OWNER)  # occupies the worker
-    await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(busy.wait, 30)
     for name, priority in (("peer1", Priority.PEER), ("pipeline", Priority.PIPELINE), ("peer2", Priority.PEER)):
         runtime._submit(work(name), priority, bounded=False)
     runtime._submit(work("owner"), Priority.OWNER, bounded=False)
     release.set()
-    for _ in range(200):
-        if len(order) == 5:
-            break
-        await asyncio.sleep(0.01)
+    assert await asyncio.to_thread(all_done.wait, 30)
     assert order == ["busy", "owner", "pipeline", "peer1", "peer2"]
 
 

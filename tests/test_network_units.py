@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import multiaddr
 import pytest
@@ -178,7 +179,7 @@ def test_bridge_returns_results_propagates_errors_and_cancels() -> None:
             task_status.started()
             await trio.sleep_forever()
 
-    cancelled = []
+    cancelled, cancel_seen = [], threading.Event()
 
     async def add(a: int, b: int) -> int:
         await trio.lowlevel.checkpoint()
@@ -192,6 +193,7 @@ def test_bridge_returns_results_propagates_errors_and_cancels() -> None:
             await trio.sleep_forever()
         finally:
             cancelled.append(True)
+            cancel_seen.set()
 
     async def main() -> None:
         bridge = TrioBridge()
@@ -201,10 +203,7 @@ def test_bridge_returns_results_propagates_errors_and_cancels() -> None:
             await bridge.call(fail)
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(bridge.call(forever), 0.2)
-        for _ in range(50):
-            if cancelled:
-                break
-            await asyncio.sleep(0.02)
+        assert await asyncio.to_thread(cancel_seen.wait, 30)  # the cancellation reaches the trio side
         assert cancelled == [True]
 
         async def daemon_side() -> str:
