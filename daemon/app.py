@@ -20,7 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from secondme.daemon import __version__, systemd
-from secondme.daemon.api.chat import ChatServicer
+from secondme.daemon.api.chat import ChatServicer, Grounding
 from secondme.daemon.api.daemon import DaemonServicer, StatusSources
 from secondme.daemon.api.grants import GrantServicer
 from secondme.daemon.api.identity import IdentityServicer
@@ -35,6 +35,7 @@ from secondme.daemon.jobs import JobManager
 from secondme.daemon.logs import configure_logging
 from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.mesh import Mesh
+from secondme.daemon.models.probes import endpoint_key, is_due, load_probe
 from secondme.daemon.models.registry import ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
 from secondme.daemon.node_key import load_node_key, peer_id_from_public_key, private_key_seed
@@ -50,6 +51,7 @@ from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.peers import PeerRepository
 from secondme.permissions import GrantAuthority
 from secondme.pipeline.llm import LlamaSettings
+from secondme.pipeline.probe import ProbeResult
 from secondme.v1 import (
     chat_pb2,
     chat_pb2_grpc,
@@ -202,13 +204,19 @@ class Daemon:
             models_pb2,
             "ModelService",
             models_pb2_grpc.add_ModelServiceServicer_to_server,
-            ModelServicer(self.models, self.runtime, paths.models),
+            ModelServicer(self.models, self.runtime, paths.models, self._probe_of, self.probe_models),
         )
         self._add(
             chat_pb2,
             "ChatService",
             chat_pb2_grpc.add_ChatServiceServicer_to_server,
-            ChatServicer(self.runtime, ConversationRepository(self.store), self._chat_context(identity_repo)),
+            ChatServicer(
+                self.runtime,
+                ConversationRepository(self.store),
+                self._chat_context(identity_repo),
+                self._probe_of,
+                lambda: Grounding(self.config.chat.min_relevance, self.config.chat.use_failed_model),
+            ),
         )
         if self.config.network.enabled:
             self.mesh = Mesh(
@@ -242,6 +250,7 @@ class Daemon:
         os.chmod(paths.socket, 0o600)
 
         interrupted = await self.jobs.start()
+        await self.probe_models()
         if interrupted:
             log.warning("marked %d job(s) interrupted by the previous daemon's end: %s", len(interrupted), interrupted)
         for name in ["", *self._service_names]:
@@ -265,11 +274,29 @@ class Daemon:
         chat = self.config.chat
         return RetrievalSettings(chat.retrieve_memories, chat.fresh_memories, chat.min_similarity)
 
+    async def _probe_of(self, model_id: str) -> ProbeResult | None:
+        assert self.store is not None
+        return await load_probe(self.store, model_id)
+
     async def refresh_identity(self, asked: bool) -> JobRecord | None:
         """Queue an identity update: when the owner asks, or after a change if auto_update is on."""
         if self.jobs is None or not (asked or self.config.identity.auto_update):
             return None
         return await self.jobs.ensure_queued("identity")
+
+    async def probe_models(self) -> JobRecord | None:
+        """Queue the capability check when the active model or the configured endpoint has none yet."""
+        assert self.store is not None and self.models is not None and self.jobs is not None
+        keys = []
+        active = await asyncio.to_thread(self.models.active)
+        if active is not None:
+            keys.append(active.id)
+        if self.config.models.openai_base_url:
+            keys.append(endpoint_key(self.config.models))
+        for key in keys:
+            if is_due(await load_probe(self.store, key)):
+                return await self.jobs.ensure_queued("probe")
+        return None
 
     def _add(self, module: Any, service: str, add_to_server: Any, servicer: Any) -> None:
         assert self.server is not None

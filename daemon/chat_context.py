@@ -7,6 +7,7 @@ message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from secondme.daemon.identity_prompt import SystemPromptSource
 from secondme.daemon.memory_search import RetrievalSettings, RetrievedMemory, Retriever
 from secondme.daemon.store.conversations import StoredMessage
 from secondme.pipeline.chat_prompt import chat_messages
+from secondme.pipeline.grounded_reply import ABSTENTION, quoted_reply
 from secondme.pipeline.llm import Message
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,11 @@ log = logging.getLogger(__name__)
 class PreparedChat:
     messages: list[Message]
     cited: list[RetrievedMemory]
+
+    @property
+    def best_similarity(self) -> float:
+        """How close the most relevant memory is to the message (cosine; 0 when none was found)."""
+        return max((m.similarity or 0.0 for m in self.cited), default=0.0)
 
 
 class ChatContext:
@@ -46,3 +53,10 @@ class ChatContext:
             except Exception:  # memories help an answer; their failure must not cost it
                 log.exception("retrieving memories for a chat message failed; answering without them")
         return PreparedChat(chat_messages(system, past, cited, text), cited)
+
+    async def quote(self, text: str, cited: list[RetrievedMemory]) -> tuple[str, list[str]]:
+        """A reply of the owner's own sentences that best answer `text` (see pipeline.grounded_reply)."""
+        if self._retriever is None:
+            return ABSTENTION, []
+        retriever = self._retriever
+        return await asyncio.to_thread(quoted_reply, text, cited, retriever.embed_many)

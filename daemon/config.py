@@ -112,6 +112,9 @@ class ModelsSection:
     openai_model: str = ""
     # The name of the environment variable holding the endpoint's API key (never the key itself).
     openai_api_key_env: str = ""
+    # Seconds the capability check waits for the endpoint's answer; past it the endpoint is
+    # "unchecked" (treated as failing) and checked again at the next start.
+    probe_timeout_seconds: float = 60.0
 
 
 @dataclass
@@ -128,6 +131,14 @@ class IdentitySection:
     # Scales the length bound of every text the model writes (insights, shades, biographies):
     # below 1 for shorter texts written sooner on a slow machine.
     text_length_scale: float = 1.0
+    # How texts about the owner are made: "auto" lets a model that passed the capability check
+    # write them (every sentence checked against its memories) and builds them from the owner's own
+    # sentences otherwise; "extractive" always does the latter; "generative" always lets the model write.
+    mode: str = "auto"
+    # A written sentence is kept only if a sentence of its memories is at least this close in meaning
+    # (embedding cosine similarity) and shares at least this share of its content words.
+    support_similarity: float = 0.6
+    support_overlap: float = 0.6
 
 
 @dataclass
@@ -138,6 +149,12 @@ class ChatSection:
     fresh_memories: int = 2
     # Cosine similarity below which a memory is not brought in by its embedding alone.
     min_similarity: float = 0.15
+    # A question about the owner whose best memory is less similar than this (cosine) is answered
+    # with "I have nothing on that in my memories" instead of the model's imagination.
+    min_relevance: float = 0.35
+    # A model that failed the capability check answers only by quoting the owner's sentences,
+    # unless this is true: then it writes replies itself, each with a one-line warning.
+    use_failed_model: bool = False
 
 
 @dataclass
@@ -176,6 +193,15 @@ class Config:
             raise ConfigError("identity.min_shade_memories must be at least 2")
         if not 0.05 <= self.identity.text_length_scale <= 2:
             raise ConfigError("identity.text_length_scale must be between 0.05 and 2")
+        if self.identity.mode not in ("auto", "extractive", "generative"):
+            raise ConfigError(f"identity.mode must be auto, extractive or generative, not {self.identity.mode!r}")
+        for name in ("support_similarity", "support_overlap"):
+            if not 0 <= getattr(self.identity, name) <= 1:
+                raise ConfigError(f"identity.{name} must be between 0 and 1")
+        if not -1 <= self.chat.min_relevance <= 1:
+            raise ConfigError("chat.min_relevance must be between -1 and 1")
+        if self.models.probe_timeout_seconds <= 0:
+            raise ConfigError("models.probe_timeout_seconds must be positive")
         if self.identity.recent_memories < 1:
             raise ConfigError("identity.recent_memories must be at least 1")
         if not 0 <= self.chat.fresh_memories <= self.chat.retrieve_memories <= 50:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,12 +73,16 @@ class Retriever:
         self._index_lock = asyncio.Lock()
 
     def _embed(self, text: str) -> np.ndarray:
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of `texts` by the embedding model (blocking: call it from a worker thread)."""
         with self._embedder_lock:
             if self._embedder is None:
                 from secondme.pipeline.embeddings import Embedder
 
                 self._embedder = Embedder(name=self._embed_model)
-            return self._embedder.embed([text])[0]
+            return self._embedder.embed(list(texts))
 
     async def _signature(self) -> tuple[Any, ...]:
         row = await self._store.fetchone(

@@ -23,3 +23,7 @@ class ExportError(PipelineError):
 
 class GenerationError(PipelineError):
     """The language model could not produce a usable answer (endpoint down, invalid output, ...)."""
+
+
+class ModelUnreachable(GenerationError):
+    """The model's endpoint cannot be reached (down, refused, timed out): nothing was generated."""

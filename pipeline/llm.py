@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import httpx
 import jsonschema
 
-from secondme.pipeline.errors import GenerationError
+from secondme.pipeline.errors import GenerationError, ModelUnreachable
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 JSON_ATTEMPTS = 3
@@ -299,7 +299,7 @@ class OpenAICompatible:
         try:
             response = self._client.post("/chat/completions", json={"model": self._model, **body})
         except httpx.HTTPError as exc:
-            raise GenerationError(f"cannot reach the model endpoint {self._base_url}: {exc}") from None
+            raise ModelUnreachable(f"cannot reach the model endpoint {self._base_url}: {exc}") from None
         if response.status_code != 200:
             raise GenerationError(
                 f"the model endpoint {self._base_url} answered {response.status_code}: {response.text[:200]}"
@@ -334,8 +334,8 @@ class OpenAICompatible:
         for _ in range(JSON_ATTEMPTS):
             try:
                 return parse_json(self._complete(body), schema)
+            except ModelUnreachable:
+                raise
             except GenerationError as exc:
-                if "cannot reach" in str(exc):
-                    raise
                 last = exc
         raise GenerationError(f"no valid JSON from {self._base_url} after {JSON_ATTEMPTS} attempts: {last}")

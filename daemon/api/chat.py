@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -14,6 +16,8 @@ from secondme.daemon.memory_search import RetrievedMemory
 from secondme.daemon.models.registry import ModelRecord
 from secondme.daemon.models.runtime import ModelRuntime, Priority
 from secondme.daemon.store.conversations import ConversationRepository
+from secondme.pipeline.grounded_reply import ABSTENTION, should_abstain
+from secondme.pipeline.probe import ProbeResult
 from secondme.v1 import chat_pb2, chat_pb2_grpc
 
 DEFAULT_MAX_TOKENS = 512
@@ -33,11 +37,28 @@ def _cited(memory: RetrievedMemory) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Grounding:
+    """How chat keeps to the owner's memories (from `[chat]`)."""
+
+    min_relevance: float = 0.35
+    use_failed_model: bool = False
+
+
 class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
-    def __init__(self, runtime: ModelRuntime, conversations: ConversationRepository, context: ChatContext) -> None:
+    def __init__(
+        self,
+        runtime: ModelRuntime,
+        conversations: ConversationRepository,
+        context: ChatContext,
+        probe_of: Callable[[str], Awaitable[ProbeResult | None]],
+        grounding: Callable[[], Grounding] = Grounding,
+    ) -> None:
         self._runtime = runtime
         self._conversations = conversations
         self._context = context
+        self._probe_of = probe_of
+        self._grounding = grounding
 
     @grpc_errors
     async def Chat(self, request: chat_pb2.ChatRequest, context: grpc.aio.ServicerContext):
@@ -51,41 +72,62 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         prepared = await self._context.prepare(
             history, text, serving.trained_through if serving else None, retrieve=not request.without_memories
         )
-        cited = [_cited(m) for m in prepared.cited]
+        grounding = self._grounding()
+        probe = await self._probe_of(serving.id) if serving else None
+        capable = probe is not None and probe.passed
+        used = prepared.cited
+        quoted, mode, warning = "", "generated", ""
+        if not request.without_memories and should_abstain(text, prepared.best_similarity, grounding.min_relevance):
+            quoted, mode, used = ABSTENTION, "abstained", []
+        elif serving is not None and not capable and not grounding.use_failed_model:
+            quoted, ids = await self._context.quote(text, prepared.cited)
+            used = [m for m in prepared.cited if m.memory_id in ids]
+            mode = "quoted" if ids else "abstained"
+        elif serving is not None and not capable:
+            warning = f"{serving.name} did not pass the capability check: this reply is its own words, unchecked"
+        cited = [_cited(m) for m in used]
         served_by: list[ModelRecord] = []
-        # Nothing is stored until the model serves: a refused chat (no model, a full queue) leaves nothing.
         reply: StreamedReply | None = None
-        finished = False
-        try:
-            async for piece in self._runtime.stream(
-                prepared.messages,
-                priority=Priority.OWNER,
-                max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
-                temperature=request.temperature if request.HasField("temperature") else DEFAULT_TEMPERATURE,
-                seed=request.seed if request.HasField("seed") else None,
-                served_by=served_by,
-            ):
-                if reply is None:
+        if mode != "generated":  # the owner's own words (or an honest nothing): no model call
+            reply = await StreamedReply.begin(self._conversations, request.conversation_id, text, "", cited)
+            reply.add(quoted)
+            yield chat_pb2.ChatResponse(token=quoted)
+            await reply.finish(complete=True)
+        else:
+            # Nothing is stored until the model serves: a refused chat (no model, a full queue) leaves nothing.
+            finished = False
+            try:
+                async for piece in self._runtime.stream(
+                    prepared.messages,
+                    priority=Priority.OWNER,
+                    max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
+                    temperature=request.temperature if request.HasField("temperature") else DEFAULT_TEMPERATURE,
+                    seed=request.seed if request.HasField("seed") else None,
+                    served_by=served_by,
+                ):
+                    if reply is None:
+                        reply = await StreamedReply.begin(
+                            self._conversations, request.conversation_id, text, served_by[0].id, cited
+                        )
+                    reply.add(piece)
+                    yield chat_pb2.ChatResponse(token=piece)
+                    await reply.write_if_due()  # after the send: what is stored was said
+                finished = True
+                if reply is None and served_by:  # the model served an empty reply
                     reply = await StreamedReply.begin(
                         self._conversations, request.conversation_id, text, served_by[0].id, cited
                     )
-                reply.add(piece)
-                yield chat_pb2.ChatResponse(token=piece)
-                await reply.write_if_due()  # after the send: what is stored was said
-            finished = True
-            if reply is None and served_by:  # the model served an empty reply
-                reply = await StreamedReply.begin(
-                    self._conversations, request.conversation_id, text, served_by[0].id, cited
-                )
-        finally:
-            if reply is not None:  # what was said is kept, marked incomplete when it was cut off
-                await reply.finish(complete=finished)
+            finally:
+                if reply is not None:  # what was said is kept, marked incomplete when it was cut off
+                    await reply.finish(complete=finished)
         yield chat_pb2.ChatResponse(
             done=chat_pb2.ChatDone(
                 conversation_id=reply.conversation_id if reply else request.conversation_id,
                 model=served_by[0].name if served_by else "",
                 completion_tokens=reply.pieces if reply else 0,
                 cited=[chat_pb2.CitedMemory(**c) for c in cited],
+                mode=mode,
+                warning=warning,
             )
         )
 

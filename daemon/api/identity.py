@@ -66,6 +66,8 @@ def biography_to_pb(record: BiographyRecord) -> identity_pb2.Biography:
         text_second=record.text_second,
         model=record.model,
         created_at=to_timestamp(record.created_at),
+        sentences=[_sentence(s) for s in record.sentences],
+        mode=record.mode,
     )
     if record.kind == "global":
         message.shade_ids.extend(int(source[0]) for source in record.sources)
@@ -84,6 +86,14 @@ def version_to_pb(record: VersionRecord) -> identity_pb2.ShadeVersion:
         timeline=[identity_pb2.TimelineEntry(**entry) for entry in record.timeline],
         model=record.model,
         created_at=to_timestamp(record.created_at),
+        sentences=[_sentence(s) for s in record.sentences],
+        mode=record.mode,
+    )
+
+
+def _sentence(value: dict) -> identity_pb2.GroundedSentence:
+    return identity_pb2.GroundedSentence(
+        field=str(value.get("field", "")), text=str(value.get("text", "")), memory_ids=list(value.get("memory_ids", []))
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -14,11 +15,21 @@ from secondme.daemon.models.registry import ModelRecord, ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
 from secondme.daemon.models.whisper import import_whisper
 from secondme.daemon.store.timeutil import from_db
+from secondme.pipeline.probe import ProbeResult
 from secondme.v1 import models_pb2, models_pb2_grpc
 
 
-def model_to_pb(record: ModelRecord) -> models_pb2.Model:
+def probe_to_pb(result: ProbeResult) -> models_pb2.ModelProbe:
+    return models_pb2.ModelProbe(
+        status=result.status,
+        checks=[models_pb2.ProbeCheck(name=c.name, passed=c.passed, detail=c.detail) for c in result.checks],
+        reason=result.reason,
+    )
+
+
+def model_to_pb(record: ModelRecord, probe: ProbeResult | None = None) -> models_pb2.Model:
     return models_pb2.Model(
+        probe=probe_to_pb(probe) if probe else None,
         id=record.id,
         name=record.name,
         architecture=record.architecture,
@@ -35,11 +46,23 @@ def model_to_pb(record: ModelRecord) -> models_pb2.Model:
 
 
 class ModelServicer(models_pb2_grpc.ModelServiceServicer):
-    def __init__(self, registry: ModelRegistry, runtime: ModelRuntime, models_dir: Path) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        runtime: ModelRuntime,
+        models_dir: Path,
+        probe_of: Callable[[str], Awaitable[ProbeResult | None]],
+        activated: Callable[[], Awaitable[object]],
+    ) -> None:
         self._registry = registry
         self._models_dir = models_dir
         self._runtime = runtime
         self._activation = asyncio.Lock()
+        self._probe_of = probe_of
+        self._activated = activated
+
+    async def _pb(self, record: ModelRecord) -> models_pb2.Model:
+        return model_to_pb(record, await self._probe_of(record.id))
 
     @grpc_errors
     async def ImportModel(self, request: models_pb2.ImportModelRequest, context: grpc.aio.ServicerContext):
@@ -53,16 +76,17 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
                                        size_bytes=stored.stat().st_size)
             )  # fmt: skip
         record = await asyncio.to_thread(self._registry.import_file, path, request.name or None)
-        return models_pb2.ImportModelResponse(model=model_to_pb(record))
+        return models_pb2.ImportModelResponse(model=await self._pb(record))
 
     @grpc_errors
     async def ListModels(self, request: models_pb2.ListModelsRequest, context: grpc.aio.ServicerContext):
         records = await asyncio.to_thread(self._registry.list)
-        return models_pb2.ListModelsResponse(models=[model_to_pb(r) for r in records])
+        return models_pb2.ListModelsResponse(models=[await self._pb(r) for r in records])
 
     @grpc_errors
     async def GetModel(self, request: models_pb2.GetModelRequest, context: grpc.aio.ServicerContext):
-        return models_pb2.GetModelResponse(model=model_to_pb(await asyncio.to_thread(self._registry.get, request.name)))
+        record = await asyncio.to_thread(self._registry.get, request.name)
+        return models_pb2.GetModelResponse(model=await self._pb(record))
 
     @grpc_errors
     async def ActivateModel(self, request: models_pb2.ActivateModelRequest, context: grpc.aio.ServicerContext):
@@ -78,7 +102,8 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
             # Load first: the registry only records the switch once the model really runs.
             await self._runtime.load(target)
             record = await asyncio.to_thread(self._registry.activate, target.id)
-        return models_pb2.ActivateModelResponse(model=model_to_pb(record))
+        await self._activated()  # its capability check, once, in a job
+        return models_pb2.ActivateModelResponse(model=await self._pb(record))
 
     @grpc_errors
     async def RemoveModel(self, request: models_pb2.RemoveModelRequest, context: grpc.aio.ServicerContext):

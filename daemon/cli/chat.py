@@ -47,6 +47,10 @@ def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: b
                 sys.stdout.flush()
     if echo:
         sys.stdout.write("\n")
+        if done.mode == "quoted":
+            console.print("  (quoted from your notes: the model did not pass the capability check)", style="dim")
+        if done.warning:
+            console.print(f"  {done.warning}", style="yellow", markup=False, highlight=False)
         for number, cited in enumerate(done.cited, start=1):
             fresh = ", newer than the model" if cited.fresh else ""
             console.print(f"  [{number}] {cited.date} {cited.title}{fresh}", style="dim", markup=False, highlight=False)

@@ -104,6 +104,18 @@ def _biography(ctx: CliContext, kind: str) -> identity_pb2.Biography | None:
         raise
 
 
+def _cited(sentences, field: str, fallback: str, indent: str = "") -> None:
+    """Each sentence of a field with the memories it rests on; the plain text when it has none recorded."""
+    chosen = [s for s in sentences if s.field == field]
+    if not chosen:
+        if fallback:
+            console.print(f"{indent}{fallback}", markup=False, highlight=False)
+        return
+    for sentence in chosen:
+        ids = ", ".join(m[:12] for m in sentence.memory_ids)
+        console.print(f"{indent}{sentence.text} [dim]\\[{ids}][/]", highlight=False)
+
+
 def _timeline(version: identity_pb2.ShadeVersion, indent: str = "    ") -> None:
     for entry in version.timeline:
         console.print(f"{indent}{entry.date}  {entry.title}", highlight=False, markup=False)
@@ -115,15 +127,19 @@ def run_show(ctx: CliContext) -> int:
     listing = client.identity.ListShades(identity_pb2.ListShadesRequest())
 
     def human() -> None:
-        console.print("[bold]Biography[/]")
+        mode = f"  [dim]({global_bio.mode})[/]" if global_bio and global_bio.mode else ""
+        console.print("[bold]Biography[/]" + mode)
         if global_bio:
-            console.print(global_bio.text_third, markup=False, highlight=False)
+            _cited(global_bio.sentences, "text_third", global_bio.text_third)
         elif not listing.shades:
             console.print("(none yet: it is written from your shades, and none has formed)")
         else:
-            console.print("(none yet: the next identity update writes it, once a model is active)")
+            console.print("(none yet: the next identity update writes it)")
         console.print("\n[bold]Lately[/]")
-        console.print(status_bio.text_third if status_bio else "(none yet)", markup=False, highlight=False)
+        if status_bio:
+            _cited(status_bio.sentences, "text_third", status_bio.text_third)
+        else:
+            console.print("(none yet)")
         console.print(f"\n[bold]Shades[/] ({len(listing.shades)})")
         for shade in listing.shades:
             confidence = _enum(shade.latest.confidence, identity_pb2.Confidence, "CONFIDENCE_")
@@ -133,8 +149,8 @@ def run_show(ctx: CliContext) -> int:
                 f"({shade.member_count} memories, {confidence} confidence{'; ' + flags if flags else ''})",
                 highlight=False,
             )
-            if shade.latest.text.description_third:
-                console.print(f"  {shade.latest.text.description_third}", markup=False, highlight=False)
+            _cited(shade.latest.sentences, "description_third", shade.latest.text.description_third, "  ")
+            _cited(shade.latest.sentences, "content_third", shade.latest.text.content_third, "  ")
             _timeline(shade.latest)
         _footer(listing)
 
@@ -204,9 +220,9 @@ def run_shade(ctx: CliContext) -> int:
             style="dim",
             highlight=False,
         )
-        for part in (text.description_third, text.content_third):
-            if part:
-                console.print(f"\n{part}", markup=False, highlight=False)
+        console.print()
+        _cited(version.sentences, "description_third", text.description_third)
+        _cited(version.sentences, "content_third", text.content_third)
         console.print("\n[bold]Timeline[/] (the memories its text rests on)")
         _timeline(version, "  ")
         console.print(f"\n[bold]Members[/] ({len(response.members)})")

@@ -48,8 +48,23 @@ def _print(model: models_pb2.Model) -> None:
         ("chat template", "from the file" if model.has_chat_template else "supplied by secondme"),
         ("size", human_bytes(model.size_bytes)),
         ("sha256", model.sha256),
+        ("capability", _probe_line(model)),
     ):
-        console.print(f"  {key:<14}{value}", highlight=False)
+        console.print(f"  {key:<14}{value}", highlight=False, markup=False)
+    for check in model.probe.checks:
+        mark = "ok  " if check.passed else "fail"
+        console.print(f"    {mark} {check.name}: {check.detail[:60]}", highlight=False, markup=False)
+
+
+def _probe_line(model: models_pb2.Model) -> str:
+    probe = model.probe
+    if not probe.status:
+        return "not checked yet (runs once it is active)"
+    if probe.status == "passed":
+        return "passed: it may write about you, each sentence checked against your memories"
+    if probe.status == "unchecked":
+        return f"unchecked ({probe.reason}): treated as failed until checked"
+    return "failed: replies and identity are built from your own sentences"
 
 
 def run_import(ctx: CliContext) -> int:

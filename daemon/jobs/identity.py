@@ -1,28 +1,48 @@
 """The identity job: insights, shades and biographies brought up to date with the memories.
 
-It follows every embedding job (and `secondmectl identity refresh`). The language model is the
-pipeline's generator (a job-local copy of the active model, or the owner's endpoint), loaded only
-if some unit needs it; with none, memories are still grouped into shades, named from keywords,
-and the report says what waits for a model. One identity update runs at a time per data dir.
+It follows every embedding job (and `secondmectl identity refresh`). Whether a model writes the
+texts (checked sentence by sentence) or they are made of the owner's own sentences is decided by
+the pipeline model's capability check (`identity.mode = "auto"`), which runs here first if that
+model has not been checked yet; a model that failed it, or none at all, costs the update no model
+call. One identity update runs at a time per data dir.
 """
 
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 from typing import Any
 
 from secondme.daemon.config import IdentitySection, ModelsSection, section_from
 from secondme.daemon.jobs.context import JobContext
+from secondme.daemon.jobs.probe import probe_and_save
 from secondme.daemon.models.errors import ModelUnavailable
-from secondme.daemon.models.generator import pipeline_generator, pipeline_model_name
+from secondme.daemon.models.generator import pipeline_generator, pipeline_model
+from secondme.daemon.models.probes import is_due, read_probe
 from secondme.daemon.store.identity_job_store import SqliteIdentityStore
 from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.errors import GenerationError
+from secondme.pipeline.grounding.support import SupportSettings
 from secondme.pipeline.identity.membership import MembershipSettings
-from secondme.pipeline.identity.update import IdentitySettings, LazyGenerator, update_identity
+from secondme.pipeline.identity.update import EXTRACTIVE, GENERATIVE, IdentitySettings, LazyGenerator, update_identity
 from secondme.pipeline.llm import Generator
 
 LOCK_FILENAME = "identity.lock"
+
+
+def choose_mode(section: IdentitySection, conn: sqlite3.Connection, key: str, model: LazyGenerator) -> str:
+    """extractive or generative: the configured mode, or for "auto" the model's capability check."""
+    if section.mode != "auto":
+        return section.mode
+    if not key:
+        return EXTRACTIVE
+    result = read_probe(conn, key)
+    if is_due(result):
+        generator = model.get()
+        if generator is None:
+            return EXTRACTIVE
+        result = probe_and_save(conn, key, lambda: generator)
+    return GENERATIVE if result is not None and result.passed else EXTRACTIVE
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -36,12 +56,6 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         except ModelUnavailable as exc:
             raise GenerationError(str(exc)) from None
 
-    settings = IdentitySettings(
-        membership=MembershipSettings(section.cluster_distance, section.min_shade_memories),
-        owner_name=str(ctx.config.get("owner", {}).get("name", "")),
-        recent_memories=section.recent_memories,
-        length_scale=section.text_length_scale,
-    )
     with (ctx.data_dir / LOCK_FILENAME).open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -50,7 +64,17 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             fcntl.flock(lock, fcntl.LOCK_EX)
         conn = ctx.connect()
         try:
-            model = LazyGenerator(make, pipeline_model_name(models, ctx.db_path, models_dir))
+            key, name = pipeline_model(models, ctx.db_path, models_dir)
+            model = LazyGenerator(make if key else None, name)
+            mode = choose_mode(section, conn, key, model)
+            settings = IdentitySettings(
+                membership=MembershipSettings(section.cluster_distance, section.min_shade_memories),
+                owner_name=str(ctx.config.get("owner", {}).get("name", "")),
+                recent_memories=section.recent_memories,
+                length_scale=section.text_length_scale,
+                mode=mode,
+                support=SupportSettings(section.support_similarity, section.support_overlap),
+            )
             report = update_identity(SqliteIdentityStore(conn, DEFAULT_MODEL), model, settings, ctx.progress)
         finally:
             conn.close()

@@ -11,4 +11,5 @@ JOB_KINDS: dict[str, str] = {
     "ingest": "secondme.daemon.jobs.ingest:run",
     "embed": "secondme.daemon.jobs.embed:run",
     "identity": "secondme.daemon.jobs.identity:run",
+    "probe": "secondme.daemon.jobs.probe:run",
 }

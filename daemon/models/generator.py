@@ -16,43 +16,56 @@ from pathlib import Path
 
 from secondme.daemon.config import ModelsSection
 from secondme.daemon.models.errors import ModelUnavailable
-from secondme.daemon.models.registry import ModelRegistry
+from secondme.daemon.models.registry import ModelRecord, ModelRegistry
 from secondme.pipeline.llm import Generator, LlamaSettings, LocalLlama, LockedGenerator, OpenAICompatible
 
 
-def pipeline_generator(section: ModelsSection, db_path: Path, models_dir: Path) -> Generator:
-    """The generator a pipeline job uses: the configured endpoint, else the active local model."""
-    if section.openai_base_url:
-        if not section.openai_model:
-            raise ModelUnavailable("[models] openai_base_url is set but openai_model is empty: name the model to use")
-        key = ""
-        if section.openai_api_key_env:
-            key = os.environ.get(section.openai_api_key_env, "")
-            if not key:
-                raise ModelUnavailable(
-                    f"[models] openai_api_key_env names {section.openai_api_key_env}, "
-                    "which is not set in the environment"
-                )
-        return OpenAICompatible(section.openai_base_url, section.openai_model, key)
-    registry = ModelRegistry(db_path, models_dir)
-    try:
-        record = registry.active()
-    finally:
-        registry.close()
-    if record is None:
-        raise ModelUnavailable("no model is active: run `secondmectl models import PATH` then `models activate NAME`")
+def endpoint_generator(section: ModelsSection, timeout: float | None = None) -> OpenAICompatible:
+    """The owner's OpenAI-compatible endpoint from `[models]`; raises ModelUnavailable when misconfigured."""
+    if not section.openai_model:
+        raise ModelUnavailable("[models] openai_base_url is set but openai_model is empty: name the model to use")
+    key = ""
+    if section.openai_api_key_env:
+        key = os.environ.get(section.openai_api_key_env, "")
+        if not key:
+            raise ModelUnavailable(
+                f"[models] openai_api_key_env names {section.openai_api_key_env}, which is not set in the environment"
+            )
+    return OpenAICompatible(
+        section.openai_base_url, section.openai_model, key, **({"timeout": timeout} if timeout else {})
+    )
+
+
+def local_generator(record: ModelRecord, section: ModelsSection) -> Generator:
+    """A job-local llama.cpp copy of a registered model."""
     context = min(section.context_size, record.context_length) if record.context_length else section.context_size
     settings = LlamaSettings(context, section.threads, section.gpu_layers)
     return LockedGenerator(LocalLlama(record.path, record.chat_template, settings))
 
 
-def pipeline_model_name(section: ModelsSection, db_path: Path, models_dir: Path) -> str:
-    """What `pipeline_generator` would use, by name, recorded beside everything it writes ('' if none)."""
-    if section.openai_base_url:
-        return section.openai_model
+def active_record(db_path: Path, models_dir: Path) -> ModelRecord | None:
     registry = ModelRegistry(db_path, models_dir)
     try:
-        record = registry.active()
+        return registry.active()
     finally:
         registry.close()
-    return record.name if record else ""
+
+
+def pipeline_generator(section: ModelsSection, db_path: Path, models_dir: Path) -> Generator:
+    """The generator a pipeline job uses: the configured endpoint, else the active local model."""
+    if section.openai_base_url:
+        return endpoint_generator(section)
+    record = active_record(db_path, models_dir)
+    if record is None:
+        raise ModelUnavailable("no model is active: run `secondmectl models import PATH` then `models activate NAME`")
+    return local_generator(record, section)
+
+
+def pipeline_model(section: ModelsSection, db_path: Path, models_dir: Path) -> tuple[str, str]:
+    """Which model `pipeline_generator` would use: (its probe key, its name); ('', '') if none."""
+    if section.openai_base_url:
+        from secondme.daemon.models.probes import endpoint_key
+
+        return endpoint_key(section), section.openai_model
+    record = active_record(db_path, models_dir)
+    return (record.id, record.name) if record else ("", "")

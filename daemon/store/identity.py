@@ -47,6 +47,9 @@ class BiographyRecord:
     sources: list[Any]
     model: str
     created_at: datetime
+    # [{"field", "text", "memory_ids"}]: each sentence with the memories it rests on.
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    mode: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class VersionRecord:
     timeline: list[dict[str, str]]
     model: str
     created_at: datetime
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    mode: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ def _version(row: sqlite3.Row) -> VersionRecord:
         timeline=json.loads(row["timeline_json"]),
         model=row["model"],
         created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+        sentences=json.loads(row["sentences_json"]),
+        mode=row["mode"],
     )
 
 
@@ -123,6 +130,8 @@ def _biography(row: sqlite3.Row) -> BiographyRecord:
         sources=json.loads(row["sources_json"]),
         model=row["model"],
         created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+        sentences=json.loads(row["sentences_json"]),
+        mode=row["mode"],
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from secondme.daemon.store.sync import transaction
 from secondme.daemon.store.timeutil import from_db, now_db
 from secondme.pipeline.embeddings import from_blob
 from secondme.pipeline.identity.briefs import MemoryBrief
+from secondme.pipeline.identity.grounded import GroundedSentence
 from secondme.pipeline.identity.insights import Insight
 from secondme.pipeline.identity.membership import MembershipPlan
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, Evidence, ShadeText
@@ -30,8 +31,8 @@ _BATCH = 500
 _NOT_A_COPY = "m.id NOT IN (SELECT memory_id FROM memory_links)"
 # Appends a shade version; the values come from `version_values`.
 INSERT_VERSION = f"""INSERT INTO shade_versions(shade_id, version, author, {", ".join(SHADE_TEXT_FIELDS)}, confidence,
-        member_count, timeline_json, model, created_at)
-    VALUES (?, ?, ?, {", ".join("?" * len(SHADE_TEXT_FIELDS))}, ?, ?, ?, ?, ?)"""
+        member_count, timeline_json, model, created_at, sentences_json, mode)
+    VALUES (?, ?, ?, {", ".join("?" * len(SHADE_TEXT_FIELDS))}, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def _batches(ids: list[str]) -> Iterator[list[str]]:
@@ -118,7 +119,14 @@ class SqliteIdentityStore:
             (memory_id, *values.values(), now_db()),
         )
 
-    def save_insight(self, memory_id: str, insight: Insight, model: str, biography_id: int | None) -> None:
+    def save_insight(
+        self,
+        memory_id: str,
+        insight: Insight,
+        model: str,
+        biography_id: int | None,
+        sentences: Sequence[GroundedSentence] = (),
+    ) -> None:
         self._upsert_insight(
             memory_id,
             {
@@ -130,6 +138,7 @@ class SqliteIdentityStore:
                 "error": "",
                 "model": model,
                 "biography_id": biography_id,
+                "sentences_json": sentences_json(sentences),
             },
         )
 
@@ -178,7 +187,7 @@ class SqliteIdentityStore:
         if row is None:
             return None
         text = ShadeText(**{f: row[f] for f in SHADE_TEXT_FIELDS})
-        return StoredVersion(row["version"], row["author"], row["model"], text, row["member_count"])
+        return StoredVersion(row["version"], row["author"], row["model"], text, row["member_count"], row["mode"])
 
     def unplaced(self) -> list[str]:
         placed = {
@@ -247,12 +256,15 @@ class SqliteIdentityStore:
         evidence: Evidence,
         timeline: list[dict[str, str]],
         still_dirty: bool,
+        sentences: Sequence[GroundedSentence] = (),
+        mode: str = "",
     ) -> bool:
         with transaction(self._conn) as conn:
             row = conn.execute("SELECT revision, state FROM shades WHERE id = ?", (shade_id,)).fetchone()
             if row is None or row["revision"] != revision or row["state"] != "active":
                 return False
-            write_version(conn, shade_id, text, author=author, model=model, evidence=evidence, timeline=timeline)
+            write_version(conn, shade_id, text, author=author, model=model, evidence=evidence, timeline=timeline,
+                          sentences=sentences, mode=mode)  # fmt: skip
             conn.execute(
                 "UPDATE shades SET dirty = ?, updated_at = ? WHERE id = ?", (int(still_dirty), now_db(), shade_id)
             )
@@ -271,11 +283,21 @@ class SqliteIdentityStore:
         ).fetchall()
         return [_brief(r) for r in reversed(rows)]
 
-    def save_biography(self, kind: str, text_third: str, text_second: str, sources: list[Any], model: str) -> int:
+    def save_biography(
+        self,
+        kind: str,
+        text_third: str,
+        text_second: str,
+        sources: list[Any],
+        model: str,
+        sentences: Sequence[GroundedSentence] = (),
+        mode: str = "",
+    ) -> int:
         cursor = self._conn.execute(
-            """INSERT INTO biographies(kind, author, text_third, text_second, sources_json, model, created_at)
-               VALUES (?, 'pipeline', ?, ?, ?, ?, ?)""",
-            (kind, text_third, text_second, json.dumps(sources), model, now_db()),
+            """INSERT INTO biographies(kind, author, text_third, text_second, sources_json, model, created_at,
+                   sentences_json, mode)
+               VALUES (?, 'pipeline', ?, ?, ?, ?, ?, ?, ?)""",
+            (kind, text_third, text_second, json.dumps(sources), model, now_db(), sentences_json(sentences), mode),
         )
         return int(cursor.lastrowid or 0)
 
@@ -290,6 +312,8 @@ def version_values(
     confidence: str,
     member_count: int,
     timeline: list[dict[str, str]],
+    sentences: Sequence[GroundedSentence] = (),
+    mode: str = "",
 ) -> tuple[Any, ...]:
     return (
         shade_id,
@@ -301,6 +325,8 @@ def version_values(
         json.dumps(timeline),
         model,
         now_db(),
+        sentences_json(sentences),
+        mode,
     )
 
 
@@ -313,6 +339,8 @@ def write_version(
     model: str,
     evidence: Evidence,
     timeline: list[dict[str, str]],
+    sentences: Sequence[GroundedSentence] = (),
+    mode: str = "",
 ) -> int:
     """Append the next version (inside the caller's transaction)."""
     version = conn.execute(
@@ -329,6 +357,12 @@ def write_version(
             confidence=evidence.confidence,
             member_count=evidence.member_count,
             timeline=timeline,
+            sentences=sentences,
+            mode=mode,
         ),
     )
     return int(version)
+
+
+def sentences_json(sentences: Sequence[GroundedSentence]) -> str:
+    return json.dumps([s.to_dict() for s in sentences])

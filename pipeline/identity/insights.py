@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from secondme.pipeline.identity.briefs import MemoryBrief
-from secondme.pipeline.identity.keywords import document_keywords
 from secondme.pipeline.identity.writing import Field, Writer
 from secondme.pipeline.llm import Message
 
@@ -39,12 +38,6 @@ class Insight:
 
 def is_short(text: str) -> bool:
     return len(text.strip()) < SHORT_TEXT_CHARS
-
-
-def short_insight(memory: MemoryBrief) -> Insight:
-    """The insight of a short document: its own words, no model call."""
-    summary = " ".join(memory.text.split())
-    return Insight("short", memory.title, summary[:360], "", tuple(document_keywords(memory.text)))
 
 
 def insight_messages(memory: MemoryBrief, biography: str, owner_name: str = "") -> list[Message]:

@@ -15,7 +15,7 @@ MIN_WORD_CHARS = 3
 
 
 @functools.cache
-def _stop_words() -> frozenset[str]:
+def stop_words() -> frozenset[str]:
     # scikit-learn is imported when first needed: it costs seconds, and this module is imported
     # by the daemon's API (through the identity store) that never computes a keyword.
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -24,12 +24,8 @@ def _stop_words() -> frozenset[str]:
 
 
 def _words(text: str) -> list[str]:
-    stop_words = _stop_words()
-    return [
-        w
-        for w in (m.group(0).lower() for m in _WORD.finditer(text))
-        if len(w) >= MIN_WORD_CHARS and w not in stop_words
-    ]
+    stop = stop_words()
+    return [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if len(w) >= MIN_WORD_CHARS and w not in stop]
 
 
 def document_keywords(text: str, top: int = 6) -> list[str]:

@@ -127,9 +127,3 @@ def write_shade(writer: Writer, evidence: list[MemoryBrief]) -> ShadeText:
         content_third=third["content"],
         content_second=second["content"],
     )
-
-
-def keyword_shade(keywords: list[str]) -> ShadeText:
-    """A provisional name from the shade's distinctive words, until a model can write its text."""
-    name = ", ".join(keywords[:3]) if keywords else "unnamed"
-    return ShadeText(name=name, description_third="Keywords: " + ", ".join(keywords) if keywords else "")

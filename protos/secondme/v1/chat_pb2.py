@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/chat.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x01\n\x0b\x43hatRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x12\n\nmax_tokens\x18\x03 \x01(\x05\x12\x18\n\x0btemperature\x18\x04 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\x05 \x01(\x03H\x01\x88\x01\x01\x12\x18\n\x10without_memories\x18\x06 \x01(\x08\x42\x0e\n\x0c_temperatureB\x07\n\x05_seed\"O\n\x0c\x43hatResponse\x12\x0f\n\x05token\x18\x01 \x01(\tH\x00\x12%\n\x04\x64one\x18\x02 \x01(\x0b\x32\x15.secondme.v1.ChatDoneH\x00\x42\x07\n\x05\x65vent\"v\n\x08\x43hatDone\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x05\x12\'\n\x05\x63ited\x18\x04 \x03(\x0b\x32\x18.secondme.v1.CitedMemory\"\x7f\n\x0b\x43itedMemory\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x12\n\nsimilarity\x18\x05 \x01(\x01\x12\r\n\x05\x66resh\x18\x06 \x01(\x08\x12\x0c\n\x04\x64\x61te\x18\x07 \x01(\t\"\xa8\x01\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x04 \x01(\t\x12\'\n\x05\x63ited\x18\x05 \x03(\x0b\x32\x18.secondme.v1.CitedMemory\x12\x12\n\nincomplete\x18\x06 \x01(\x08\"\xa0\x01\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmessage_count\x18\x05 \x01(\x05\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x19ListConversationsResponse\x12\x30\n\rconversations\x18\x01 \x03(\x0b\x32\x19.secondme.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"1\n\x16GetConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"v\n\x17GetConversationResponse\x12/\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x19.secondme.v1.Conversation\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.secondme.v1.ChatMessage\"4\n\x19\x44\x65leteConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"\x1c\n\x1a\x44\x65leteConversationResponse2\xf5\x02\n\x0b\x43hatService\x12=\n\x04\x43hat\x12\x18.secondme.v1.ChatRequest\x1a\x19.secondme.v1.ChatResponse0\x01\x12\x62\n\x11ListConversations\x12%.secondme.v1.ListConversationsRequest\x1a&.secondme.v1.ListConversationsResponse\x12\\\n\x0fGetConversation\x12#.secondme.v1.GetConversationRequest\x1a$.secondme.v1.GetConversationResponse\x12\x65\n\x12\x44\x65leteConversation\x12&.secondme.v1.DeleteConversationRequest\x1a\'.secondme.v1.DeleteConversationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/chat.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x01\n\x0b\x43hatRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x12\n\nmax_tokens\x18\x03 \x01(\x05\x12\x18\n\x0btemperature\x18\x04 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\x05 \x01(\x03H\x01\x88\x01\x01\x12\x18\n\x10without_memories\x18\x06 \x01(\x08\x42\x0e\n\x0c_temperatureB\x07\n\x05_seed\"O\n\x0c\x43hatResponse\x12\x0f\n\x05token\x18\x01 \x01(\tH\x00\x12%\n\x04\x64one\x18\x02 \x01(\x0b\x32\x15.secondme.v1.ChatDoneH\x00\x42\x07\n\x05\x65vent\"\x95\x01\n\x08\x43hatDone\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x05\x12\'\n\x05\x63ited\x18\x04 \x03(\x0b\x32\x18.secondme.v1.CitedMemory\x12\x0c\n\x04mode\x18\x05 \x01(\t\x12\x0f\n\x07warning\x18\x06 \x01(\t\"\x7f\n\x0b\x43itedMemory\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\r\n\x05score\x18\x04 \x01(\x01\x12\x12\n\nsimilarity\x18\x05 \x01(\x01\x12\r\n\x05\x66resh\x18\x06 \x01(\x08\x12\x0c\n\x04\x64\x61te\x18\x07 \x01(\t\"\xa8\x01\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05model\x18\x04 \x01(\t\x12\'\n\x05\x63ited\x18\x05 \x03(\x0b\x32\x18.secondme.v1.CitedMemory\x12\x12\n\nincomplete\x18\x06 \x01(\x08\"\xa0\x01\n\x0c\x43onversation\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmessage_count\x18\x05 \x01(\x05\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x19ListConversationsResponse\x12\x30\n\rconversations\x18\x01 \x03(\x0b\x32\x19.secondme.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"1\n\x16GetConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"v\n\x17GetConversationResponse\x12/\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x19.secondme.v1.Conversation\x12*\n\x08messages\x18\x02 \x03(\x0b\x32\x18.secondme.v1.ChatMessage\"4\n\x19\x44\x65leteConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"\x1c\n\x1a\x44\x65leteConversationResponse2\xf5\x02\n\x0b\x43hatService\x12=\n\x04\x43hat\x12\x18.secondme.v1.ChatRequest\x1a\x19.secondme.v1.ChatResponse0\x01\x12\x62\n\x11ListConversations\x12%.secondme.v1.ListConversationsRequest\x1a&.secondme.v1.ListConversationsResponse\x12\\\n\x0fGetConversation\x12#.secondme.v1.GetConversationRequest\x1a$.secondme.v1.GetConversationResponse\x12\x65\n\x12\x44\x65leteConversation\x12&.secondme.v1.DeleteConversationRequest\x1a\'.secondme.v1.DeleteConversationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,26 +36,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHATREQUEST']._serialized_end=244
   _globals['_CHATRESPONSE']._serialized_start=246
   _globals['_CHATRESPONSE']._serialized_end=325
-  _globals['_CHATDONE']._serialized_start=327
-  _globals['_CHATDONE']._serialized_end=445
-  _globals['_CITEDMEMORY']._serialized_start=447
-  _globals['_CITEDMEMORY']._serialized_end=574
-  _globals['_CHATMESSAGE']._serialized_start=577
-  _globals['_CHATMESSAGE']._serialized_end=745
-  _globals['_CONVERSATION']._serialized_start=748
-  _globals['_CONVERSATION']._serialized_end=908
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=910
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=975
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=977
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1079
-  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1081
-  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1130
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=1132
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=1250
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1252
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1304
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1306
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1334
-  _globals['_CHATSERVICE']._serialized_start=1337
-  _globals['_CHATSERVICE']._serialized_end=1710
+  _globals['_CHATDONE']._serialized_start=328
+  _globals['_CHATDONE']._serialized_end=477
+  _globals['_CITEDMEMORY']._serialized_start=479
+  _globals['_CITEDMEMORY']._serialized_end=606
+  _globals['_CHATMESSAGE']._serialized_start=609
+  _globals['_CHATMESSAGE']._serialized_end=777
+  _globals['_CONVERSATION']._serialized_start=780
+  _globals['_CONVERSATION']._serialized_end=940
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=942
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1007
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1009
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1111
+  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1113
+  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1162
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=1164
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=1282
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1284
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1336
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1338
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1366
+  _globals['_CHATSERVICE']._serialized_start=1369
+  _globals['_CHATSERVICE']._serialized_end=1742
 # @@protoc_insertion_point(module_scope)

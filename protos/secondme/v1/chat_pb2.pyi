@@ -34,16 +34,20 @@ class ChatResponse(_message.Message):
     def __init__(self, token: _Optional[str] = ..., done: _Optional[_Union[ChatDone, _Mapping]] = ...) -> None: ...
 
 class ChatDone(_message.Message):
-    __slots__ = ("conversation_id", "model", "completion_tokens", "cited")
+    __slots__ = ("conversation_id", "model", "completion_tokens", "cited", "mode", "warning")
     CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
     CITED_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     conversation_id: str
     model: str
     completion_tokens: int
     cited: _containers.RepeatedCompositeFieldContainer[CitedMemory]
-    def __init__(self, conversation_id: _Optional[str] = ..., model: _Optional[str] = ..., completion_tokens: _Optional[int] = ..., cited: _Optional[_Iterable[_Union[CitedMemory, _Mapping]]] = ...) -> None: ...
+    mode: str
+    warning: str
+    def __init__(self, conversation_id: _Optional[str] = ..., model: _Optional[str] = ..., completion_tokens: _Optional[int] = ..., cited: _Optional[_Iterable[_Union[CitedMemory, _Mapping]]] = ..., mode: _Optional[str] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class CitedMemory(_message.Message):
     __slots__ = ("memory_id", "title", "source", "score", "similarity", "fresh", "date")

@@ -63,7 +63,7 @@ CONFIDENCE_MEDIUM: Confidence
 CONFIDENCE_HIGH: Confidence
 
 class Biography(_message.Message):
-    __slots__ = ("id", "kind", "author", "text_third", "text_second", "shade_ids", "memory_ids", "model", "created_at")
+    __slots__ = ("id", "kind", "author", "text_third", "text_second", "shade_ids", "memory_ids", "model", "created_at", "sentences", "mode")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,8 @@ class Biography(_message.Message):
     MEMORY_IDS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
     id: int
     kind: BiographyKind
     author: Author
@@ -82,7 +84,19 @@ class Biography(_message.Message):
     memory_ids: _containers.RepeatedScalarFieldContainer[str]
     model: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[BiographyKind, str]] = ..., author: _Optional[_Union[Author, str]] = ..., text_third: _Optional[str] = ..., text_second: _Optional[str] = ..., shade_ids: _Optional[_Iterable[int]] = ..., memory_ids: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sentences: _containers.RepeatedCompositeFieldContainer[GroundedSentence]
+    mode: str
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[BiographyKind, str]] = ..., author: _Optional[_Union[Author, str]] = ..., text_third: _Optional[str] = ..., text_second: _Optional[str] = ..., shade_ids: _Optional[_Iterable[int]] = ..., memory_ids: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentences: _Optional[_Iterable[_Union[GroundedSentence, _Mapping]]] = ..., mode: _Optional[str] = ...) -> None: ...
+
+class GroundedSentence(_message.Message):
+    __slots__ = ("field", "text", "memory_ids")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_IDS_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    text: str
+    memory_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, field: _Optional[str] = ..., text: _Optional[str] = ..., memory_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ShadeText(_message.Message):
     __slots__ = ("name", "aspect", "icon", "description_third", "description_second", "content_third", "content_second")
@@ -113,7 +127,7 @@ class TimelineEntry(_message.Message):
     def __init__(self, memory_id: _Optional[str] = ..., date: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
 
 class ShadeVersion(_message.Message):
-    __slots__ = ("version", "author", "text", "confidence", "member_count", "timeline", "model", "created_at")
+    __slots__ = ("version", "author", "text", "confidence", "member_count", "timeline", "model", "created_at", "sentences", "mode")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +136,8 @@ class ShadeVersion(_message.Message):
     TIMELINE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
     version: int
     author: Author
     text: ShadeText
@@ -130,7 +146,9 @@ class ShadeVersion(_message.Message):
     timeline: _containers.RepeatedCompositeFieldContainer[TimelineEntry]
     model: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, version: _Optional[int] = ..., author: _Optional[_Union[Author, str]] = ..., text: _Optional[_Union[ShadeText, _Mapping]] = ..., confidence: _Optional[_Union[Confidence, str]] = ..., member_count: _Optional[int] = ..., timeline: _Optional[_Iterable[_Union[TimelineEntry, _Mapping]]] = ..., model: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sentences: _containers.RepeatedCompositeFieldContainer[GroundedSentence]
+    mode: str
+    def __init__(self, version: _Optional[int] = ..., author: _Optional[_Union[Author, str]] = ..., text: _Optional[_Union[ShadeText, _Mapping]] = ..., confidence: _Optional[_Union[Confidence, str]] = ..., member_count: _Optional[int] = ..., timeline: _Optional[_Iterable[_Union[TimelineEntry, _Mapping]]] = ..., model: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sentences: _Optional[_Iterable[_Union[GroundedSentence, _Mapping]]] = ..., mode: _Optional[str] = ...) -> None: ...
 
 class Shade(_message.Message):
     __slots__ = ("id", "state", "privacy", "owner_edited", "pending", "member_count", "latest", "merged_into", "created_at", "updated_at")

@@ -20,7 +20,7 @@ MODEL_KIND_CHAT: ModelKind
 MODEL_KIND_WHISPER: ModelKind
 
 class Model(_message.Message):
-    __slots__ = ("id", "name", "architecture", "parameter_count", "context_length", "quantization", "has_chat_template", "size_bytes", "sha256", "source", "imported_at", "active")
+    __slots__ = ("id", "name", "architecture", "parameter_count", "context_length", "quantization", "has_chat_template", "size_bytes", "sha256", "source", "imported_at", "active", "probe")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class Model(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     IMPORTED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    PROBE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     architecture: str
@@ -45,7 +46,28 @@ class Model(_message.Message):
     source: str
     imported_at: _timestamp_pb2.Timestamp
     active: bool
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., architecture: _Optional[str] = ..., parameter_count: _Optional[int] = ..., context_length: _Optional[int] = ..., quantization: _Optional[str] = ..., has_chat_template: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., source: _Optional[str] = ..., imported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ...) -> None: ...
+    probe: ModelProbe
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., architecture: _Optional[str] = ..., parameter_count: _Optional[int] = ..., context_length: _Optional[int] = ..., quantization: _Optional[str] = ..., has_chat_template: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., source: _Optional[str] = ..., imported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., probe: _Optional[_Union[ModelProbe, _Mapping]] = ...) -> None: ...
+
+class ModelProbe(_message.Message):
+    __slots__ = ("status", "checks", "reason")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    checks: _containers.RepeatedCompositeFieldContainer[ProbeCheck]
+    reason: str
+    def __init__(self, status: _Optional[str] = ..., checks: _Optional[_Iterable[_Union[ProbeCheck, _Mapping]]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ProbeCheck(_message.Message):
+    __slots__ = ("name", "passed", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    passed: bool
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class ImportModelRequest(_message.Message):
     __slots__ = ("path", "name", "kind")

@@ -1,0 +1,71 @@
+"""What the self says when it must not let a model speak for the owner: it abstains, or it quotes.
+
+A question about the owner ("where do you live?") whose best retrieved memory is not relevant
+enough gets `ABSTENTION` instead of the model's imagination. With a model that failed the
+capability check, the reply is made of the owner's own sentences that best match the question,
+each marked as quoted with its date ("On 2024-03-02 I wrote: “…”"). Both are the owner's words or
+an honest "nothing", so chat, training and the eval share them from here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from secondme.pipeline.grounding.select import mmr
+from secondme.pipeline.grounding.sentences import owner_sentences
+
+ABSTENTION = "I have nothing on that in my memories."
+QUOTED_SENTENCES = 2
+# Below this similarity to the question a sentence is not quoted as an answer to it.
+QUOTE_FLOOR = 0.2
+_ABOUT_OWNER = re.compile(r"\b(you|your|yours|yourself|u|ur)\b", re.I)
+
+
+class QuotableMemory(Protocol):
+    @property
+    def memory_id(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def about_owner(question: str) -> bool:
+    """The message asks the self about its owner (it says "you" or "your")."""
+    return _ABOUT_OWNER.search(question) is not None
+
+
+def should_abstain(question: str, best_similarity: float, min_relevance: float) -> bool:
+    return about_owner(question) and best_similarity < min_relevance
+
+
+def quoted_reply(
+    question: str, memories: Sequence[QuotableMemory], embed: Callable[[Sequence[str]], np.ndarray]
+) -> tuple[str, list[str]]:
+    """(reply, memory ids quoted): the owner's sentences that best answer the question, marked as quoted.
+
+    Returns the abstention and no ids when no sentence is close enough to the question.
+    """
+    pool = [(m, s) for m in memories for s in owner_sentences(m.memory_id, m.text)]
+    if not pool:
+        return ABSTENTION, []
+    vectors = np.asarray(embed([question, *(s.text for _, s in pool)]), dtype=np.float64)
+    relevance = vectors[1:] @ vectors[0]
+    chosen = mmr(vectors[1:], relevance, QUOTED_SENTENCES, floor=QUOTE_FLOOR)
+    if not chosen:
+        return ABSTENTION, []
+    lines = []
+    ids: list[str] = []
+    for index in sorted(chosen, key=lambda i: pool[i][0].created_at):
+        memory, sentence = pool[index]
+        lines.append(f"On {memory.created_at:%Y-%m-%d} I wrote: “{sentence.text}”")
+        if memory.memory_id not in ids:
+            ids.append(memory.memory_id)
+    return "\n".join(lines), ids
