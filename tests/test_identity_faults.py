@@ -59,7 +59,7 @@ def test_without_a_model_the_identity_is_made_of_the_owners_own_sentences(start_
             for i in range(shade.member_count))  # fmt: skip
         assert_grounded(daemon, latest.sentences, members)
         second = [s.text for s in latest.sentences if s.field.endswith("_second")]
-        assert second and not any("Alex" in t for t in second)
+        assert second and not any("Nadia" in t for t in second)
     listing = daemon.client.identity.ListShades(identity_pb2.ListShadesRequest())
     assert listing.pending_insight_count == 0 and listing.unclustered_memory_count == 0
     bio = daemon.client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
