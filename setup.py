@@ -1,6 +1,6 @@
 """Maps the repository's top-level code folders onto the single `secondme` import namespace.
 
-The layout keeps `daemon/`, `network/`, `pipeline/`, `permissions/` and `protos/` at the top of the
+The layout keeps `daemon/`, `network/`, `pipeline/`, `permissions/`, `errors/` and `protos/` at the top of the
 repository, but nothing may install as a generic top-level module: `daemon/` becomes
 `secondme.daemon`, the generated API stubs become `secondme.v1`. Subpackages are discovered so a
 new folder with an `__init__.py` needs no edit here.
@@ -11,6 +11,7 @@ from pathlib import Path
 from setuptools import setup
 
 ROOTS = {
+    "secondme.errors": "errors",
     "secondme.daemon": "daemon",
     "secondme.network": "network",
     "secondme.pipeline": "pipeline",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import grpc
 
+from secondme.daemon.api.errors import KIND_METADATA, STATUS_FOR_KIND
+from secondme.errors import CLASS_FOR_KIND, Kind, SecondmeError, Unavailable
 from secondme.v1 import (
     chat_pb2_grpc,
     daemon_pb2_grpc,
@@ -21,8 +23,24 @@ from secondme.v1 import (
 )
 
 
-class DaemonUnavailable(Exception):
+class DaemonUnavailable(Unavailable):
     """Nothing answers on the socket; the message says how to start the daemon."""
+
+
+_KIND_FOR_STATUS = {code: kind for kind, code in STATUS_FOR_KIND.items()}
+
+
+def error_from_rpc(exc: grpc.RpcError) -> SecondmeError:
+    """The daemon's failure as the exception of its kind; a lost connection as `DaemonUnavailable`."""
+    code = exc.code()  # type: ignore[attr-defined]
+    details = exc.details() or code.name  # type: ignore[attr-defined]
+    sent = dict(exc.trailing_metadata() or ()).get(KIND_METADATA)  # type: ignore[attr-defined]
+    kind = Kind(sent) if sent in {k.value for k in Kind} else _KIND_FOR_STATUS.get(code)
+    if sent is None and code == grpc.StatusCode.UNAVAILABLE:
+        return DaemonUnavailable(f"lost the connection to secondmed: {details}")
+    if kind is None:  # INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, ...: a bug or a hang, said as such
+        return SecondmeError(f"secondmed failed ({code.name}): {details}")
+    return CLASS_FOR_KIND[kind](details)
 
 
 class Client:

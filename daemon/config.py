@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from secondme.errors import SecondmeError
+
 CONFIG_VERSION = 1
 
 
-class ConfigError(Exception):
+class ConfigError(SecondmeError):
     """The config file cannot be used; the message names the file and the key."""
 
 

@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING
 from secondme.daemon import __version__
 from secondme.daemon.config import ConfigError, load_config
 from secondme.daemon.logs import configure_logging
-from secondme.daemon.node_key import NodeKeyError
 from secondme.daemon.paths import Paths
-from secondme.daemon.socket_guard import DaemonAlreadyRunning
-from secondme.daemon.store import StoreError
+from secondme.errors import SecondmeError
 
 if TYPE_CHECKING:
     from secondme.daemon.app import Daemon
@@ -61,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             config_data_dir=config.daemon.data_dir or None,
             config_socket=config.daemon.socket or None,
         )
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
     configure_logging(args.log_level or config.daemon.log_level, args.log_format or config.daemon.log_format)
@@ -71,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(_serve(Daemon(paths, config)))
-    except (DaemonAlreadyRunning, NodeKeyError, StoreError, ValueError) as exc:
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    except SecondmeError as exc:
         log.error("%s", exc)
         return 1
     return 0

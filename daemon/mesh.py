@@ -37,9 +37,8 @@ MDNS_ENV = "SECONDME_NETWORK_MDNS"
 AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
 
 
-class MeshStartError(ValueError):
-    """The mesh cannot start (bad address in [network], port in use). A ValueError so that
-    secondmed reports it in one line and exits instead of printing a traceback."""
+class MeshStartError(MeshError):
+    """The mesh cannot start (bad address in [network], port in use); secondmed says so in one line."""
 
 
 async def echo_turn(peer_id: str, session: SessionHandle, text: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from secondme.errors import SecondmeError
 from secondme.permissions.peer_id import peer_id_from_public_key
 
 KEY_FILE_MODE = 0o600
@@ -21,7 +22,7 @@ KEY_FILE_MODE = 0o600
 __all__ = ["NodeKeyError", "create_node_key", "load_node_key", "peer_id_from_public_key", "private_key_seed"]
 
 
-class NodeKeyError(Exception):
+class NodeKeyError(SecondmeError):
     """The node key is missing, unreadable or exposed."""
 
 

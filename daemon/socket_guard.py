@@ -14,9 +14,15 @@ import os
 import socket
 from pathlib import Path
 
+from secondme.errors import SecondmeError
 
-class DaemonAlreadyRunning(Exception):
-    pass
+
+class DaemonAlreadyRunning(SecondmeError):
+    """Another secondmed holds this data dir or answers on this socket."""
+
+
+class SocketPathUnusable(SecondmeError):
+    """The configured API socket path cannot be made private to the owner (too long, another user's folder)."""
 
 
 class DataDirLock:
@@ -64,11 +70,13 @@ def socket_is_live(path: Path) -> bool:
 def prepare_socket_path(path: Path) -> None:
     """Refuse a live socket, remove a stale one, and make its folder private (0700)."""
     if len(str(path).encode()) > 104:
-        raise ValueError(f"socket path {path} is too long for a Unix socket (max ~104 bytes); choose a shorter one")
+        raise SocketPathUnusable(
+            f"socket path {path} is too long for a Unix socket (max ~104 bytes); choose a shorter one"
+        )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder = path.parent.stat()
     if folder.st_uid != os.getuid():
-        raise ValueError(f"{path.parent} belongs to another user; refusing to put the API socket there")
+        raise SocketPathUnusable(f"{path.parent} belongs to another user; refusing to put the API socket there")
     if path.exists() or path.is_symlink():
         if socket_is_live(path):
             raise DaemonAlreadyRunning(f"another secondmed is already listening on {path}")

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from secondme.network.errors import MeshError
 from secondme.network.node import MeshNode
 from secondme.permissions import IdentityView, SessionHandle
 
@@ -85,7 +86,7 @@ class TrioBridge:
     async def call(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run `await fn(*args)` on the trio thread; its result or exception comes back here."""
         if self._token is None or self._nursery is None or self.loop is None:
-            raise RuntimeError("the mesh is not running")
+            raise MeshError("the mesh is not running")
         loop = self.loop
         done: asyncio.Future[T] = loop.create_future()
         scope_box: list[trio.CancelScope] = []

@@ -1,9 +1,11 @@
-"""Network-layer errors, each with a message a person can act on."""
+"""Network-layer errors, each with a message a person can act on and the kind of failure it is."""
 
 from __future__ import annotations
 
+from secondme.errors import Kind, SecondmeError
 
-class MeshError(Exception):
+
+class MeshError(SecondmeError):
     """A mesh operation failed (dial, stream, remote refusal)."""
 
 
@@ -21,9 +23,13 @@ class PeerUnreachable(MeshError):
 class InvalidAddress(MeshError):
     """A multiaddr the owner typed cannot be used."""
 
+    kind = Kind.INVALID_ARGUMENT
+
 
 class RemoteRefused(MeshError):
     """The remote self refused the request; `reason` is its machine-readable reason."""
+
+    kind = Kind.PERMISSION_DENIED
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

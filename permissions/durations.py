@@ -10,25 +10,27 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from secondme.errors import InvalidArgument
+
 _RELATIVE = re.compile(r"(\d{1,6})\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_RELATIVE = timedelta(days=3650)
 
 
 def parse_moment(text: str, now: datetime) -> datetime:
-    """A timezone-aware UTC datetime; raises ValueError with an example of what is accepted."""
+    """A timezone-aware UTC datetime; raises InvalidArgument with an example of what is accepted."""
     cleaned = text.strip().lower()
     match = _RELATIVE.fullmatch(cleaned)
     if match:
         amount, unit = int(match.group(1)), match.group(2)
         delta = timedelta(**{_UNITS[unit]: amount})
         if delta > MAX_RELATIVE:
-            raise ValueError(f"{text!r} is more than ten years away")
+            raise InvalidArgument(f"{text!r} is more than ten years away")
         return now.astimezone(UTC) + delta
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(
+        raise InvalidArgument(
             f"{text!r} is neither a duration (30d, 12h, 90m, 2w) nor a date (2026-12-31 or 2026-12-31T18:00Z)"
         ) from None
     if moment.tzinfo is None:

@@ -1,28 +1,26 @@
 """Grant errors: each carries a machine-readable reason and a message a person can act on.
 
-`GrantError` is the base the daemon maps to gRPC status codes (`daemon/api/errors.py`); the
-reason is the same `DenyReason` that `authorize` returns, so a refusal reads the same whether
-it came back as a `Decision` or as an exception.
+`GrantError` is this layer's `SecondmeError`: a malformed or unusable grant unless a subclass
+says otherwise (`kind`). The reason is the same `DenyReason` that `authorize` returns, so a
+refusal reads the same whether it came back as a `Decision` or as an exception.
 """
 
 from __future__ import annotations
 
+from secondme.errors import Kind, SecondmeError
 from secondme.permissions.model import DenyReason
 
 
-class GrantError(Exception):
+class GrantError(SecondmeError):
     """A grant or token could not be used. `reason` says why in machine-readable form."""
 
+    kind = Kind.INVALID_ARGUMENT
     reason: DenyReason | None = None
 
     def __init__(self, message: str, reason: DenyReason | None = None) -> None:
         super().__init__(message)
         if reason is not None:
             self.reason = reason
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class MalformedGrant(GrantError):
@@ -50,6 +48,8 @@ class GrantDenied(GrantError):
 
 class GrantNotFound(GrantError):
     """No issued or received grant with this id is known to this node."""
+
+    kind = Kind.NOT_FOUND
 
 
 class InvalidGrantRequest(GrantError):

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from secondme.errors import InvalidArgument
+
 GRANT_ID_BYTES = 16
 MAX_NOTE_CHARS = 280
 
@@ -85,14 +87,14 @@ class Grant:
 
 
 def grant_id_from_hex(text: str) -> bytes:
-    """Parse the 32-hex-digit form users see in `grant list`; raises ValueError with the reason."""
+    """Parse the 32-hex-digit form users see in `grant list`; raises InvalidArgument with the reason."""
     cleaned = text.strip().lower()
     if len(cleaned) != GRANT_ID_BYTES * 2:
-        raise ValueError(f"a grant id is {GRANT_ID_BYTES * 2} hex digits, got {len(cleaned)} characters: {text!r}")
+        raise InvalidArgument(f"a grant id is {GRANT_ID_BYTES * 2} hex digits, got {len(cleaned)} characters: {text!r}")
     try:
         return bytes.fromhex(cleaned)
     except ValueError as exc:
-        raise ValueError(f"a grant id is hex digits only (0-9, a-f): {text!r}") from exc
+        raise InvalidArgument(f"a grant id is hex digits only (0-9, a-f): {text!r}") from exc
 
 
 def utc(moment: datetime) -> datetime:

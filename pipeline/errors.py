@@ -1,12 +1,16 @@
-"""Errors the pipeline raises; the daemon maps them to gRPC status codes in one place."""
+"""Errors the pipeline raises, each of the kind (`secondme.errors.Kind`) that says what the owner can do."""
+
+from secondme.errors import Kind, SecondmeError
 
 
-class PipelineError(Exception):
+class PipelineError(SecondmeError):
     """Base for every error the pipeline reports to the owner."""
 
 
 class IngestError(PipelineError):
     """A file or folder cannot be ingested; the message says why and what to do."""
+
+    kind = Kind.INVALID_ARGUMENT
 
 
 class UnsupportedContent(IngestError):
@@ -16,13 +20,19 @@ class UnsupportedContent(IngestError):
 class ContentTooLarge(IngestError):
     """The input exceeds a configured size limit."""
 
+    kind = Kind.RESOURCE_EXHAUSTED
+
 
 class ExportError(PipelineError):
     """Weights cannot be exported to GGUF or quantized (corrupt file, unsupported architecture, bad input)."""
 
+    kind = Kind.INVALID_ARGUMENT
+
 
 class GenerationError(PipelineError):
     """The language model could not produce a usable answer (endpoint down, invalid output, ...)."""
+
+    kind = Kind.UNAVAILABLE
 
 
 class ModelUnreachable(GenerationError):

@@ -17,7 +17,7 @@ from secondme.network.addresses import (
     local_interface_addresses,
 )
 from secondme.network.bridge import TrioBridge
-from secondme.network.errors import FrameError
+from secondme.network.errors import FrameError, MeshError
 from secondme.network.framing import FramedStream, encode_varint
 from secondme.network.limits import Guard, MeshLimits
 from secondme.v1 import wire_pb2
@@ -214,7 +214,7 @@ def test_bridge_returns_results_propagates_errors_and_cancels() -> None:
 
         assert await bridge.call(ask_daemon) == "from asyncio"
         await bridge.stop()
-        with pytest.raises(RuntimeError, match="not running"):
+        with pytest.raises(MeshError, match="not running"):
             await bridge.call(add, 1, 1)
 
     asyncio.run(main())

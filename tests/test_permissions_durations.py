@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from secondme.errors import InvalidArgument
 from secondme.permissions import parse_moment
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -29,5 +30,5 @@ def test_durations_and_dates_are_accepted(text: str, expected: datetime) -> None
 
 @pytest.mark.parametrize("text", ["soon", "30", "d30", "-5d", "99999999d", ""])
 def test_unreadable_times_say_what_is_accepted(text: str) -> None:
-    with pytest.raises(ValueError, match=r"duration|ten years"):
+    with pytest.raises(InvalidArgument, match=r"duration|ten years"):
         parse_moment(text, NOW)

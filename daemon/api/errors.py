@@ -1,8 +1,10 @@
-"""The one place where domain errors become gRPC status codes.
+"""The one place where failures become gRPC status codes: by their kind, one table.
 
-Servicer methods are wrapped with `grpc_errors`; every exception a person can act on maps to
-a specific code with its message intact, and anything else becomes INTERNAL with a pointer to
-the daemon log (the traceback stays in the log, never in the response).
+Servicer methods are wrapped with `grpc_errors`. A `SecondmeError` goes out with the status code
+of its kind, its message intact, and the kind itself in the trailing metadata (`KIND_METADATA`) so
+the client can tell the daemon's "unavailable" from a lost connection. Anything else is a bug and
+becomes INTERNAL with a pointer to the daemon log (the traceback stays in the log, never in the
+response).
 """
 
 from __future__ import annotations
@@ -15,79 +17,30 @@ from typing import Any, TypeVar
 
 import grpc
 
-from secondme.daemon.config import ConfigError
-from secondme.daemon.jobs import JobNotFound, JobStateError, UnknownJobKind
-from secondme.daemon.models.errors import (
-    InvalidModelFile,
-    ModelError,
-    ModelNotFound,
-    ModelUnavailable,
-    RuntimeBusy,
-)
-from secondme.daemon.store.conversations import ConversationNotFound
-from secondme.daemon.store.grants import GrantConflict
-from secondme.daemon.store.identity import BiographyNotFound, IdentityConflict, ShadeNotFound
-from secondme.daemon.store.memories import MemoryNotFound
-from secondme.network.errors import InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
-from secondme.permissions import GrantError, GrantNotFound
-from secondme.pipeline.errors import ContentTooLarge, GenerationError, IngestError
+from secondme.errors import FailedPrecondition, InvalidArgument, Kind, SecondmeError
 
 log = logging.getLogger(__name__)
 
+__all__ = ["KIND_METADATA", "STATUS_FOR_KIND", "FailedPrecondition", "InvalidArgument", "grpc_errors"]
 
-class InvalidArgument(ValueError):
-    """A request field is missing or malformed; the message names the field."""
+KIND_METADATA = "secondme-error-kind"
 
-
-class FailedPrecondition(Exception):
-    """The request is valid but the daemon is not in a state to do it."""
-
-
-# Checked in order: subclasses before their bases.
-ERROR_CODES: list[tuple[type[BaseException], grpc.StatusCode]] = [
-    (MemoryNotFound, grpc.StatusCode.NOT_FOUND),
-    (JobNotFound, grpc.StatusCode.NOT_FOUND),
-    (JobStateError, grpc.StatusCode.FAILED_PRECONDITION),
-    (UnknownJobKind, grpc.StatusCode.INVALID_ARGUMENT),
-    (ContentTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (IngestError, grpc.StatusCode.INVALID_ARGUMENT),
-    (ConfigError, grpc.StatusCode.FAILED_PRECONDITION),
-    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
-    (FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
-    (GrantNotFound, grpc.StatusCode.NOT_FOUND),
-    (GrantConflict, grpc.StatusCode.ALREADY_EXISTS),
-    (GrantError, grpc.StatusCode.INVALID_ARGUMENT),
-    (InvalidAddress, grpc.StatusCode.INVALID_ARGUMENT),
-    (PeerUnreachable, grpc.StatusCode.FAILED_PRECONDITION),
-    (RemoteRefused, grpc.StatusCode.PERMISSION_DENIED),
-    (MeshError, grpc.StatusCode.FAILED_PRECONDITION),
-    (ModelNotFound, grpc.StatusCode.NOT_FOUND),
-    (ConversationNotFound, grpc.StatusCode.NOT_FOUND),
-    (ShadeNotFound, grpc.StatusCode.NOT_FOUND),
-    (BiographyNotFound, grpc.StatusCode.NOT_FOUND),
-    (IdentityConflict, grpc.StatusCode.FAILED_PRECONDITION),
-    (InvalidModelFile, grpc.StatusCode.INVALID_ARGUMENT),
-    (RuntimeBusy, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (ModelUnavailable, grpc.StatusCode.FAILED_PRECONDITION),
-    (ModelError, grpc.StatusCode.FAILED_PRECONDITION),
-    (GenerationError, grpc.StatusCode.UNAVAILABLE),
-]
-
-
-def status_for(exc: BaseException) -> grpc.StatusCode | None:
-    for error_type, code in ERROR_CODES:
-        if isinstance(exc, error_type):
-            return code
-    return None
+STATUS_FOR_KIND: dict[Kind, grpc.StatusCode] = {
+    Kind.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
+    Kind.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Kind.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    Kind.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
+    Kind.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    Kind.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Kind.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+}
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: Exception, method: str) -> None:
-    code = status_for(exc)
-    if code is None:
+    if not isinstance(exc, SecondmeError):
         log.exception("%s failed", method)
         await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}; see the daemon log")
-    message = str(exc.args[0]) if exc.args else str(exc)
-    await context.abort(code, message)  # type: ignore[arg-type]
+    await context.abort(STATUS_FOR_KIND[exc.kind], exc.message, trailing_metadata=((KIND_METADATA, exc.kind.value),))
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -170,7 +170,7 @@ class GrantServicer(grant_pb2_grpc.GrantServiceServicer):
             # Not on record (e.g. issued before a restore from backup): revoke by the full id anyway.
             try:
                 grant_id = grant_id_from_hex(request.id)
-            except ValueError as exc:
+            except InvalidArgument as exc:
                 raise GrantNotFound(
                     f"no grant with id {request.id!r} on record; to revoke a grant this node has no record of, "
                     f"give its full id: {exc}"

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_DENIED, console, emit, message_dict
+from secondme.errors import InvalidArgument
 from secondme.permissions import Action, Disclosure, parse_moment
 from secondme.v1 import grant_pb2
 
@@ -69,7 +70,7 @@ def _scope_list(text: str) -> list[int]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [n for n in names if n not in SCOPES]
     if unknown or not names:
-        raise ValueError(f"unknown scope {', '.join(unknown) or repr(text)}; choose from {', '.join(SCOPES)}")
+        raise InvalidArgument(f"unknown scope {', '.join(unknown) or repr(text)}; choose from {', '.join(SCOPES)}")
     return [grant_pb2.GrantScope.Value(f"GRANT_SCOPE_{n.upper()}") for n in names]
 
 
@@ -126,7 +127,7 @@ def run_issue(ctx: CliContext) -> int:
     now = datetime.now(UTC)
     for flag in ("max_turns", "max_sessions_per_day", "max_concurrent"):
         if getattr(args, flag) < 0:
-            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1 (leave it out for no limit)")
+            raise InvalidArgument(f"--{flag.replace('_', '-')} must be at least 1 (leave it out for no limit)")
     request = grant_pb2.IssueGrantRequest(
         audience=args.peer_id,
         scopes=_scope_list(args.scope),

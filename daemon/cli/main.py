@@ -10,10 +10,9 @@ import grpc
 
 from secondme.daemon.cli import chat, config_cmd, grant, identity, init, jobs, memories, models, peers, service, status
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_DAEMON_DOWN, EXIT_ERROR, EXIT_USAGE, exit_code_for, fail
-from secondme.daemon.client import DaemonUnavailable
-from secondme.daemon.config import ConfigError
-from secondme.daemon.node_key import NodeKeyError
+from secondme.daemon.cli.output import EXIT_FOR_KIND, fail
+from secondme.daemon.client import error_from_rpc
+from secondme.errors import SecondmeError
 
 # Each module exposes register(subparsers, common) and sets `func` on its parsers.
 COMMAND_GROUPS: list[Callable[..., None]] = [
@@ -50,17 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     ctx = CliContext(args, json=getattr(args, "json", False))
     try:
         return int(args.func(ctx) or 0)
-    except DaemonUnavailable as exc:
-        return fail(str(exc), EXIT_DAEMON_DOWN, ctx.json)
     except grpc.RpcError as exc:
-        code = exc.code()  # type: ignore[attr-defined]
-        if code == grpc.StatusCode.UNAVAILABLE:
-            return fail(f"lost the connection to secondmed: {exc.details()}", EXIT_DAEMON_DOWN, ctx.json)  # type: ignore[attr-defined]
-        return fail(exc.details() or code.name, exit_code_for(code), ctx.json)  # type: ignore[attr-defined]
-    except (ConfigError, NodeKeyError) as exc:
-        return fail(str(exc), EXIT_ERROR, ctx.json)
-    except ValueError as exc:
-        return fail(str(exc), EXIT_USAGE, ctx.json)
+        error = error_from_rpc(exc)
+        return fail(error.message, EXIT_FOR_KIND[error.kind], ctx.json)
+    except SecondmeError as exc:
+        return fail(exc.message, EXIT_FOR_KIND[exc.kind], ctx.json)
     except KeyboardInterrupt:
         return 130
     finally:

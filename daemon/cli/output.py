@@ -7,31 +7,31 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from rich.console import Console
 
+from secondme.errors import Kind
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-EXIT_DAEMON_DOWN = 3
+EXIT_UNAVAILABLE = 3  # the daemon (or what it relies on) is not there; try again later
 EXIT_NOT_FOUND = 4
 EXIT_DENIED = 5
 
-_STATUS_EXIT = {
-    grpc.StatusCode.NOT_FOUND: EXIT_NOT_FOUND,
-    grpc.StatusCode.INVALID_ARGUMENT: EXIT_USAGE,
-    grpc.StatusCode.PERMISSION_DENIED: EXIT_DENIED,
-    grpc.StatusCode.UNAVAILABLE: EXIT_DAEMON_DOWN,
+EXIT_FOR_KIND: dict[Kind, int] = {
+    Kind.INVALID_ARGUMENT: EXIT_USAGE,
+    Kind.NOT_FOUND: EXIT_NOT_FOUND,
+    Kind.ALREADY_EXISTS: EXIT_ERROR,
+    Kind.FAILED_PRECONDITION: EXIT_ERROR,
+    Kind.PERMISSION_DENIED: EXIT_DENIED,
+    Kind.RESOURCE_EXHAUSTED: EXIT_ERROR,
+    Kind.UNAVAILABLE: EXIT_UNAVAILABLE,
 }
 
 console = Console()
 errors = Console(stderr=True)
-
-
-def exit_code_for(status: grpc.StatusCode) -> int:
-    return _STATUS_EXIT.get(status, EXIT_ERROR)
 
 
 def message_dict(message: Message) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from secondme.daemon.jobs.child import EXIT_PARENT_GONE, child_main
 from secondme.daemon.jobs.kinds import JOB_KINDS
 from secondme.daemon.paths import Paths
 from secondme.daemon.store.jobs import JobRecord, JobRepository, JobState, Progress
+from secondme.errors import FailedPrecondition, InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,17 @@ RESTARTABLE = (JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED)
 INTERRUPTED = "the daemon stopped while this job ran; `secondmectl jobs retry {id}` runs it again"
 
 
-class JobNotFound(LookupError):
+class JobNotFound(NotFound):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"no job with id {job_id!r}; `secondmectl jobs list` shows them")
 
 
-class JobStateError(Exception):
+class JobStateError(FailedPrecondition):
     """The job is in a state that does not allow the request (e.g. retrying a running job)."""
 
 
-class UnknownJobKind(ValueError):
-    pass
+class UnknownJobKind(InvalidArgument):
+    """No job kind by that name (see `daemon/jobs/kinds.py`)."""
 
 
 @dataclass

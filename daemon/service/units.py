@@ -11,6 +11,8 @@ from pathlib import Path
 from string import Template
 from xml.sax.saxutils import escape
 
+from secondme.errors import InvalidArgument
+
 LAUNCHD_LABEL = "dev.secondme.secondmed"
 SYSTEMD_UNIT = "secondmed.service"
 # Variables passed through to the service so it finds the same data as the installing shell.
@@ -61,7 +63,7 @@ def render(manager: str, home: Path, env: dict[str, str] | None = None) -> Servi
             log_path=escape(str(home / "Library" / "Logs" / "secondmed.log")),
         )
         return ServiceFile(manager, home / "Library" / "LaunchAgents" / f"{LAUNCHD_LABEL}.plist", content)
-    raise ValueError(f"unknown service manager {manager!r} (systemd or launchd)")
+    raise InvalidArgument(f"unknown service manager {manager!r} (systemd or launchd)")
 
 
 def start_commands(service: ServiceFile) -> list[list[str]]:

@@ -10,9 +10,10 @@ from typing import Any
 
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.timeutil import from_db, now_db
+from secondme.errors import NotFound
 
 
-class ConversationNotFound(LookupError):
+class ConversationNotFound(NotFound):
     def __init__(self, conversation_id: str) -> None:
         super().__init__(f"no conversation {conversation_id!r}; `secondmectl chat --list` shows them")
 

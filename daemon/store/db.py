@@ -21,9 +21,10 @@ import aiosqlite
 from secondme.daemon.store.migrations import available_migrations
 from secondme.daemon.store.sync import PRAGMAS
 from secondme.daemon.store.timeutil import now_db
+from secondme.errors import SecondmeError
 
 
-class StoreError(Exception):
+class StoreError(SecondmeError):
     """The database cannot be used as it is."""
 
 

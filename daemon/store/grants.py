@@ -20,6 +20,7 @@ from typing import Literal
 from secondme.daemon.store import sync
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.timeutil import from_db, now_db, to_db
+from secondme.errors import Kind
 from secondme.permissions import Grant, GrantError, GrantNotFound, LedgerState
 from secondme.permissions.codec import parse_payload, split_envelope
 
@@ -39,6 +40,8 @@ class GrantRecord:
 
 class GrantConflict(GrantError):
     """A different grant with the same id is already stored (only a forger could cause this)."""
+
+    kind = Kind.ALREADY_EXISTS
 
 
 class SqliteGrantLedger:

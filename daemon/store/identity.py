@@ -20,20 +20,21 @@ import aiosqlite
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.identity_job_store import INSERT_VERSION, version_values
 from secondme.daemon.store.timeutil import from_db, now_db
+from secondme.errors import FailedPrecondition, NotFound
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, ShadeText
 
 PRIVACY_VALUES = ("public", "unmarked", "private")
 
 
-class ShadeNotFound(LookupError):
+class ShadeNotFound(NotFound):
     pass
 
 
-class BiographyNotFound(LookupError):
+class BiographyNotFound(NotFound):
     pass
 
 
-class IdentityConflict(Exception):
+class IdentityConflict(FailedPrecondition):
     """The owner's request does not fit the shades as they are (e.g. merging a shade into itself)."""
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.timeutil import from_db, now_db, to_db
+from secondme.errors import NotFound
 
 
-class MemoryNotFound(LookupError):
+class MemoryNotFound(NotFound):
     def __init__(self, memory_id: str, detail: str = "") -> None:
         super().__init__(detail or f"no memory with id {memory_id!r}; `secondmectl memories list` shows them")
 
