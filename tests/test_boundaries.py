@@ -14,12 +14,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # The folders that install as secondme.<name> (setup.py maps them onto the namespace).
-PARTS = ("daemon", "pipeline", "network", "permissions")
+PARTS = ("daemon", "pipeline", "network", "permissions", "errors")
 # part -> the parts of secondme it must never import
 FORBIDDEN = {
     "pipeline": ("secondme.daemon", "secondme.network"),
     "permissions": ("secondme.daemon", "secondme.network", "secondme.pipeline"),
     "network": ("secondme.daemon", "secondme.pipeline"),
+    "errors": ("secondme.daemon", "secondme.network", "secondme.pipeline", "secondme.permissions", "secondme.v1"),
 }
 
 
