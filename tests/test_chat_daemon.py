@@ -70,7 +70,8 @@ def test_chat_without_an_active_model_says_how_to_get_one_and_stores_nothing(sta
 
 
 def test_kill_9_while_a_reply_streams_keeps_what_was_said_marked_incomplete(start_daemon, tiny_gguf):
-    daemon = start_daemon("version = 1\n[models]\ncontext_size = 2048\nthreads = 1\n")
+    # The tiny model fails the capability check: the owner lets it write anyway, so a reply streams.
+    daemon = start_daemon("version = 1\n[models]\ncontext_size = 2048\nthreads = 1\n[chat]\nuse_failed_model = true\n")
     daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
     call = daemon.client.chat.Chat(chat_pb2.ChatRequest(message="tell me everything", max_tokens=1900, seed=3))
     received: list[str] = []
