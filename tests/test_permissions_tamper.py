@@ -120,7 +120,12 @@ def test_any_grant_round_trips_and_any_bit_flip_is_refused(shape: dict, data: st
 def test_random_bytes_are_refused_with_a_reason_never_an_exception(blob: bytes) -> None:
     decision = AUTHORITY.authorize(PEER, Action.CARD, blob, NOW)
     assert not decision.allowed
-    assert decision.reason in {DenyReason.MALFORMED, DenyReason.TOO_LARGE}
+    # Nothing at all is no grant presented; anything else that is not a grant is malformed.
+    assert (
+        decision.reason is DenyReason.NO_GRANT
+        if not blob
+        else decision.reason in {DenyReason.MALFORMED, DenyReason.TOO_LARGE}
+    )
     assert decision.message and decision.grant is None
 
 
@@ -129,7 +134,10 @@ def test_random_bytes_are_refused_with_a_reason_never_an_exception(blob: bytes) 
 def test_random_token_text_is_refused_with_a_reason_never_an_exception(text: str) -> None:
     decision = AUTHORITY.authorize(PEER, Action.CARD, text, NOW)
     assert not decision.allowed
-    assert decision.reason in {DenyReason.MALFORMED, DenyReason.TOO_LARGE}
+    if not text.strip():
+        assert decision.reason is DenyReason.NO_GRANT
+    else:
+        assert decision.reason in {DenyReason.MALFORMED, DenyReason.TOO_LARGE}
     assert decision.message
 
 
