@@ -78,6 +78,9 @@ class Quiet:
     async def peer_seen(self, peer_id: str, addresses: list[str]) -> None:
         return None
 
+    async def peer_discovered(self, peer_id: str, addresses: list[str], source: str) -> bool:
+        return False
+
 
 def client_node() -> MeshNode:
     seed = os.urandom(32)

@@ -227,6 +227,7 @@ class Daemon:
                 self.grants,
                 PeerRepository(self.store),
                 GrantRepository(self.store),
+                self.config.grants.max_received_per_peer,
             )
             await self.mesh.start()
         self._add(peer_pb2, "PeerService", peer_pb2_grpc.add_PeerServiceServicer_to_server, PeerServicer(self.mesh))

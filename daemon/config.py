@@ -63,6 +63,8 @@ class JobsSection:
 class GrantsSection:
     # Seconds a peer's clock may differ from ours when checking a grant's validity window.
     clock_skew_seconds: float = 60.0
+    # Grants a peer may deliver to us over the mesh that are kept; beyond it its oldest are dropped.
+    max_received_per_peer: int = 16
 
 
 @dataclass
@@ -71,9 +73,12 @@ class NetworkSection:
     # SECONDME_NETWORK_LISTEN (comma-separated multiaddrs) overrides `listen` (tests use loopback).
     enabled: bool = True
     listen: list[str] = field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/4001"])
-    # Announce this self on the LAN and connect to selves found there (on the listen addresses'
-    # interfaces only). SECONDME_NETWORK_MDNS=0 or 1 overrides it (tests turn it off).
+    # Announce this self on the LAN and list the selves found there (`peers discovered`), on the
+    # listen addresses' interfaces only. SECONDME_NETWORK_MDNS=0 or 1 overrides it (tests turn it off).
     mdns: bool = True
+    # Also dial the selves mDNS finds. Off: only those already in the address book are dialled,
+    # since any host on the LAN can announce any address and port.
+    mdns_autoconnect: bool = False
     # Announce this self as a Kademlia DHT provider record to every DHT peer and look up others:
     # finds selves beyond the LAN through peers in common. Off by default: it tells strangers
     # this node exists.
@@ -86,6 +91,12 @@ class NetworkSection:
     rendezvous_interval_seconds: float = 300.0
     # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
     bootstrap: list[str] = field(default_factory=list)
+    # Dials the daemon makes on its own (redialling the address book, bootstrap, discovery) per minute.
+    max_dials_per_minute: int = 30
+    # Peers met or discovered but not chosen (dialled, granted, blocked, looked at) are kept in
+    # memory only: this many at most, each forgotten this long after it was last seen.
+    max_recent_peers: int = 256
+    recent_peer_seconds: float = 3600.0
     # Put secondme's version on the card any peer can read. Off: it tells an attacker which
     # exploit to try and a friend nothing they need.
     advertise_version: bool = False
@@ -214,7 +225,16 @@ class Config:
             raise ConfigError("grants.clock_skew_seconds must be between 0 and 3600")
         if self.network.max_frame_bytes < 1024:
             raise ConfigError("network.max_frame_bytes must be at least 1024")
-        for name in ("max_connections", "max_connections_per_peer", "max_streams_per_peer", "max_sessions_per_peer"):
+        if self.grants.max_received_per_peer < 1:
+            raise ConfigError("grants.max_received_per_peer must be at least 1")
+        for name in (
+            "max_connections",
+            "max_connections_per_peer",
+            "max_streams_per_peer",
+            "max_sessions_per_peer",
+            "max_dials_per_minute",
+            "max_recent_peers",
+        ):
             if getattr(self.network, name) < 1:
                 raise ConfigError(f"network.{name} must be at least 1")
         for name in (
@@ -224,6 +244,7 @@ class Config:
             "idle_connection_seconds",
             "dht_interval_seconds",
             "rendezvous_interval_seconds",
+            "recent_peer_seconds",
         ):
             if getattr(self.network, name) <= 0:
                 raise ConfigError(f"network.{name} must be positive")

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from secondme.daemon.config import NetworkSection
+from secondme.daemon.recent_peers import RecentPeers
 from secondme.daemon.store.grants import GrantRepository
 from secondme.daemon.store.peers import PeerRepository
 from secondme.network.bridge import AsyncioDelegate, TrioBridge
@@ -78,7 +79,12 @@ def mdns_enabled(section: NetworkSection) -> bool:
 
 
 class DaemonDelegate:
-    """What the node asks of the daemon, answered on the asyncio loop."""
+    """What the node asks of the daemon, answered on the asyncio loop.
+
+    Only peers the owner chose get a row in the address book (see `store.peers`); the others
+    are kept in two bounded in-memory tables: `strangers` (connected to us) and `discovered`
+    (found by mDNS, the DHT or a rendezvous point).
+    """
 
     def __init__(
         self,
@@ -87,12 +93,18 @@ class DaemonDelegate:
         peers: PeerRepository,
         grants: GrantRepository,
         answer_turn: AnswerTurn,
+        section: NetworkSection,
+        received_grants_per_peer: int,
     ) -> None:
         self.me = me
         self.display_name = display_name
         self.peers = peers
         self.grants = grants
         self._answer_turn = answer_turn
+        self.strangers = RecentPeers(section.max_recent_peers, section.recent_peer_seconds)
+        self.discovered = RecentPeers(section.max_recent_peers, section.recent_peer_seconds)
+        self.mdns_autoconnect = section.mdns_autoconnect
+        self.received_grants_per_peer = received_grants_per_peer
 
     async def identity(self) -> IdentityView:
         # The memory pipeline fills headline, biography and shades later; the path exists now.
@@ -107,13 +119,16 @@ class DaemonDelegate:
             return False, f"grant {grant.id_hex} was issued by {grant.issuer}, not by the sender {peer_id}"
         if grant.audience != self.me:
             return False, f"grant {grant.id_hex} is for {grant.audience}, not for this node ({self.me})"
-        _, already = await self.grants.add(grant, "received", envelope)
+        already, dropped = await self.grants.add_delivered(grant, envelope, self.received_grants_per_peer)
         log.info(
-            "received grant %s from %s (scopes %s)%s",
+            "received grant %s from %s (scopes %s)%s%s",
             grant.id_hex,
             peer_id,
             ", ".join(sorted(grant.scopes)),
             " again" if already else "",
+            f"; dropped its {dropped} oldest (at most {self.received_grants_per_peer} kept per peer)"
+            if dropped
+            else "",
         )
         return True, ""
 
@@ -121,7 +136,19 @@ class DaemonDelegate:
         return await self._answer_turn(peer_id, session, text)
 
     async def peer_seen(self, peer_id: str, addresses: list[str]) -> None:
-        await self.peers.seen(peer_id, addresses)
+        if await self.peers.is_chosen(peer_id):
+            await self.peers.seen(peer_id, addresses)
+        else:
+            self.strangers.seen(peer_id, addresses, "connected")
+
+    async def peer_discovered(self, peer_id: str, addresses: list[str], source: str) -> bool:
+        """List the self; dial it if the owner chose it before, or mDNS autoconnect is on, or
+        it came from the DHT or a rendezvous point (both off by default: the owner who turns
+        one on asks for its selves to be connected)."""
+        self.discovered.seen(peer_id, addresses, source)
+        if await self.peers.is_chosen(peer_id):
+            return True
+        return self.mdns_autoconnect if source == "mdns" else True
 
 
 class Mesh:
@@ -134,12 +161,15 @@ class Mesh:
         authority: GrantAuthority,
         peers: PeerRepository,
         grants: GrantRepository,
+        received_grants_per_peer: int,
         answer_turn: AnswerTurn = echo_turn,
     ) -> None:
         self.peers = peers
         self.grants = grants
         self.bridge = TrioBridge()
-        self.delegate = DaemonDelegate(authority.peer_id, owner_name, peers, grants, answer_turn)
+        self.delegate = DaemonDelegate(
+            authority.peer_id, owner_name, peers, grants, answer_turn, section, received_grants_per_peer
+        )
         self._seed = seed
         self._settings = NodeSettings(
             listen=listen_addresses(section),
@@ -153,6 +183,7 @@ class Mesh:
             rendezvous=list(section.rendezvous),
             rendezvous_server=section.rendezvous_server,
             rendezvous_interval_seconds=section.rendezvous_interval_seconds,
+            max_dials_per_minute=section.max_dials_per_minute,
         )
         self._authority = authority
         self.peer_id = authority.peer_id
@@ -182,7 +213,7 @@ class Mesh:
                 f"the mesh could not start: {exc}; check [network] listen, bootstrap and rendezvous in the "
                 "config, or set network.enabled = false"
             ) from exc
-        known = [p for p in await self.peers.list() if not p.blocked and p.addresses and p.peer_id != self.peer_id]
+        known = [p for p in await self.peers.redial_candidates() if p.peer_id != self.peer_id]
         if known:
             await self.bridge.call(self.node.redial, [(p.peer_id, p.addresses) for p in known])
 
@@ -199,7 +230,11 @@ class Mesh:
         return await self.bridge.call_sync(self.node.connected_peers)
 
     async def connect(self, multiaddr: str) -> str:
-        return await self.bridge.call(self.node.connect, multiaddr)
+        """The owner dials: the peer joins the address book and is redialled after a restart."""
+        peer_id = await self.bridge.call(self.node.connect, multiaddr)
+        await self.peers.dialled(peer_id, [multiaddr])
+        self.delegate.strangers.forget(peer_id)
+        return peer_id
 
     async def disconnect(self, peer_id: str) -> bool:
         return await self.bridge.call(self.node.disconnect, peer_id)
@@ -207,15 +242,28 @@ class Mesh:
     async def fetch_card(self, peer_id: str) -> wire_pb2.Card:
         """The peer's card, presenting a card grant it gave us if we hold one; stored with the peer."""
         grant = await self.grant_for(peer_id, Action.CARD)
-        card = await self.bridge.call(self.node.fetch_card, peer_id, grant)
+        card = await self.bridge.call(self.node.fetch_card, peer_id, grant, await self.addresses_of(peer_id))
         await self.peers.save_card(peer_id, card.SerializeToString())
         return card
 
     async def send_grant(self, peer_id: str, envelope: bytes) -> wire_pb2.GrantReceipt:
-        return await self.bridge.call(self.node.send_grant, peer_id, envelope)
+        return await self.bridge.call(self.node.send_grant, peer_id, envelope, await self.addresses_of(peer_id))
 
     async def exchange(self, peer_id: str, kind: int, grant: bytes, turns: list[str]) -> list[str]:
-        return await self.bridge.call(self.node.exchange, peer_id, kind, grant, turns)
+        addresses = await self.addresses_of(peer_id)
+        return await self.bridge.call(self.node.exchange, peer_id, kind, grant, turns, addresses)
+
+    async def addresses_of(self, peer_id: str) -> list[str]:
+        """Where to dial a peer the owner asks for, if it is not connected: the address book's
+        addresses, else what it announced when it last connected or was discovered."""
+        record = await self.peers.get(peer_id)
+        if record is not None and record.addresses:
+            return record.addresses
+        for table in (self.delegate.strangers, self.delegate.discovered):
+            met = table.get(peer_id)
+            if met is not None and met.addresses:
+                return [a.split("/p2p/", 1)[0] for a in met.addresses]
+        return []
 
     async def block(self, peer_id: str) -> None:
         if peer_id == self.peer_id:

@@ -185,3 +185,6 @@ class AsyncioDelegate:
 
     async def peer_seen(self, peer_id: str, addresses: list[str]) -> None:
         await self.bridge.to_daemon(self.inner.peer_seen(peer_id, addresses))
+
+    async def peer_discovered(self, peer_id: str, addresses: list[str], source: str) -> bool:
+        return await self.bridge.to_daemon(self.inner.peer_discovered(peer_id, addresses, source))

@@ -11,19 +11,34 @@ muxer, identify or any handler sees it, and before py-libp2p records it anywhere
 TCP is `tcp.ExclusiveTCP` (no port sharing). What the host announces (identify, `get_addrs`) is
 its listen addresses made dialable (`addresses.dialable`), never the addresses strangers say
 they observed us at: identify's observed-address discovery is off.
+
+py-libp2p 0.8.1's swarm handles each inbound connection in a task that, once the connection is
+up, waits for the *swarm* to stop, holding one of its `max_connections` inbound slots all the
+while: after 300 inbound connections over a node's life, closed or not, it refused every new
+one, and each left a task behind. `_inbound_slot_per_live_connection` replaces that handler on
+our swarm with one that gives the slot (and its task) back when that connection closes. Its
+auto-connector would dial peers from the peerstore (addresses peers announced about
+themselves) until half the high watermark of connections; which peers to dial is this node's
+decision alone (see node.py), so it is switched off.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Sequence
 
 import multiaddr
+import trio
 from libp2p import new_host
 from libp2p.abc import IHost, IRawConnection, ISecureConn
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as create_x25519_key_pair
+from libp2p.io.abc import ReadWriteCloser
 from libp2p.network.config import ConnectionConfig
+from libp2p.network.connection.raw_connection import RawConnection
+from libp2p.network.swarm import Swarm
 from libp2p.security.exceptions import HandshakeFailure
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
@@ -32,6 +47,7 @@ from secondme.network.addresses import CachedInterfaces, dialable
 from secondme.network.errors import InvalidAddress
 from secondme.network.tcp import ExclusiveTCP
 
+log = logging.getLogger(__name__)
 SECURITY_PROTOCOLS = (str(NOISE_PROTOCOL_ID),)
 # Why a peer (by its authenticated ID) may not connect, or None: the node's `Guard.refuse_peer`.
 Gate = Callable[[str], str | None]
@@ -74,10 +90,9 @@ def build_host(
 ) -> IHost:
     security = {NOISE_PROTOCOL_ID: GatedNoise(key_pair, gate)}
     interfaces = CachedInterfaces()
-    # py-libp2p's connection manager otherwise dials every peer in its peerstore until it has 50
-    # connections; which peers to keep connected is this node's decision (bootstrap, redial).
+    # No connection floor: which peers to keep connected is this node's decision (bootstrap, redial).
     connections = ConnectionConfig(min_connections=0, low_watermark=0)
-    return new_host(
+    host = new_host(
         key_pair=key_pair,
         sec_opt=security,
         muxer_preference="YAMUX",
@@ -87,3 +102,45 @@ def build_host(
         addrs_factory=lambda candidates: dialable(candidates, interfaces()),
         disable_identify_address_discovery=True,
     )
+    network = host.get_network()
+    assert isinstance(network, Swarm)
+    _inbound_slot_per_live_connection(network)
+    network.auto_connector.maybe_connect = _dial_nobody  # type: ignore[method-assign]
+    network.auto_connector.record_disconnect = lambda peer_id: None  # type: ignore[method-assign]  # its per-peer table
+    return host
+
+
+async def _dial_nobody() -> None:
+    """py-libp2p's auto-connector, switched off (see the module docstring)."""
+
+
+def _inbound_slot_per_live_connection(swarm: Swarm) -> None:
+    """Handle inbound connections holding an inbound slot only while each is alive (see above).
+
+    Same steps as py-libp2p's `_handle_inbound_connection` for TCP (slot, upgrade: security,
+    then muxer, then `add_conn`), without what we do not use (metrics events, the IP gate,
+    pre-multiplexed transports such as QUIC); the slot is released when the muxed connection
+    closes, or at once when the upgrade fails.
+    """
+    limiter = swarm._inbound_limiter
+
+    async def handle(read_write_closer: ReadWriteCloser, maddr: multiaddr.Multiaddr) -> None:
+        try:
+            limiter.acquire_nowait()
+        except trio.WouldBlock:
+            log.debug("inbound connection refused: all %d inbound slots are in use", limiter.total_tokens)
+            with contextlib.suppress(Exception):
+                await read_write_closer.close()
+            return
+        raw = RawConnection(read_write_closer, False)
+        try:
+            muxed = await swarm.upgrade_inbound_raw_conn(raw, maddr)
+            await muxed.event_closed.wait()  # type: ignore[attr-defined]  # Yamux's
+        except Exception as exc:
+            log.debug("inbound connection on %s ended: %s", maddr, exc)
+            with contextlib.suppress(Exception):
+                await raw.close()
+        finally:
+            limiter.release()
+
+    swarm._handle_inbound_connection = handle  # type: ignore[method-assign]

@@ -20,6 +20,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 
 from secondme.network.dht import run_dht
+from secondme.network.dialing import Backoff, DialPacer
 from secondme.network.errors import FrameError, InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
 from secondme.network.framing import FramedStream
 from secondme.network.host import build_host, key_pair_from_seed, parse_multiaddrs
@@ -42,7 +43,13 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[FramedStream, str], Awaitable[None]]
 DIAL_TIMEOUT_SECONDS = 15.0
+# Dials the node makes on its own try each address for less long, and are paced (see dialing).
+AUTO_DIAL_TIMEOUT_SECONDS = 5.0
 BOOTSTRAP_BACKOFF = (1.0, 60.0)
+# Redialling the address book after a restart: first retry after 30 s, doubling up to an hour.
+REDIAL_BACKOFF = (30.0, 3600.0)
+# A discovered self is tried at this many of the addresses it announced, no more.
+MAX_DISCOVERED_ADDRESSES = 4
 
 
 @dataclass
@@ -64,6 +71,8 @@ class NodeSettings:
     rendezvous: list[str] = field(default_factory=list)
     rendezvous_server: bool = False
     rendezvous_interval_seconds: float = 300.0
+    # Dials the node makes on its own (redial, bootstrap, discovery) per minute, at most.
+    max_dials_per_minute: int = 30
 
 
 def parse_peer_id(text: str) -> ID:
@@ -152,6 +161,7 @@ class MeshNode:
         self.host = build_host(key_pair_from_seed(seed), self._listen, self._tcp, self.guard.refuse_peer)
         self.peer_id = str(self.host.get_id())
         self.guard.set_blocked(set(blocked) - {self.peer_id})
+        self._pacer = DialPacer(settings.max_dials_per_minute)
         self._nursery: trio.Nursery | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -178,13 +188,13 @@ class MeshNode:
                     use_rendezvous_point,
                     self.host,
                     point,
-                    self.connect,
-                    self._found,
+                    self._auto_connect,
+                    self._found_by("rendezvous"),
                     self.settings.rendezvous_interval_seconds,
                 )
             if self.settings.dht:
                 await nursery.start(
-                    run_dht, self.host, self._contained_raw, self._found, self.settings.dht_interval_seconds
+                    run_dht, self.host, self._contained_raw, self._found_by("dht"), self.settings.dht_interval_seconds
                 )
             task_status.started()
             try:
@@ -204,6 +214,15 @@ class MeshNode:
     # -- owner actions -----------------------------------------------------------------------
 
     async def connect(self, address: str) -> str:
+        """The owner's dial: exactly this address, now, not paced."""
+        return await self._dial(address, DIAL_TIMEOUT_SECONDS)
+
+    async def _auto_connect(self, address: str) -> str:
+        """A dial the node makes on its own: paced (`max_dials_per_minute`) and quicker to give up."""
+        await self._pacer.wait()
+        return await self._dial(address, AUTO_DIAL_TIMEOUT_SECONDS)
+
+    async def _dial(self, address: str, limit_seconds: float) -> str:
         (maddr,) = parse_multiaddrs([address])
         try:
             info = info_from_p2p_addr(maddr)
@@ -223,28 +242,33 @@ class MeshNode:
             with contextlib.suppress(Exception):
                 self.host.get_peerstore().clear_addrs(info.peer_id)
         try:
-            with trio.fail_after(DIAL_TIMEOUT_SECONDS):
+            with trio.fail_after(limit_seconds):
                 await self.host.connect(info)
         except trio.TooSlowError:
-            raise PeerUnreachable(f"no answer from {address} within {DIAL_TIMEOUT_SECONDS:g} s") from None
+            raise PeerUnreachable(f"no answer from {address} within {limit_seconds:g} s") from None
         except Exception as exc:
             raise PeerUnreachable(f"could not connect to {address}: {exc}") from exc
-        await self._report_seen(peer, [str(a) for a in info.addrs])
         return peer
 
     async def redial(self, known: Sequence[tuple[str, Sequence[str]]]) -> None:
-        """Reconnect, in the background, to peers from the address book (after a restart)."""
+        """Reconnect, in the background, to the peers the owner chose (after a restart): each is
+        tried at its known addresses, then again with exponential backoff until it answers."""
         assert self._nursery is not None
         for peer, addresses in known:
             self._nursery.start_soon(self._redial_one, peer, list(addresses))
 
     async def _redial_one(self, peer: str, addresses: list[str]) -> None:
-        for address in addresses:
-            try:
-                await self.connect(f"{address}/p2p/{peer}")
-                return
-            except MeshError as exc:
-                log.info("could not reconnect to %s at %s: %s", peer, address, exc)
+        backoff = Backoff(*REDIAL_BACKOFF)
+        while peer not in self.connected_peers() and not self.guard.refuse_peer(peer):
+            for address in addresses:
+                try:
+                    await self._auto_connect(f"{address}/p2p/{peer}")
+                    return
+                except MeshError as exc:
+                    log.info("could not reconnect to %s at %s: %s", peer, address, exc)
+            delay = backoff.next()
+            log.info("will try to reconnect to %s again in %g s", peer, delay)
+            await trio.sleep(delay)
 
     async def disconnect(self, peer: str) -> bool:
         was = peer in self.connected_peers()
@@ -261,8 +285,11 @@ class MeshNode:
     async def unblock(self, peer: str) -> None:
         self.guard.unblock(peer)
 
-    async def fetch_card(self, peer: str, grant: bytes = b"") -> wire_pb2.Card:
-        framed, stream = await self._open(peer, CARD_PROTOCOL)
+    # `addresses` (without /p2p) are where to dial `peer` if it is not connected: the daemon's
+    # record of it. The node keeps nothing about a peer once its last connection closes.
+
+    async def fetch_card(self, peer: str, grant: bytes = b"", addresses: Sequence[str] = ()) -> wire_pb2.Card:
+        framed, stream = await self._open(peer, CARD_PROTOCOL, addresses)
         try:
             await framed.write(wire_pb2.CardRequest(grant=grant))
             return await framed.read(wire_pb2.Card)
@@ -272,8 +299,8 @@ class MeshNode:
             with contextlib.suppress(Exception):
                 await stream.close()
 
-    async def send_grant(self, peer: str, envelope: bytes) -> wire_pb2.GrantReceipt:
-        framed, stream = await self._open(peer, GRANT_PROTOCOL)
+    async def send_grant(self, peer: str, envelope: bytes, addresses: Sequence[str] = ()) -> wire_pb2.GrantReceipt:
+        framed, stream = await self._open(peer, GRANT_PROTOCOL, addresses)
         try:
             await framed.write(wire_pb2.GrantDelivery(envelope=envelope))
             return await framed.read(wire_pb2.GrantReceipt)
@@ -283,8 +310,8 @@ class MeshNode:
             with contextlib.suppress(Exception):
                 await stream.close()
 
-    async def open_session(self, peer: str, kind: int, grant: bytes) -> ClientSession:
-        framed, stream = await self._open(peer, SESSION_PROTOCOL)
+    async def open_session(self, peer: str, kind: int, grant: bytes, addresses: Sequence[str] = ()) -> ClientSession:
+        framed, stream = await self._open(peer, SESSION_PROTOCOL, addresses)
         await framed.write(wire_pb2.SessionRequest(handshake=wire_pb2.SessionHandshake(grant=grant, kind=kind)))
         response = await _read_response(framed)
         if response.HasField("accepted"):
@@ -295,15 +322,24 @@ class MeshNode:
             raise RemoteRefused(response.refused.reason, response.refused.message)
         raise MeshError("the peer answered the session handshake with something unexpected")
 
-    async def exchange(self, peer: str, kind: int, grant: bytes, turns: Sequence[str]) -> list[str]:
-        session = await self.open_session(peer, kind, grant)
+    async def exchange(
+        self, peer: str, kind: int, grant: bytes, turns: Sequence[str], addresses: Sequence[str] = ()
+    ) -> list[str]:
+        session = await self.open_session(peer, kind, grant, addresses)
         try:
             return [await session.turn(text) for text in turns]
         finally:
             await session.end()
 
-    async def _open(self, peer: str, protocol: str) -> tuple[FramedStream, INetStream]:
+    async def _open(self, peer: str, protocol: str, addresses: Sequence[str]) -> tuple[FramedStream, INetStream]:
         peer_id = parse_peer_id(peer)
+        if peer not in self.connected_peers():
+            for address in addresses:
+                try:
+                    await self.connect(f"{address}/p2p/{peer}")
+                    break
+                except MeshError as exc:
+                    log.info("could not reach %s at %s: %s", peer, address, exc)
         try:
             with trio.fail_after(DIAL_TIMEOUT_SECONDS):
                 stream = await self.host.new_stream(peer_id, [protocol])
@@ -457,9 +493,13 @@ class MeshNode:
         self._nursery.start_soon(self._record_identified, peer)
 
     def _on_disconnected(self, conn: INetConn) -> None:
+        """A peer's last connection closed: forget it here and in py-libp2p's peerstore (whatever
+        it announced). Dials to it later come with the addresses the daemon chose to keep."""
         peer_id = conn.muxed_conn.peer_id
         if not self.host.get_network().get_connections(peer_id):
             self.guard.forget(str(peer_id))
+            with contextlib.suppress(Exception):  # already gone
+                self.host.get_peerstore().clear_peerdata(peer_id)
 
     async def _record_identified(self, peer: str) -> None:
         """Store the peer's listen addresses once identify has told us them."""
@@ -479,9 +519,11 @@ class MeshNode:
         nursery = self._nursery
         assert nursery is not None
 
+        on_found = self._found_by("mdns")
+
         def found(peer: str, addresses: list[str]) -> None:  # on a zeroconf thread
             with contextlib.suppress(trio.RunFinishedError):
-                token.run_sync_soon(nursery.start_soon, self._mdns_found, peer, addresses)
+                token.run_sync_soon(nursery.start_soon, on_found, peer, addresses)
 
         listen = [str(a) for a in self.host.get_transport_addrs()]  # mdns expands 0.0.0.0 its own way
         discovery = MdnsDiscovery(self.peer_id, listen, found)
@@ -491,22 +533,34 @@ class MeshNode:
             log.warning("mDNS could not start (%s); explicit connect and bootstrap still work", exc)
         return discovery
 
-    async def _mdns_found(self, peer: str, addresses: list[str]) -> None:
-        await self._found(peer, addresses)
+    def _found_by(self, source: str) -> Callable[[str, list[str]], Awaitable[None]]:
+        async def found(peer: str, addresses: list[str]) -> None:
+            await self._found(peer, addresses, source)
 
-    async def _found(self, peer: str, addresses: list[str]) -> None:
-        """A self discovered by mDNS or the DHT: connect unless connected, blocked or banned."""
-        if peer == self.peer_id or peer in self.connected_peers() or self.guard.refuse_peer(peer):
+        return found
+
+    async def _found(self, peer: str, addresses: list[str], source: str) -> None:
+        """A self discovered by mDNS, the DHT or a rendezvous point: the daemon lists it and says
+        whether to dial it (see `MeshDelegate.peer_discovered`); blocked and banned ones never."""
+        if peer == self.peer_id or self.guard.refuse_peer(peer):
+            return
+        addresses = addresses[:MAX_DISCOVERED_ADDRESSES]
+        try:
+            dial = await self.delegate.peer_discovered(peer, addresses, source)
+        except Exception:
+            log.exception("could not record the discovered peer %s", peer)
+            return
+        if not dial or peer in self.connected_peers():
             return
         for address in addresses:
             if "/p2p/" not in address:
                 address = f"{address}/p2p/{peer}"
             try:
-                await self.connect(address)
-                log.info("discovered and connected to %s at %s", peer, address)
+                await self._auto_connect(address)
+                log.info("discovered (%s) and connected to %s at %s", source, peer, address)
                 return
             except MeshError as exc:
-                log.info("discovered %s at %s but could not connect: %s", peer, address, exc)
+                log.info("discovered (%s) %s at %s but could not connect: %s", source, peer, address, exc)
 
     async def _keep_dialled(self, address: object) -> None:
         """Dial a bootstrap peer now and again whenever it drops, backing off on failure."""
@@ -516,7 +570,7 @@ class MeshNode:
             peer = text.rsplit("/p2p/", 1)[-1]
             if peer not in self.connected_peers():
                 try:
-                    await self.connect(text)
+                    await self._auto_connect(text)
                     delay = BOOTSTRAP_BACKOFF[0]
                 except MeshError as exc:
                     log.info("bootstrap peer %s: %s; retrying in %g s", text, exc, delay)

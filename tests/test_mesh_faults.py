@@ -36,6 +36,9 @@ class Attacker:
     async def peer_seen(self, peer_id: str, addresses: list[str]) -> None:
         return None
 
+    async def peer_discovered(self, peer_id: str, addresses: list[str], source: str) -> bool:
+        return False
+
 
 def attacker_node() -> MeshNode:
     seed = os.urandom(32)

@@ -61,6 +61,8 @@ class Delegate:
     received: list[tuple[str, bytes]] = field(default_factory=list)
     seen: dict[str, list[str]] = field(default_factory=dict)
     identity_asked: int = 0
+    discovered: dict[str, str] = field(default_factory=dict)
+    dial_discovered: bool = True
 
     async def identity(self) -> IdentityView:
         self.identity_asked += 1
@@ -84,6 +86,10 @@ class Delegate:
 
     async def peer_seen(self, peer_id: str, addresses: list[str]) -> None:
         self.seen[peer_id] = addresses
+
+    async def peer_discovered(self, peer_id: str, addresses: list[str], source: str) -> bool:
+        self.discovered[peer_id] = source
+        return self.dial_discovered
 
 
 @dataclass
@@ -526,21 +532,30 @@ def test_the_guard_refuses_changes_from_another_thread() -> None:
     assert not a.node.guard.blocked
 
 
-def test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns() -> None:
+def test_mdns_lists_selves_and_dials_only_those_the_daemon_says_in_a_private_netns() -> None:
     """zeroconf's receiving socket binds 0.0.0.0:5353, so this runs in a network namespace made
     here (only a loopback interface), where that can reach nothing else."""
     if not in_private_netns():
-        rerun_in_private_netns(__file__, "test_mdns_finds_and_connects_selves_without_an_address_in_a_private_netns")
+        rerun_in_private_netns(
+            __file__, "test_mdns_lists_selves_and_dials_only_those_the_daemon_says_in_a_private_netns"
+        )
         return
-    a, b = make_self("alex"), make_self("blake")
-    a.node.settings.mdns = b.node.settings.mdns = True
+    a, b, c = make_self("alex"), make_self("blake"), make_self("casey")
+    for s in (a, b, c):
+        s.node.settings.mdns = True
+    a.delegate.dial_discovered = b.delegate.dial_discovered = False  # c's daemon says dial
 
     async def main() -> None:
-        async with running(a, b):
-            with trio.fail_after(20):
-                while a.peer_id not in b.node.connected_peers() and b.peer_id not in a.node.connected_peers():  # noqa: ASYNC110 - a snapshot, no event to wait on
+        async with running(a, b, c):
+            with trio.fail_after(30):
+                while not (  # noqa: ASYNC110 - a snapshot, no event to wait on
+                    {a.peer_id, b.peer_id} <= set(c.node.connected_peers())
+                    and a.delegate.discovered.get(b.peer_id) == "mdns"
+                    and b.delegate.discovered.get(a.peer_id) == "mdns"
+                ):
                     await trio.sleep(0.1)
-            await still_serves(a, b)
+            assert a.peer_id not in b.node.connected_peers()  # found each other, dialled nobody
+            await still_serves(a, c)
 
     run(main)
 

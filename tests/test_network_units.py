@@ -8,6 +8,7 @@ import threading
 import multiaddr
 import pytest
 import trio
+import trio.testing
 
 from secondme.network.addresses import (
     InterfaceAddress,
@@ -17,6 +18,7 @@ from secondme.network.addresses import (
     local_interface_addresses,
 )
 from secondme.network.bridge import TrioBridge
+from secondme.network.dialing import Backoff, DialPacer
 from secondme.network.errors import FrameError, MeshError
 from secondme.network.framing import FramedStream, encode_varint
 from secondme.network.limits import Guard, MeshLimits
@@ -275,3 +277,22 @@ def test_concrete_addresses_stay_as_they_are_and_nothing_is_listed_twice() -> No
 
 def test_this_machines_interfaces_include_loopback() -> None:
     assert "127.0.0.1" in interface_ips(local_interface_addresses(), "ip4")
+
+
+def test_automatic_dials_are_paced_per_minute() -> None:
+    async def main() -> list[float]:
+        pacer = DialPacer(per_minute=2)
+        times = []
+        for _ in range(5):
+            await pacer.wait()
+            times.append(trio.current_time())
+        return times
+
+    assert trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0)) == [0.0, 0.0, 60.0, 60.0, 120.0]
+
+
+def test_backoff_doubles_to_its_cap_and_resets() -> None:
+    backoff = Backoff(30.0, 100.0)
+    assert [backoff.next() for _ in range(4)] == [30.0, 60.0, 100.0, 100.0]
+    backoff.reset()
+    assert backoff.next() == 30.0

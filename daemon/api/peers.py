@@ -57,6 +57,7 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 addresses=record.addresses,
                 connected=record.peer_id in connected,
                 blocked=record.blocked,
+                known=True,
             )
             if record.last_seen:
                 peer.last_seen.CopyFrom(to_timestamp(record.last_seen))
@@ -64,8 +65,33 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
                 peer.card.ParseFromString(record.card)
             peers.append(peer)
             connected.discard(record.peer_id)
-        peers.extend(peer_pb2.Peer(peer_id=p, connected=True) for p in sorted(connected))
+        for stranger in sorted(connected):
+            peer = peer_pb2.Peer(peer_id=stranger, connected=True)
+            met = mesh.delegate.strangers.get(stranger)
+            if met is not None:
+                peer.addresses.extend(met.addresses)
+                peer.last_seen.CopyFrom(to_timestamp(met.seen_at))
+            peers.append(peer)
         return peer_pb2.ListPeersResponse(peers=peers)
+
+    @grpc_errors
+    async def ListDiscovered(
+        self, request: peer_pb2.ListDiscoveredRequest, context: grpc.aio.ServicerContext
+    ) -> peer_pb2.ListDiscoveredResponse:
+        mesh = self.mesh
+        connected = set(await mesh.connected_peers())
+        found = []
+        for entry in mesh.delegate.discovered.entries():
+            peer = peer_pb2.DiscoveredPeer(
+                peer_id=entry.peer_id,
+                addresses=entry.addresses,
+                source=entry.source,
+                connected=entry.peer_id in connected,
+                known=await mesh.peers.is_chosen(entry.peer_id),
+            )
+            peer.last_seen.CopyFrom(to_timestamp(entry.seen_at))
+            found.append(peer)
+        return peer_pb2.ListDiscoveredResponse(peers=found)
 
     @grpc_errors
     async def Connect(

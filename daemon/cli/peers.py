@@ -1,4 +1,4 @@
-"""`secondmectl id` and `secondmectl peers list|connect|disconnect|card|block|unblock|send-grant|talk`.
+"""`secondmectl id` and `secondmectl peers list|discovered|connect|disconnect|card|block|unblock|send-grant|talk`.
 
 `send-grant` lives here because `secondmectl grant` (daemon/cli/grant.py) has no hook for
 subcommands from other modules; it delivers an issued grant to its audience over the mesh.
@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser = subparsers.add_parser("peers", parents=[common], help="other AI selves on the mesh")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", parents=[common], help="known peers, connected or not").set_defaults(func=run_list)
+    actions.add_parser(
+        "discovered", parents=[common], help="selves found by mDNS, the DHT or rendezvous lately"
+    ).set_defaults(func=run_discovered)
 
     connect = actions.add_parser("connect", parents=[common], help="dial a peer by multiaddr")
     connect.add_argument("multiaddr", metavar="MULTIADDR", help="as the other owner's `secondmectl id` prints it")
@@ -82,6 +85,24 @@ def run_list(ctx: CliContext) -> int:
             name = peer.card.display_name if peer.HasField("card") else ""
             table.add_row(peer.peer_id, name, state, seen, peer.addresses[0] if peer.addresses else "")
         console.print(table)
+
+    emit(ctx.json, message_dict(reply), human)
+    return 0
+
+
+def run_discovered(ctx: CliContext) -> int:
+    reply = ctx.client().peers.ListDiscovered(peer_pb2.ListDiscoveredRequest(), timeout=10)
+
+    def human() -> None:
+        if not reply.peers:
+            console.print("nothing discovered lately (mDNS finds selves on the LAN when network.mdns is on)")
+            return
+        table = Table("peer ID", "found by", "connected", "address")
+        for peer in reply.peers:
+            state = "yes" if peer.connected else ("no (known)" if peer.known else "no")
+            table.add_row(peer.peer_id, peer.source, state, peer.addresses[0] if peer.addresses else "")
+        console.print(table)
+        console.print("`secondmectl peers connect ADDRESS/p2p/PEER_ID` dials one", highlight=False)
 
     emit(ctx.json, message_dict(reply), human)
     return 0

@@ -17,6 +17,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
+import aiosqlite
+
 from secondme.daemon.store import sync
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.timeutil import from_db, now_db, to_db
@@ -166,18 +168,42 @@ class GrantRepository:
     async def add(self, grant: Grant, direction: Direction, envelope: bytes) -> tuple[GrantRecord, bool]:
         """Store a verified grant; returns (record, already_present). Idempotent for the same envelope."""
         async with self._store.transaction() as conn:
-            cursor = await conn.execute("SELECT envelope FROM grants WHERE id = ?", (grant.id_hex,))
-            existing = await cursor.fetchone()
-            if existing is not None and bytes(existing["envelope"]) != envelope:
-                raise GrantConflict(
-                    f"a different grant with id {grant.id_hex} is already stored; refusing to replace it"
-                )
-            if existing is None:
-                await conn.execute(
-                    "INSERT INTO grants(id, direction, issuer, audience, expires, envelope, recorded_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (grant.id_hex, direction, grant.issuer, grant.audience, to_db(grant.expires), envelope, now_db()),
-                )
+            already = await _add(conn, grant, direction, envelope)
         record = await self.find(grant.id)
         assert record is not None
-        return record, existing is not None
+        return record, already
+
+    async def add_delivered(self, grant: Grant, envelope: bytes, keep_per_issuer: int) -> tuple[bool, int]:
+        """Store a grant a peer delivered over the mesh, keeping at most `keep_per_issuer` received
+        from its issuer (the oldest dropped: a peer minting grants for us fills only its own share).
+        Returns (already_present, how many older grants from that issuer were dropped)."""
+        async with self._store.transaction() as conn:
+            already = await _add(conn, grant, "received", envelope)
+            cursor = await conn.execute(
+                "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE direction = 'received' AND issuer = ? "
+                "ORDER BY recorded_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+                (grant.issuer, keep_per_issuer),
+            )
+            dropped = cursor.rowcount
+        return already, max(dropped, 0)
+
+    async def received_count(self, issuer: str) -> int:
+        row = await self._store.fetchone(
+            "SELECT COUNT(*) FROM grants WHERE direction = 'received' AND issuer = ?", (issuer,)
+        )
+        return int(row[0]) if row else 0
+
+
+async def _add(conn: aiosqlite.Connection, grant: Grant, direction: Direction, envelope: bytes) -> bool:
+    """Insert a verified grant unless the same envelope is there; True when it already was."""
+    cursor = await conn.execute("SELECT envelope FROM grants WHERE id = ?", (grant.id_hex,))
+    existing = await cursor.fetchone()
+    if existing is not None and bytes(existing["envelope"]) != envelope:
+        raise GrantConflict(f"a different grant with id {grant.id_hex} is already stored; refusing to replace it")
+    if existing is None:
+        await conn.execute(
+            "INSERT INTO grants(id, direction, issuer, audience, expires, envelope, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (grant.id_hex, direction, grant.issuer, grant.audience, to_db(grant.expires), envelope, now_db()),
+        )
+    return existing is not None

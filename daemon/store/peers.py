@@ -1,18 +1,28 @@
-"""The mesh address book in the store: known peers, their addresses, last card, and blocks."""
+"""The mesh address book in the store: the peers the owner chose, their addresses, last card, blocks.
+
+A peer gets a row only by the owner's choice: dialled (`dialled`), blocked (`set_blocked`),
+looked at (`save_card`), or named by a grant this node issued (`seen` for such a peer). Peers
+that merely connected or were discovered stay in memory (`daemon.recent_peers`); `is_chosen`
+is the test, and `redial_candidates` the peers to reconnect to after a restart.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from secondme.daemon.store.db import Store
-from secondme.daemon.store.timeutil import from_db, now_db
+from secondme.daemon.store.timeutil import from_db, now_db, to_db
 from secondme.network.addresses import is_unspecified
 
 # Enough to redial a peer that moved; older ones are dropped.
 MAX_ADDRESSES = 8
+
+# Peers this node issued a grant to that is neither expired nor revoked (parameter: now).
+_GRANTED = """SELECT g.audience FROM grants g LEFT JOIN grant_revocations r ON r.grant_id = g.id
+    WHERE g.direction = 'issued' AND g.expires > ? AND r.grant_id IS NULL"""
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,7 @@ class PeerRecord:
     card: bytes | None
     card_fetched_at: datetime | None
     blocked: bool
+    dialled_at: datetime | None = None
 
 
 def _record(row: sqlite3.Row) -> PeerRecord:
@@ -33,6 +44,7 @@ def _record(row: sqlite3.Row) -> PeerRecord:
         card=row["card"],
         card_fetched_at=from_db(row["card_fetched_at"]) if row["card_fetched_at"] else None,
         blocked=bool(row["blocked"]),
+        dialled_at=from_db(row["dialled_at"]) if row["dialled_at"] else None,
     )
 
 
@@ -48,12 +60,43 @@ class PeerRepository:
         rows = await self._store.fetchall("SELECT * FROM peers ORDER BY last_seen DESC, peer_id")
         return [_record(r) for r in rows]
 
+    async def count(self) -> int:
+        row = await self._store.fetchone("SELECT COUNT(*) FROM peers")
+        return int(row[0]) if row else 0
+
     async def get(self, peer_id: str) -> PeerRecord | None:
         row = await self._store.fetchone("SELECT * FROM peers WHERE peer_id = ?", (peer_id,))
         return _record(row) if row else None
 
+    async def is_chosen(self, peer_id: str) -> bool:
+        """Did the owner dial, block, look at or grant this peer (so it belongs in the book)?"""
+        row = await self._store.fetchone(
+            f"""SELECT EXISTS (SELECT 1 FROM peers WHERE peer_id = ?
+                    AND (dialled_at IS NOT NULL OR blocked = 1 OR card IS NOT NULL))
+                OR ? IN ({_GRANTED})""",
+            (peer_id, peer_id, to_db(datetime.now(UTC))),
+        )
+        return bool(row and row[0])
+
+    async def redial_candidates(self) -> list[PeerRecord]:
+        """Peers to reconnect to after a restart: dialled by the owner or granted, not blocked."""
+        rows = await self._store.fetchall(
+            f"""SELECT * FROM peers WHERE blocked = 0 AND addresses_json != '[]'
+                AND (dialled_at IS NOT NULL OR peer_id IN ({_GRANTED}))
+                ORDER BY last_seen DESC, peer_id""",
+            (to_db(datetime.now(UTC)),),
+        )
+        return [_record(r) for r in rows]
+
     async def seen(self, peer_id: str, addresses: list[str]) -> None:
         """Record a connection: merge `addresses` (newest first) and stamp last_seen."""
+        await self._upsert(peer_id, addresses, dialled=False)
+
+    async def dialled(self, peer_id: str, addresses: list[str]) -> None:
+        """The owner dialled this peer at `addresses`: it joins the book and is redialled."""
+        await self._upsert(peer_id, addresses, dialled=True)
+
+    async def _upsert(self, peer_id: str, addresses: list[str], dialled: bool) -> None:
         async with self._store.transaction() as conn:
             cursor = await conn.execute("SELECT addresses_json FROM peers WHERE peer_id = ?", (peer_id,))
             row = await cursor.fetchone()
@@ -62,11 +105,12 @@ class PeerRepository:
             for address in [_dial_address(a) for a in addresses] + known:
                 if address and address not in merged and not is_unspecified(address):
                     merged.append(address)
+            now = now_db()
             await conn.execute(
-                "INSERT INTO peers (peer_id, addresses_json, last_seen) VALUES (?, ?, ?) "
+                "INSERT INTO peers (peer_id, addresses_json, last_seen, dialled_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(peer_id) DO UPDATE SET addresses_json = excluded.addresses_json, "
-                "last_seen = excluded.last_seen",
-                (peer_id, json.dumps(merged[:MAX_ADDRESSES]), now_db()),
+                "last_seen = excluded.last_seen, dialled_at = COALESCE(excluded.dialled_at, dialled_at)",
+                (peer_id, json.dumps(merged[:MAX_ADDRESSES]), now, now if dialled else None),
             )
 
     async def save_card(self, peer_id: str, card: bytes) -> None:

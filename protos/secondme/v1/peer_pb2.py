@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from secondme.v1 import wire_pb2 as secondme_dot_v1_dot_wire__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/peer.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16secondme/v1/wire.proto\"\x10\n\x0eGetSelfRequest\"5\n\x0fGetSelfResponse\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x03(\t\"\x12\n\x10ListPeersRequest\"\x9e\x01\n\x04Peer\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x03(\t\x12-\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tconnected\x18\x04 \x01(\x08\x12\x0f\n\x07\x62locked\x18\x05 \x01(\x08\x12\x1f\n\x04\x63\x61rd\x18\x06 \x01(\x0b\x32\x11.secondme.v1.Card\"5\n\x11ListPeersResponse\x12 \n\x05peers\x18\x01 \x03(\x0b\x32\x11.secondme.v1.Peer\"#\n\x0e\x43onnectRequest\x12\x11\n\tmultiaddr\x18\x01 \x01(\t\"\"\n\x0f\x43onnectResponse\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"$\n\x11\x44isconnectRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"+\n\x12\x44isconnectResponse\x12\x15\n\rwas_connected\x18\x01 \x01(\x08\"!\n\x0eGetCardRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"2\n\x0fGetCardResponse\x12\x1f\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x11.secondme.v1.Card\"5\n\x10SendGrantRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0f\n\x07peer_id\x18\x02 \x01(\t\"G\n\x11SendGrantResponse\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x1f\n\x0c\x42lockRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"\x0f\n\rBlockResponse\"!\n\x0eUnblockRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"\x11\n\x0fUnblockResponse\"Y\n\x0f\x45xchangeRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.secondme.v1.SessionKind\x12\r\n\x05turns\x18\x03 \x03(\t\"#\n\x10\x45xchangeResponse\x12\x0f\n\x07replies\x18\x01 \x03(\t2\x95\x05\n\x0bPeerService\x12\x44\n\x07GetSelf\x12\x1b.secondme.v1.GetSelfRequest\x1a\x1c.secondme.v1.GetSelfResponse\x12J\n\tListPeers\x12\x1d.secondme.v1.ListPeersRequest\x1a\x1e.secondme.v1.ListPeersResponse\x12\x44\n\x07\x43onnect\x12\x1b.secondme.v1.ConnectRequest\x1a\x1c.secondme.v1.ConnectResponse\x12M\n\nDisconnect\x12\x1e.secondme.v1.DisconnectRequest\x1a\x1f.secondme.v1.DisconnectResponse\x12\x44\n\x07GetCard\x12\x1b.secondme.v1.GetCardRequest\x1a\x1c.secondme.v1.GetCardResponse\x12J\n\tSendGrant\x12\x1d.secondme.v1.SendGrantRequest\x1a\x1e.secondme.v1.SendGrantResponse\x12>\n\x05\x42lock\x12\x19.secondme.v1.BlockRequest\x1a\x1a.secondme.v1.BlockResponse\x12\x44\n\x07Unblock\x12\x1b.secondme.v1.UnblockRequest\x1a\x1c.secondme.v1.UnblockResponse\x12G\n\x08\x45xchange\x12\x1c.secondme.v1.ExchangeRequest\x1a\x1d.secondme.v1.ExchangeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/peer.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16secondme/v1/wire.proto\"\x10\n\x0eGetSelfRequest\"5\n\x0fGetSelfResponse\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x03(\t\"\x12\n\x10ListPeersRequest\"\xad\x01\n\x04Peer\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x03(\t\x12-\n\tlast_seen\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tconnected\x18\x04 \x01(\x08\x12\x0f\n\x07\x62locked\x18\x05 \x01(\x08\x12\x1f\n\x04\x63\x61rd\x18\x06 \x01(\x0b\x32\x11.secondme.v1.Card\x12\r\n\x05known\x18\x07 \x01(\x08\"5\n\x11ListPeersResponse\x12 \n\x05peers\x18\x01 \x03(\x0b\x32\x11.secondme.v1.Peer\"\x17\n\x15ListDiscoveredRequest\"\x95\x01\n\x0e\x44iscoveredPeer\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x03(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12-\n\tlast_seen\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tconnected\x18\x05 \x01(\x08\x12\r\n\x05known\x18\x06 \x01(\x08\"D\n\x16ListDiscoveredResponse\x12*\n\x05peers\x18\x01 \x03(\x0b\x32\x1b.secondme.v1.DiscoveredPeer\"#\n\x0e\x43onnectRequest\x12\x11\n\tmultiaddr\x18\x01 \x01(\t\"\"\n\x0f\x43onnectResponse\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"$\n\x11\x44isconnectRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"+\n\x12\x44isconnectResponse\x12\x15\n\rwas_connected\x18\x01 \x01(\x08\"!\n\x0eGetCardRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"2\n\x0fGetCardResponse\x12\x1f\n\x04\x63\x61rd\x18\x01 \x01(\x0b\x32\x11.secondme.v1.Card\"5\n\x10SendGrantRequest\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0f\n\x07peer_id\x18\x02 \x01(\t\"G\n\x11SendGrantResponse\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x1f\n\x0c\x42lockRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"\x0f\n\rBlockResponse\"!\n\x0eUnblockRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\"\x11\n\x0fUnblockResponse\"Y\n\x0f\x45xchangeRequest\x12\x0f\n\x07peer_id\x18\x01 \x01(\t\x12&\n\x04kind\x18\x02 \x01(\x0e\x32\x18.secondme.v1.SessionKind\x12\r\n\x05turns\x18\x03 \x03(\t\"#\n\x10\x45xchangeResponse\x12\x0f\n\x07replies\x18\x01 \x03(\t2\xf0\x05\n\x0bPeerService\x12\x44\n\x07GetSelf\x12\x1b.secondme.v1.GetSelfRequest\x1a\x1c.secondme.v1.GetSelfResponse\x12J\n\tListPeers\x12\x1d.secondme.v1.ListPeersRequest\x1a\x1e.secondme.v1.ListPeersResponse\x12Y\n\x0eListDiscovered\x12\".secondme.v1.ListDiscoveredRequest\x1a#.secondme.v1.ListDiscoveredResponse\x12\x44\n\x07\x43onnect\x12\x1b.secondme.v1.ConnectRequest\x1a\x1c.secondme.v1.ConnectResponse\x12M\n\nDisconnect\x12\x1e.secondme.v1.DisconnectRequest\x1a\x1f.secondme.v1.DisconnectResponse\x12\x44\n\x07GetCard\x12\x1b.secondme.v1.GetCardRequest\x1a\x1c.secondme.v1.GetCardResponse\x12J\n\tSendGrant\x12\x1d.secondme.v1.SendGrantRequest\x1a\x1e.secondme.v1.SendGrantResponse\x12>\n\x05\x42lock\x12\x19.secondme.v1.BlockRequest\x1a\x1a.secondme.v1.BlockResponse\x12\x44\n\x07Unblock\x12\x1b.secondme.v1.UnblockRequest\x1a\x1c.secondme.v1.UnblockResponse\x12G\n\x08\x45xchange\x12\x1c.secondme.v1.ExchangeRequest\x1a\x1d.secondme.v1.ExchangeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,37 +40,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTPEERSREQUEST']._serialized_start=169
   _globals['_LISTPEERSREQUEST']._serialized_end=187
   _globals['_PEER']._serialized_start=190
-  _globals['_PEER']._serialized_end=348
-  _globals['_LISTPEERSRESPONSE']._serialized_start=350
-  _globals['_LISTPEERSRESPONSE']._serialized_end=403
-  _globals['_CONNECTREQUEST']._serialized_start=405
-  _globals['_CONNECTREQUEST']._serialized_end=440
-  _globals['_CONNECTRESPONSE']._serialized_start=442
-  _globals['_CONNECTRESPONSE']._serialized_end=476
-  _globals['_DISCONNECTREQUEST']._serialized_start=478
-  _globals['_DISCONNECTREQUEST']._serialized_end=514
-  _globals['_DISCONNECTRESPONSE']._serialized_start=516
-  _globals['_DISCONNECTRESPONSE']._serialized_end=559
-  _globals['_GETCARDREQUEST']._serialized_start=561
-  _globals['_GETCARDREQUEST']._serialized_end=594
-  _globals['_GETCARDRESPONSE']._serialized_start=596
-  _globals['_GETCARDRESPONSE']._serialized_end=646
-  _globals['_SENDGRANTREQUEST']._serialized_start=648
-  _globals['_SENDGRANTREQUEST']._serialized_end=701
-  _globals['_SENDGRANTRESPONSE']._serialized_start=703
-  _globals['_SENDGRANTRESPONSE']._serialized_end=774
-  _globals['_BLOCKREQUEST']._serialized_start=776
-  _globals['_BLOCKREQUEST']._serialized_end=807
-  _globals['_BLOCKRESPONSE']._serialized_start=809
-  _globals['_BLOCKRESPONSE']._serialized_end=824
-  _globals['_UNBLOCKREQUEST']._serialized_start=826
-  _globals['_UNBLOCKREQUEST']._serialized_end=859
-  _globals['_UNBLOCKRESPONSE']._serialized_start=861
-  _globals['_UNBLOCKRESPONSE']._serialized_end=878
-  _globals['_EXCHANGEREQUEST']._serialized_start=880
-  _globals['_EXCHANGEREQUEST']._serialized_end=969
-  _globals['_EXCHANGERESPONSE']._serialized_start=971
-  _globals['_EXCHANGERESPONSE']._serialized_end=1006
-  _globals['_PEERSERVICE']._serialized_start=1009
-  _globals['_PEERSERVICE']._serialized_end=1670
+  _globals['_PEER']._serialized_end=363
+  _globals['_LISTPEERSRESPONSE']._serialized_start=365
+  _globals['_LISTPEERSRESPONSE']._serialized_end=418
+  _globals['_LISTDISCOVEREDREQUEST']._serialized_start=420
+  _globals['_LISTDISCOVEREDREQUEST']._serialized_end=443
+  _globals['_DISCOVEREDPEER']._serialized_start=446
+  _globals['_DISCOVEREDPEER']._serialized_end=595
+  _globals['_LISTDISCOVEREDRESPONSE']._serialized_start=597
+  _globals['_LISTDISCOVEREDRESPONSE']._serialized_end=665
+  _globals['_CONNECTREQUEST']._serialized_start=667
+  _globals['_CONNECTREQUEST']._serialized_end=702
+  _globals['_CONNECTRESPONSE']._serialized_start=704
+  _globals['_CONNECTRESPONSE']._serialized_end=738
+  _globals['_DISCONNECTREQUEST']._serialized_start=740
+  _globals['_DISCONNECTREQUEST']._serialized_end=776
+  _globals['_DISCONNECTRESPONSE']._serialized_start=778
+  _globals['_DISCONNECTRESPONSE']._serialized_end=821
+  _globals['_GETCARDREQUEST']._serialized_start=823
+  _globals['_GETCARDREQUEST']._serialized_end=856
+  _globals['_GETCARDRESPONSE']._serialized_start=858
+  _globals['_GETCARDRESPONSE']._serialized_end=908
+  _globals['_SENDGRANTREQUEST']._serialized_start=910
+  _globals['_SENDGRANTREQUEST']._serialized_end=963
+  _globals['_SENDGRANTRESPONSE']._serialized_start=965
+  _globals['_SENDGRANTRESPONSE']._serialized_end=1036
+  _globals['_BLOCKREQUEST']._serialized_start=1038
+  _globals['_BLOCKREQUEST']._serialized_end=1069
+  _globals['_BLOCKRESPONSE']._serialized_start=1071
+  _globals['_BLOCKRESPONSE']._serialized_end=1086
+  _globals['_UNBLOCKREQUEST']._serialized_start=1088
+  _globals['_UNBLOCKREQUEST']._serialized_end=1121
+  _globals['_UNBLOCKRESPONSE']._serialized_start=1123
+  _globals['_UNBLOCKRESPONSE']._serialized_end=1140
+  _globals['_EXCHANGEREQUEST']._serialized_start=1142
+  _globals['_EXCHANGEREQUEST']._serialized_end=1231
+  _globals['_EXCHANGERESPONSE']._serialized_start=1233
+  _globals['_EXCHANGERESPONSE']._serialized_end=1268
+  _globals['_PEERSERVICE']._serialized_start=1271
+  _globals['_PEERSERVICE']._serialized_end=2023
 # @@protoc_insertion_point(module_scope)

@@ -27,26 +27,54 @@ class ListPeersRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Peer(_message.Message):
-    __slots__ = ("peer_id", "addresses", "last_seen", "connected", "blocked", "card")
+    __slots__ = ("peer_id", "addresses", "last_seen", "connected", "blocked", "card", "known")
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
     ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
     BLOCKED_FIELD_NUMBER: _ClassVar[int]
     CARD_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
     peer_id: str
     addresses: _containers.RepeatedScalarFieldContainer[str]
     last_seen: _timestamp_pb2.Timestamp
     connected: bool
     blocked: bool
     card: _wire_pb2.Card
-    def __init__(self, peer_id: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected: _Optional[bool] = ..., blocked: _Optional[bool] = ..., card: _Optional[_Union[_wire_pb2.Card, _Mapping]] = ...) -> None: ...
+    known: bool
+    def __init__(self, peer_id: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected: _Optional[bool] = ..., blocked: _Optional[bool] = ..., card: _Optional[_Union[_wire_pb2.Card, _Mapping]] = ..., known: _Optional[bool] = ...) -> None: ...
 
 class ListPeersResponse(_message.Message):
     __slots__ = ("peers",)
     PEERS_FIELD_NUMBER: _ClassVar[int]
     peers: _containers.RepeatedCompositeFieldContainer[Peer]
     def __init__(self, peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ...) -> None: ...
+
+class ListDiscoveredRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DiscoveredPeer(_message.Message):
+    __slots__ = ("peer_id", "addresses", "source", "last_seen", "connected", "known")
+    PEER_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
+    peer_id: str
+    addresses: _containers.RepeatedScalarFieldContainer[str]
+    source: str
+    last_seen: _timestamp_pb2.Timestamp
+    connected: bool
+    known: bool
+    def __init__(self, peer_id: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected: _Optional[bool] = ..., known: _Optional[bool] = ...) -> None: ...
+
+class ListDiscoveredResponse(_message.Message):
+    __slots__ = ("peers",)
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    peers: _containers.RepeatedCompositeFieldContainer[DiscoveredPeer]
+    def __init__(self, peers: _Optional[_Iterable[_Union[DiscoveredPeer, _Mapping]]] = ...) -> None: ...
 
 class ConnectRequest(_message.Message):
     __slots__ = ("multiaddr",)

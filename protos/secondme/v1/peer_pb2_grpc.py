@@ -46,6 +46,11 @@ class PeerServiceStub:
                 request_serializer=secondme_dot_v1_dot_peer__pb2.ListPeersRequest.SerializeToString,
                 response_deserializer=secondme_dot_v1_dot_peer__pb2.ListPeersResponse.FromString,
                 _registered_method=True)
+        self.ListDiscovered = channel.unary_unary(
+                '/secondme.v1.PeerService/ListDiscovered',
+                request_serializer=secondme_dot_v1_dot_peer__pb2.ListDiscoveredRequest.SerializeToString,
+                response_deserializer=secondme_dot_v1_dot_peer__pb2.ListDiscoveredResponse.FromString,
+                _registered_method=True)
         self.Connect = channel.unary_unary(
                 '/secondme.v1.PeerService/Connect',
                 request_serializer=secondme_dot_v1_dot_peer__pb2.ConnectRequest.SerializeToString,
@@ -96,7 +101,16 @@ class PeerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPeers(self, request, context):
-        """ListPeers lists known peers (address book) and whether each is connected now.
+        """ListPeers lists the address book (peers the owner dialled, granted, blocked or looked at) and
+        the peers connected now, and whether each is connected.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDiscovered(self, request, context):
+        """ListDiscovered lists the selves mDNS, the DHT or rendezvous points found lately (in memory,
+        bounded); mDNS finds are dialled only when known or with network.mdns_autoconnect.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,6 +174,11 @@ def add_PeerServiceServicer_to_server(servicer, server):
                     servicer.ListPeers,
                     request_deserializer=secondme_dot_v1_dot_peer__pb2.ListPeersRequest.FromString,
                     response_serializer=secondme_dot_v1_dot_peer__pb2.ListPeersResponse.SerializeToString,
+            ),
+            'ListDiscovered': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDiscovered,
+                    request_deserializer=secondme_dot_v1_dot_peer__pb2.ListDiscoveredRequest.FromString,
+                    response_serializer=secondme_dot_v1_dot_peer__pb2.ListDiscoveredResponse.SerializeToString,
             ),
             'Connect': grpc.unary_unary_rpc_method_handler(
                     servicer.Connect,
@@ -253,6 +272,33 @@ class PeerService:
             '/secondme.v1.PeerService/ListPeers',
             secondme_dot_v1_dot_peer__pb2.ListPeersRequest.SerializeToString,
             secondme_dot_v1_dot_peer__pb2.ListPeersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDiscovered(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/secondme.v1.PeerService/ListDiscovered',
+            secondme_dot_v1_dot_peer__pb2.ListDiscoveredRequest.SerializeToString,
+            secondme_dot_v1_dot_peer__pb2.ListDiscoveredResponse.FromString,
             options,
             channel_credentials,
             insecure,
