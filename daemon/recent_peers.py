@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from secondme.network.addresses import is_unspecified
+
 # Enough to list and dial a peer that moved; a peer announcing more gets the first ones.
 MAX_ADDRESSES = 8
 
@@ -39,7 +41,8 @@ class RecentPeers:
     def seen(self, peer_id: str, addresses: list[str], source: str) -> None:
         self._expire()
         self._entries.pop(peer_id, None)
-        entry = RecentPeer(peer_id, list(dict.fromkeys(addresses))[:MAX_ADDRESSES], source, datetime.now(UTC))
+        dialable = [a for a in dict.fromkeys(addresses) if not is_unspecified(a)]  # 0.0.0.0 is nobody's
+        entry = RecentPeer(peer_id, dialable[:MAX_ADDRESSES], source, datetime.now(UTC))
         self._entries[peer_id] = (self._clock(), entry)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

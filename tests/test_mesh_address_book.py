@@ -81,7 +81,8 @@ def test_recent_peers_are_bounded_least_recent_first_and_expire() -> None:
         table.seen(f"p{i}", [f"/ip4/127.0.0.1/tcp/{i}"] * 20, "connected")
     assert [e.peer_id for e in table.entries()] == ["p4", "p3", "p2"]
     assert len(table.get("p4").addresses) == 1  # duplicates folded, at most 8 kept
-    table.seen("p2", [], "mdns")  # seen again: now the most recent
+    table.seen("p2", ["/ip4/0.0.0.0/tcp/4001", "/ip4/10.0.0.2/tcp/4001"], "mdns")  # seen again: now the most recent
+    assert table.get("p2").addresses == ["/ip4/10.0.0.2/tcp/4001"]  # never an unspecified address
     now[0] = 5.0
     table.seen("p5", [], "connected")
     assert [e.peer_id for e in table.entries()] == ["p5", "p2", "p4"]

@@ -85,3 +85,35 @@ def test_two_default_daemons_on_one_machine_the_second_says_why_then_takes_a_fre
         time.sleep(0.2)
     assert [p["peer_id"] for p in listed] == [me.peer_id]
     assert sorted(listed[0]["addresses"]) == sorted(a.split("/p2p/")[0] for a in me.addresses)
+
+
+def test_mdns_finds_are_listed_and_dialled_only_with_autoconnect(start_daemon) -> None:  # type: ignore[no-untyped-def]
+    """mDNS binds 0.0.0.0:5353, so this too runs in a namespace of its own."""
+    if not in_private_netns():
+        rerun_in_private_netns(__file__, "test_mdns_finds_are_listed_and_dialled_only_with_autoconnect")
+        return
+    mdns = {"SECONDME_NETWORK_LISTEN": "", "SECONDME_NETWORK_MDNS": ""}  # the config decides
+    lan = 'listen = ["/ip4/127.0.0.1/tcp/0"]\nmdns = true\n'
+    a = start_daemon(f'version = 1\n[owner]\nname = "Alex"\n[network]\n{lan}', extra_env=mdns)
+    b = start_daemon(f'version = 1\n[owner]\nname = "Blake"\n[network]\n{lan}', extra_env=mdns)
+    a_id, b_id = self_of(a).peer_id, self_of(b).peer_id
+
+    def discovered(daemon) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+        return {p["peer_id"]: p for p in json.loads(daemon.ctl("peers", "discovered", "--json").stdout)["peers"]}
+
+    deadline = time.monotonic() + 60
+    while not (b_id in discovered(a) and a_id in discovered(b)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    found = discovered(a)[b_id]
+    assert found["source"] == "mdns" and found["addresses"] and not found.get("connected")
+    assert not json.loads(a.ctl("peers", "list", "--json").stdout)["peers"]  # listed, never dialled
+
+    a.config.write_text(f'version = 1\n[owner]\nname = "Alex"\n[network]\n{lan}mdns_autoconnect = true\n')
+    a.restart()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        peers = json.loads(a.ctl("peers", "list", "--json").stdout)["peers"]
+        if any(p["peer_id"] == b_id and p.get("connected") for p in peers):
+            break
+        time.sleep(0.5)
+    assert any(p["peer_id"] == b_id and p.get("connected") for p in peers), peers
