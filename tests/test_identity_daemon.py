@@ -212,13 +212,15 @@ def test_bad_owner_requests_are_refused_with_reasons(self_daemon):
         (lambda: client.GetShade(identity_pb2.GetShadeRequest(shade_id=9999)), grpc.StatusCode.NOT_FOUND, "no shade"),
         (lambda: client.MergeShades(identity_pb2.MergeShadesRequest(target_shade_id=shade_id,
                                                                     source_shade_ids=[shade_id])),
-         grpc.StatusCode.FAILED_PRECONDITION, "into itself"),
+         grpc.StatusCode.INVALID_ARGUMENT, "into itself"),
         (lambda: client.SplitShade(identity_pb2.SplitShadeRequest(shade_id=shade_id, memory_ids=["mem_nope"])),
          grpc.StatusCode.FAILED_PRECONDITION, "not a member"),
         (lambda: client.UpdateShade(identity_pb2.UpdateShadeRequest(shade_id=shade_id)),
          grpc.StatusCode.INVALID_ARGUMENT, "nothing to change"),
+        (lambda: client.UpdateShade(identity_pb2.UpdateShadeRequest(name="x")), grpc.StatusCode.INVALID_ARGUMENT,
+         "shade_id is required"),
         (lambda: client.UpdateShade(identity_pb2.UpdateShadeRequest(shade_id=shade_id, name="   ")),
-         grpc.StatusCode.FAILED_PRECONDITION, "needs a name"),
+         grpc.StatusCode.INVALID_ARGUMENT, "needs a name"),
     ]  # fmt: skip
     for call, code, words in cases:
         with pytest.raises(grpc.RpcError) as caught:

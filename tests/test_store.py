@@ -7,7 +7,10 @@ import sqlite3
 import pytest
 
 from secondme.daemon.store import SchemaTooNew, Store, StoreError
+from secondme.daemon.store.identity import IdentityRepository, TextEdit
 from secondme.daemon.store.migrations import latest_version
+from secondme.daemon.store.timeutil import now_db
+from secondme.errors import InvalidArgument
 
 
 async def test_migrations_apply_once_and_are_recorded(tmp_path):
@@ -44,3 +47,24 @@ async def test_a_failed_transaction_leaves_nothing(tmp_path):
             await conn.execute("INSERT INTO originals(hash, size_bytes, stored_at) VALUES ('a', 1, 'now')")
     assert (await store.fetchone("SELECT COUNT(*) AS n FROM originals"))["n"] == 0
     await store.close()
+
+
+async def test_an_owners_shade_change_is_written_whole_or_not_at_all(tmp_path):
+    store = await Store.open(tmp_path / "s.db")
+    try:
+        await store.execute("INSERT INTO shades(created_at, updated_at) VALUES (?, ?)", (now_db(), now_db()))
+        shade_id = (await store.fetchone("SELECT MAX(id) AS id FROM shades"))["id"]
+        identity = IdentityRepository(store)
+        before = await store.fetchone("SELECT privacy, revision FROM shades WHERE id = ?", (shade_id,))
+        # The privacy mark is fine, the text is not (no name): neither is kept, and no event is recorded.
+        with pytest.raises(InvalidArgument, match="name is required"):
+            await identity.update_shade(shade_id, privacy="private", edit=TextEdit({"description_third": "x"}))
+        after = await store.fetchone("SELECT privacy, revision FROM shades WHERE id = ?", (shade_id,))
+        assert tuple(after) == tuple(before)
+        assert (await store.fetchone("SELECT COUNT(*) AS n FROM identity_events"))["n"] == 0
+        assert await identity.update_shade(shade_id, privacy="private", edit=TextEdit({"name": "Sailing"}))
+        assert (await identity.shade(shade_id)).privacy == "private"
+        actions = [r["action"] for r in await store.fetchall("SELECT action FROM identity_events ORDER BY id")]
+        assert actions == ["privacy", "edited"]
+    finally:
+        await store.close()

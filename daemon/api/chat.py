@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from secondme.daemon.api.convert import next_page_token, page_window, to_timestamp
-from secondme.daemon.api.errors import InvalidArgument, grpc_errors
+from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
 from secondme.daemon.chat_context import ChatContext
 from secondme.daemon.chat_reply import StreamedReply
 from secondme.daemon.memory_search import RetrievedMemory
@@ -23,6 +23,7 @@ from secondme.v1 import chat_pb2, chat_pb2_grpc
 DEFAULT_MAX_TOKENS = 512
 DEFAULT_TEMPERATURE = 0.7
 MAX_MESSAGE_CHARS = 100_000
+_CONVERSATIONS = "`secondmectl chat --list` shows them"
 
 
 def _cited(memory: RetrievedMemory) -> dict[str, Any]:
@@ -151,7 +152,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     @grpc_errors
     async def GetConversation(self, request: chat_pb2.GetConversationRequest, context: grpc.aio.ServicerContext):
-        record = await self._conversations.get(request.conversation_id)
+        record = await self._conversations.get(required(request.conversation_id, "conversation_id", _CONVERSATIONS))
         messages = await self._conversations.messages(record.id)
         return chat_pb2.GetConversationResponse(
             conversation=chat_pb2.Conversation(
@@ -176,5 +177,5 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
     @grpc_errors
     async def DeleteConversation(self, request: chat_pb2.DeleteConversationRequest, context: grpc.aio.ServicerContext):
-        await self._conversations.delete(request.conversation_id)
+        await self._conversations.delete(required(request.conversation_id, "conversation_id", _CONVERSATIONS))
         return chat_pb2.DeleteConversationResponse()

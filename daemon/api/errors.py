@@ -21,7 +21,7 @@ from secondme.errors import FailedPrecondition, InvalidArgument, Kind, SecondmeE
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KIND_METADATA", "STATUS_FOR_KIND", "FailedPrecondition", "InvalidArgument", "grpc_errors"]
+__all__ = ["KIND_METADATA", "STATUS_FOR_KIND", "FailedPrecondition", "InvalidArgument", "grpc_errors", "required"]
 
 KIND_METADATA = "secondme-error-kind"
 
@@ -44,6 +44,18 @@ async def _abort(context: grpc.aio.ServicerContext, exc: Exception, method: str)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+V = TypeVar("V")
+
+
+def required(value: V, field: str, hint: str = "") -> V:
+    """The request field's value; an unset one (empty, 0) is INVALID_ARGUMENT naming the field.
+
+    Checked before anything else a method does, so a missing field reads the same in every
+    service, whatever the state of the daemon.
+    """
+    if not value:
+        raise InvalidArgument(f"{field} is required" + (f": {hint}" if hint else ""))
+    return value
 
 
 def grpc_errors(method: F) -> F:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import grpc
 
 from secondme.daemon.api.convert import to_timestamp
-from secondme.daemon.api.errors import FailedPrecondition, InvalidArgument, grpc_errors
+from secondme.daemon.api.errors import FailedPrecondition, InvalidArgument, grpc_errors, required
 from secondme.daemon.store.grants import Direction, GrantRecord, GrantRepository
 from secondme.permissions import (
     Action,
@@ -36,6 +36,8 @@ _DIRECTIONS: dict[int, Direction | None] = {
     grant_pb2.GRANT_DIRECTION_RECEIVED: "received",
 }
 _DIRECTION_PB = {"issued": grant_pb2.GRANT_DIRECTION_ISSUED, "received": grant_pb2.GRANT_DIRECTION_RECEIVED}
+
+_GRANTS = "`secondmectl grant list` shows them"
 
 
 def grant_state(grant: Grant, revoked: bool, now: datetime) -> int:
@@ -149,15 +151,15 @@ class GrantServicer(grant_pb2_grpc.GrantServiceServicer):
     async def GetGrant(
         self, request: grant_pb2.GetGrantRequest, context: grpc.aio.ServicerContext
     ) -> grant_pb2.GetGrantResponse:
-        return grant_pb2.GetGrantResponse(grant=record_to_pb(await self._repo.get(request.id)))
+        return grant_pb2.GetGrantResponse(grant=record_to_pb(await self._repo.get(required(request.id, "id", _GRANTS))))
 
     @grpc_errors
     async def RevokeGrant(
         self, request: grant_pb2.RevokeGrantRequest, context: grpc.aio.ServicerContext
     ) -> grant_pb2.RevokeGrantResponse:
         try:
-            record: GrantRecord | None = await self._repo.get(request.id)
-        except GrantNotFound:
+            record: GrantRecord | None = await self._repo.get(required(request.id, "id", _GRANTS))
+        except GrantNotFound:  # a well-formed id this node has no record of
             record = None
         if record is not None:
             if record.direction == "received":
@@ -205,7 +207,7 @@ class GrantServicer(grant_pb2_grpc.GrantServiceServicer):
     async def ExportGrant(
         self, request: grant_pb2.ExportGrantRequest, context: grpc.aio.ServicerContext
     ) -> grant_pb2.ExportGrantResponse:
-        record = await self._repo.get(request.id)
+        record = await self._repo.get(required(request.id, "id", _GRANTS))
         return grant_pb2.ExportGrantResponse(token=encode_token(record.envelope))
 
     @grpc_errors

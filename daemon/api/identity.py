@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 
 from secondme.daemon.api.convert import job_to_pb, next_page_token, page_window, to_timestamp
-from secondme.daemon.api.errors import InvalidArgument, grpc_errors
+from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
 from secondme.daemon.store.identity import (
     BiographyRecord,
     IdentityConflict,
@@ -23,6 +23,7 @@ from secondme.pipeline.embeddings import DEFAULT_MODEL, from_blob
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS
 from secondme.v1 import identity_pb2, identity_pb2_grpc, jobs_pb2
 
+_SHADES = "`secondmectl identity shades` lists them"
 _KINDS = {identity_pb2.BIOGRAPHY_KIND_GLOBAL: "global", identity_pb2.BIOGRAPHY_KIND_STATUS: "status"}
 _KINDS_BACK = {v: k for k, v in _KINDS.items()}
 _AUTHORS = {"pipeline": identity_pb2.AUTHOR_PIPELINE, "owner": identity_pb2.AUTHOR_OWNER}
@@ -154,13 +155,14 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     @grpc_errors
     async def GetShade(self, request: identity_pb2.GetShadeRequest, context: grpc.aio.ServicerContext):
-        response = identity_pb2.GetShadeResponse(shade=shade_to_pb(await self._repo.shade(request.shade_id)))
+        shade_id = required(request.shade_id, "shade_id", _SHADES)
+        response = identity_pb2.GetShadeResponse(shade=shade_to_pb(await self._repo.shade(shade_id)))
         if request.include_members:
             response.members.extend(
                 identity_pb2.ShadeMember(
                     memory_id=m.memory_id, title=m.title, created_at=to_timestamp(m.created_at), pinned=m.pinned
                 )
-                for m in await self._repo.members(request.shade_id)
+                for m in await self._repo.members(shade_id)
             )
         return response
 
@@ -168,33 +170,32 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def ListShadeVersions(
         self, request: identity_pb2.ListShadeVersionsRequest, context: grpc.aio.ServicerContext
     ):
-        versions = await self._repo.versions(request.shade_id)
+        versions = await self._repo.versions(required(request.shade_id, "shade_id", _SHADES))
         return identity_pb2.ListShadeVersionsResponse(versions=[version_to_pb(v) for v in versions])
 
     @grpc_errors
     async def UpdateShade(self, request: identity_pb2.UpdateShadeRequest, context: grpc.aio.ServicerContext):
+        required(request.shade_id, "shade_id", _SHADES)
         edit = TextEdit({f: getattr(request, f).strip() for f in SHADE_TEXT_FIELDS if request.HasField(f)})  # type: ignore[arg-type]
         if edit.values and request.regenerate:
             raise InvalidArgument("give either new text or regenerate, not both")
         if request.privacy and request.privacy not in _PRIVACY_BACK:
-            raise InvalidArgument(f"unknown privacy {request.privacy}")
+            raise InvalidArgument(f"privacy: unknown value {request.privacy}")
         if not (edit.values or request.regenerate or request.privacy):
-            raise InvalidArgument("nothing to change: give privacy, text fields or regenerate")
-        await self._repo.shade(request.shade_id)
-        changed = False
-        if request.privacy:
-            changed |= await self._repo.set_privacy(request.shade_id, _PRIVACY_BACK[request.privacy])
-        if edit.values:
-            await self._repo.edit_text(request.shade_id, edit)
-            changed = True
-        if request.regenerate:
-            await self._repo.regenerate(request.shade_id)
-            changed = True
+            raise InvalidArgument("privacy, a text field or regenerate is required: nothing to change")
+        changed = await self._repo.update_shade(
+            request.shade_id,
+            privacy=_PRIVACY_BACK[request.privacy] if request.privacy else None,
+            edit=edit,
+            regenerate=request.regenerate,
+        )
         job = await self._job() if changed else None
         return identity_pb2.UpdateShadeResponse(shade=shade_to_pb(await self._repo.shade(request.shade_id)), job=job)
 
     @grpc_errors
     async def MergeShades(self, request: identity_pb2.MergeShadesRequest, context: grpc.aio.ServicerContext):
+        required(request.target_shade_id, "target_shade_id", _SHADES)
+        required(list(request.source_shade_ids), "source_shade_ids", "name at least one shade to merge into the target")
         await self._repo.merge(request.target_shade_id, list(request.source_shade_ids))
         return identity_pb2.MergeShadesResponse(
             shade=shade_to_pb(await self._repo.shade(request.target_shade_id)), job=await self._job()
@@ -202,6 +203,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     @grpc_errors
     async def SplitShade(self, request: identity_pb2.SplitShadeRequest, context: grpc.aio.ServicerContext):
+        required(request.shade_id, "shade_id", _SHADES)
         await self._repo.shade(request.shade_id)
         if request.memory_ids:
             moving = await self._repo.resolve_members(request.shade_id, list(request.memory_ids))

@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 
 from secondme.daemon.api.convert import from_timestamp, job_to_pb, next_page_token, page_window, to_timestamp
-from secondme.daemon.api.errors import InvalidArgument, grpc_errors
+from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.store.memories import MemoryFilter, MemoryRecord, MemoryRepository
 from secondme.pipeline.errors import ContentTooLarge
@@ -35,6 +35,7 @@ _PARSE_STATUS = {
     "empty": memory_pb2.PARSE_STATUS_EMPTY,
 }
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_MEMORY_IDS = "`secondmectl memories list` shows them"
 
 
 def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
@@ -96,8 +97,7 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
 
     @grpc_errors
     async def Ingest(self, request: memory_pb2.IngestRequest, context: grpc.aio.ServicerContext):
-        if not request.paths and not request.urls:
-            raise InvalidArgument("give at least one path or URL to ingest")
+        required(list(request.paths) or list(request.urls), "paths or urls", "give at least one path or URL to ingest")
         params = {
             "paths": _checked_paths(list(request.paths)),
             "urls": _checked_urls(list(request.urls)),
@@ -163,7 +163,7 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
 
     @grpc_errors
     async def GetMemory(self, request: memory_pb2.GetMemoryRequest, context: grpc.aio.ServicerContext):
-        record = await self._repo.get(request.memory_id)
+        record = await self._repo.get(required(request.memory_id, "memory_id", _MEMORY_IDS))
         response = memory_pb2.GetMemoryResponse(memory=memory_to_pb(record))
         insight = await self._repo.insight(record.id)
         if insight is not None:
@@ -190,6 +190,6 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
 
     @grpc_errors
     async def DeleteMemory(self, request: memory_pb2.DeleteMemoryRequest, context: grpc.aio.ServicerContext):
-        removed = await self._repo.delete(request.memory_id)
+        removed = await self._repo.delete(required(request.memory_id, "memory_id", _MEMORY_IDS))
         await self._on_deleted()
         return memory_pb2.DeleteMemoryResponse(original_removed=removed)

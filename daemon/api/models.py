@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 
 from secondme.daemon.api.convert import to_timestamp
-from secondme.daemon.api.errors import InvalidArgument, grpc_errors
+from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
 from secondme.daemon.models.errors import ModelNotFound
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
@@ -17,6 +17,8 @@ from secondme.daemon.models.whisper import import_whisper
 from secondme.daemon.store.timeutil import from_db
 from secondme.pipeline.probe import ProbeResult
 from secondme.v1 import models_pb2, models_pb2_grpc
+
+_MODELS = "`secondmectl models list` shows them"
 
 
 def probe_to_pb(result: ProbeResult) -> models_pb2.ModelProbe:
@@ -66,7 +68,7 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
 
     @grpc_errors
     async def ImportModel(self, request: models_pb2.ImportModelRequest, context: grpc.aio.ServicerContext):
-        path = Path(request.path)
+        path = Path(required(request.path, "path", "the absolute path of the file on the daemon's machine"))
         if not path.is_absolute():
             raise InvalidArgument(f"{request.path!r} is not an absolute path on the daemon's machine")
         if request.kind == models_pb2.MODEL_KIND_WHISPER:
@@ -85,7 +87,7 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
 
     @grpc_errors
     async def GetModel(self, request: models_pb2.GetModelRequest, context: grpc.aio.ServicerContext):
-        record = await asyncio.to_thread(self._registry.get, request.name)
+        record = await asyncio.to_thread(self._registry.get, required(request.name, "name", _MODELS))
         return models_pb2.GetModelResponse(model=await self._pb(record))
 
     @grpc_errors
@@ -107,5 +109,5 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
 
     @grpc_errors
     async def RemoveModel(self, request: models_pb2.RemoveModelRequest, context: grpc.aio.ServicerContext):
-        await asyncio.to_thread(self._registry.remove, request.name)
+        await asyncio.to_thread(self._registry.remove, required(request.name, "name", _MODELS))
         return models_pb2.RemoveModelResponse()

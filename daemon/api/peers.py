@@ -106,55 +106,60 @@ class PeerServicer(peer_pb2_grpc.PeerServiceServicer):
     async def Disconnect(
         self, request: peer_pb2.DisconnectRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.DisconnectResponse:
-        was = await self.mesh.disconnect(_peer_id(request.peer_id))
+        peer = _peer_id(request.peer_id)
+        was = await self.mesh.disconnect(peer)
         return peer_pb2.DisconnectResponse(was_connected=was)
 
     @grpc_errors
     async def GetCard(
         self, request: peer_pb2.GetCardRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.GetCardResponse:
-        card = await self.mesh.fetch_card(_peer_id(request.peer_id))
+        peer = _peer_id(request.peer_id)
+        card = await self.mesh.fetch_card(peer)
         return peer_pb2.GetCardResponse(card=card)
 
     @grpc_errors
     async def SendGrant(
         self, request: peer_pb2.SendGrantRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.SendGrantResponse:
-        mesh = self.mesh
         if not request.grant_id:
             raise InvalidArgument("grant_id: give the grant id or a unique prefix (`secondmectl grant list --issued`)")
+        asked_peer = _peer_id(request.peer_id) if request.peer_id else ""
+        mesh = self.mesh
         record = await mesh.grants.get(request.grant_id.strip())
         if record.direction != "issued":
             raise InvalidArgument(f"grant {record.grant.id_hex} was given to this node; only issued grants can be sent")
         audience = record.grant.audience
-        if request.peer_id and _peer_id(request.peer_id) != audience:
+        if asked_peer and asked_peer != audience:
             raise InvalidArgument(f"grant {record.grant.id_hex} is for {audience}, not {request.peer_id}")
         receipt = await mesh.send_grant(audience, record.envelope)
         return peer_pb2.SendGrantResponse(peer_id=audience, accepted=receipt.accepted, message=receipt.message)
 
     @grpc_errors
     async def Block(self, request: peer_pb2.BlockRequest, context: grpc.aio.ServicerContext) -> peer_pb2.BlockResponse:
-        await self.mesh.block(_peer_id(request.peer_id))
+        peer = _peer_id(request.peer_id)
+        await self.mesh.block(peer)
         return peer_pb2.BlockResponse()
 
     @grpc_errors
     async def Unblock(
         self, request: peer_pb2.UnblockRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.UnblockResponse:
-        await self.mesh.unblock(_peer_id(request.peer_id))
+        peer = _peer_id(request.peer_id)
+        await self.mesh.unblock(peer)
         return peer_pb2.UnblockResponse()
 
     @grpc_errors
     async def Exchange(
         self, request: peer_pb2.ExchangeRequest, context: grpc.aio.ServicerContext
     ) -> peer_pb2.ExchangeResponse:
-        mesh = self.mesh
         peer = _peer_id(request.peer_id)
         action = SESSION_ACTIONS.get(request.kind)
         if action is None:
             raise InvalidArgument("kind: choose roleplay, icebreak or brainstorm")
         if not request.turns or len(request.turns) > MAX_EXCHANGE_TURNS:
             raise InvalidArgument(f"turns: give between 1 and {MAX_EXCHANGE_TURNS} turns")
+        mesh = self.mesh
         grant = await mesh.grant_for(peer, action)
         try:
             replies = await mesh.exchange(peer, request.kind, grant, list(request.turns))

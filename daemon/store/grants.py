@@ -22,7 +22,7 @@ import aiosqlite
 from secondme.daemon.store import sync
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.timeutil import from_db, now_db, to_db
-from secondme.errors import Kind
+from secondme.errors import InvalidArgument, Kind
 from secondme.permissions import Grant, GrantError, GrantNotFound, LedgerState
 from secondme.permissions.codec import parse_payload, split_envelope
 
@@ -141,7 +141,7 @@ class GrantRepository:
         """The full hex id for a unique prefix of at least MIN_ID_PREFIX hex digits."""
         prefix = id_or_prefix.strip().lower()
         if len(prefix) < MIN_ID_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
-            raise GrantNotFound(
+            raise InvalidArgument(
                 f"{id_or_prefix!r} is not a grant id: give at least {MIN_ID_PREFIX} of its hex digits "
                 "(`secondmectl grant list` shows them)"
             )
@@ -151,7 +151,7 @@ class GrantRepository:
         if not rows:
             raise GrantNotFound(f"no grant with id {id_or_prefix!r}; `secondmectl grant list` shows them")
         if len(rows) > 1:
-            raise GrantNotFound(f"{id_or_prefix!r} matches more than one grant; give more digits")
+            raise InvalidArgument(f"{id_or_prefix!r} matches more than one grant; give more digits")
         return str(rows[0]["id"])
 
     async def get(self, id_or_prefix: str) -> GrantRecord:

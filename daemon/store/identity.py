@@ -20,7 +20,7 @@ import aiosqlite
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.identity_job_store import INSERT_VERSION, version_values
 from secondme.daemon.store.timeutil import from_db, now_db
-from secondme.errors import FailedPrecondition, NotFound
+from secondme.errors import FailedPrecondition, InvalidArgument, NotFound
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, ShadeText
 
 PRIVACY_VALUES = ("public", "unmarked", "private")
@@ -260,67 +260,69 @@ class IdentityRepository:
             raise IdentityConflict(f"shade {shade_id} is {row['state']}{target}; only active shades can change")
         return row
 
-    async def set_privacy(self, shade_id: int, privacy: str) -> bool:
-        """Mark a shade; returns whether the mark changed."""
-        if privacy not in PRIVACY_VALUES:
-            raise IdentityConflict(f"privacy must be one of {', '.join(PRIVACY_VALUES)}")
+    async def update_shade(
+        self, shade_id: int, *, privacy: str | None = None, edit: TextEdit | None = None, regenerate: bool = False
+    ) -> bool:
+        """The owner's change to one shade, all of it or none: one transaction for the privacy mark,
+        their own text (a new version the pipeline keeps from now on) and handing the text back to
+        the pipeline. Returns whether anything changed."""
+        if privacy is not None and privacy not in PRIVACY_VALUES:
+            raise InvalidArgument(f"privacy must be one of {', '.join(PRIVACY_VALUES)}")
+        changed = False
         async with self._store.transaction() as conn:
             row = await self._active(conn, shade_id)
-            if row["privacy"] == privacy:
-                return False
-            await conn.execute(
-                "UPDATE shades SET privacy = ?, updated_at = ? WHERE id = ?", (privacy, now_db(), shade_id)
-            )
-            await _event(conn, shade_id, "privacy", before=row["privacy"], after=privacy)
-        return True
+            if privacy is not None and row["privacy"] != privacy:
+                await conn.execute(
+                    "UPDATE shades SET privacy = ?, updated_at = ? WHERE id = ?", (privacy, now_db(), shade_id)
+                )
+                await _event(conn, shade_id, "privacy", before=row["privacy"], after=privacy)
+                changed = True
+            if edit is not None and edit.values:
+                await self._edit_text(conn, shade_id, edit)
+                changed = True
+            if regenerate:
+                await conn.execute(
+                    "UPDATE shades SET owner_edited = 0, dirty = 1, revision = revision + 1, updated_at = ? "
+                    "WHERE id = ?",
+                    (now_db(), shade_id),
+                )
+                await _event(conn, shade_id, "regenerate")
+                changed = True
+        return changed
 
-    async def edit_text(self, shade_id: int, edit: TextEdit) -> None:
-        """Store the owner's text as a new version; the pipeline keeps it from now on."""
-        async with self._store.transaction() as conn:
-            await self._active(conn, shade_id)
-            cursor = await conn.execute(
-                "SELECT * FROM shade_versions WHERE shade_id = ? ORDER BY version DESC LIMIT 1", (shade_id,)
-            )
-            latest = await cursor.fetchone()
-            base = _version(latest) if latest else None
-            text = edit.apply(base.text if base else ShadeText(name=""))
-            if not text.name.strip():
-                raise IdentityConflict("a shade needs a name; pass one with --name")
-            version = (base.version if base else 0) + 1
-            await conn.execute(
-                INSERT_VERSION,
-                version_values(
-                    shade_id,
-                    version,
-                    text,
-                    author="owner",
-                    model="",
-                    confidence=base.confidence if base else "low",
-                    member_count=base.member_count if base else 0,
-                    timeline=base.timeline if base else [],
-                ),
-            )
-            await conn.execute(
-                "UPDATE shades SET owner_edited = 1, dirty = 0, revision = revision + 1, updated_at = ? WHERE id = ?",
-                (now_db(), shade_id),
-            )
-            await _event(conn, shade_id, "edited", fields=sorted(edit.values), version=version)
-
-    async def regenerate(self, shade_id: int) -> None:
-        async with self._store.transaction() as conn:
-            await self._active(conn, shade_id)
-            await conn.execute(
-                "UPDATE shades SET owner_edited = 0, dirty = 1, revision = revision + 1, updated_at = ? WHERE id = ?",
-                (now_db(), shade_id),
-            )
-            await _event(conn, shade_id, "regenerate")
+    async def _edit_text(self, conn: aiosqlite.Connection, shade_id: int, edit: TextEdit) -> None:
+        cursor = await conn.execute(
+            "SELECT * FROM shade_versions WHERE shade_id = ? ORDER BY version DESC LIMIT 1", (shade_id,)
+        )
+        latest = await cursor.fetchone()
+        base = _version(latest) if latest else None
+        text = edit.apply(base.text if base else ShadeText(name=""))
+        if not text.name.strip():
+            raise InvalidArgument("name is required: a shade needs a name; pass one with --name")
+        version = (base.version if base else 0) + 1
+        await conn.execute(
+            INSERT_VERSION,
+            version_values(
+                shade_id,
+                version,
+                text,
+                author="owner",
+                model="",
+                confidence=base.confidence if base else "low",
+                member_count=base.member_count if base else 0,
+                timeline=base.timeline if base else [],
+            ),
+        )
+        await conn.execute(
+            "UPDATE shades SET owner_edited = 1, dirty = 0, revision = revision + 1, updated_at = ? WHERE id = ?",
+            (now_db(), shade_id),
+        )
+        await _event(conn, shade_id, "edited", fields=sorted(edit.values), version=version)
 
     async def merge(self, target: int, sources: list[int]) -> None:
         sources = list(dict.fromkeys(sources))
-        if not sources:
-            raise IdentityConflict("name at least one shade to merge into the target")
         if target in sources:
-            raise IdentityConflict(f"shade {target} cannot be merged into itself")
+            raise InvalidArgument(f"source_shade_ids: shade {target} cannot be merged into itself")
         now = now_db()
         async with self._store.transaction() as conn:
             await self._active(conn, target)

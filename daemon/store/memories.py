@@ -11,7 +11,7 @@ from typing import Any
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.timeutil import from_db, now_db, to_db
-from secondme.errors import NotFound
+from secondme.errors import InvalidArgument, NotFound
 
 
 class MemoryNotFound(NotFound):
@@ -127,8 +127,6 @@ class MemoryRepository:
 
     async def resolve_id(self, id_or_prefix: str) -> str:
         """Accept a full id or an unambiguous prefix, as the owner types them."""
-        if not id_or_prefix:
-            raise MemoryNotFound(id_or_prefix, "a memory id is required")
         rows = await self._store.fetchall(
             "SELECT id FROM memories WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 3",
             (id_or_prefix, id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
@@ -140,7 +138,7 @@ class MemoryRepository:
             return ids[0]
         if not ids:
             raise MemoryNotFound(id_or_prefix)
-        raise MemoryNotFound(id_or_prefix, f"{id_or_prefix!r} matches several memories; give more of the id")
+        raise InvalidArgument(f"{id_or_prefix!r} matches several memories; give more of the id")
 
     async def get(self, memory_id: str) -> MemoryRecord:
         resolved = await self.resolve_id(memory_id)
