@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -86,24 +87,47 @@ def theme_of_shades(daemon: RunningDaemon) -> dict[str, int]:
     return found
 
 
+def _daemon_in(root: Path) -> RunningDaemon:
+    return RunningDaemon(root, root / "config.toml", root / "data", root / "run" / "s.sock", root / "log")
+
+
 @pytest.fixture(scope="module")
-def self_daemon(tiny_gguf, tmp_path_factory):
-    """One secondmed with the tiny model active and the twelve first notes modelled into an identity."""
+def modelled(tiny_gguf, tmp_path_factory) -> Iterator[tuple[Path, dict]]:
+    """A stopped secondmed's config and data dir: the tiny model active, the twelve first notes modelled
+    into an identity. Built once; each test runs a daemon of its own on a copy."""
     root = Path(tempfile.mkdtemp(prefix="smi-", dir="/tmp"))
-    daemon = RunningDaemon(root, root / "config.toml", root / "data", root / "run" / "s.sock", root / "log")
-    daemon.ctl("init", "--no-default-model")
-    daemon.config.write_text(CONFIG)
-    daemon.start()
-    daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
-    notes = _copy([n for names in FIRST.values() for n in names], tmp_path_factory.mktemp("first"))
-    job = wait_job(daemon.client, ingest(daemon.client, notes).id)
-    assert result(job)["ingested"] == 12
-    update = wait_identity(daemon, set())
-    assert update.state == jobs_pb2.JOB_STATE_SUCCEEDED, update.error
-    daemon.first_update = result(update)  # type: ignore[attr-defined]
-    yield daemon
-    daemon.stop()
+    daemon = _daemon_in(root)
+    try:
+        daemon.ctl("init", "--no-default-model")
+        daemon.config.write_text(CONFIG)
+        daemon.start()
+        daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
+        notes = _copy([n for names in FIRST.values() for n in names], tmp_path_factory.mktemp("first"))
+        job = wait_job(daemon.client, ingest(daemon.client, notes).id)
+        assert result(job)["ingested"] == 12
+        update = wait_identity(daemon, set())
+        assert update.state == jobs_pb2.JOB_STATE_SUCCEEDED, update.error
+        report = result(update)
+    finally:
+        daemon.stop()
+    yield root, report
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def self_daemon(modelled) -> Iterator[RunningDaemon]:
+    """A secondmed of the test's own on a copy of the modelled data: no test sees what another changed."""
+    template, report = modelled
+    root = Path(tempfile.mkdtemp(prefix="smi-", dir="/tmp"))
+    shutil.copy(template / "config.toml", root / "config.toml")
+    shutil.copytree(template / "data", root / "data")
+    daemon = _daemon_in(root)
+    daemon.first_update = report  # type: ignore[attr-defined]
+    try:
+        yield daemon.start()
+    finally:
+        daemon.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_first_update_reads_every_note_groups_the_themes_and_writes_the_biographies(self_daemon):
@@ -176,11 +200,11 @@ def test_the_owners_choices_hold_through_later_updates(self_daemon, tmp_path):
     edited = client.GetShade(identity_pb2.GetShadeRequest(shade_id=themes["pottery"])).shade
     assert edited.owner_edited and edited.latest.author == identity_pb2.AUTHOR_OWNER
     assert edited.latest.text.name == "Clay, mostly" and edited.latest.text.description_third == "I throw pots."
-    wait_job(self_daemon.client, marked.job.id)
+    report = result(wait_job(self_daemon.client, marked.job.id))
     bio = client.GetBiography(identity_pb2.GetBiographyRequest()).biography
-    assert themes["work"] not in bio.shade_ids and themes["pottery"] in bio.shade_ids
+    assert themes["work"] not in bio.shade_ids and themes["pottery"] in bio.shade_ids, report
     status = client.GetBiography(identity_pb2.GetBiographyRequest(kind=identity_pb2.BIOGRAPHY_KIND_STATUS)).biography
-    assert not set(status.memory_ids) & set(members(self_daemon, themes["work"]))
+    assert not set(status.memory_ids) & set(members(self_daemon, themes["work"])), report
     # another update: the owner's words stay
     seen = identity_jobs(self_daemon)
     wait_job(self_daemon.client, ingest(self_daemon.client, _copy(["2024-01-20-moving-to-york.md"], tmp_path / "c")).id)
@@ -189,20 +213,50 @@ def test_the_owners_choices_hold_through_later_updates(self_daemon, tmp_path):
         if shade.id == themes["pottery"]:
             assert shade.latest.text.name == "Clay, mostly" and shade.latest.author == identity_pb2.AUTHOR_OWNER
     # merge and split, both pinned, both rewritten by the next update
+    together = len(members(self_daemon, themes["bees"])) + len(members(self_daemon, themes["running"]))
     merged = client.MergeShades(
         identity_pb2.MergeShadesRequest(target_shade_id=themes["bees"], source_shade_ids=[themes["running"]])
     )
-    assert merged.shade.member_count == 8 and merged.shade.pending
+    assert merged.shade.member_count == together and merged.shade.pending
     gone = client.GetShade(identity_pb2.GetShadeRequest(shade_id=themes["running"])).shade
     assert gone.state == identity_pb2.SHADE_STATE_MERGED and gone.merged_into == themes["bees"]
     split = client.SplitShade(identity_pb2.SplitShadeRequest(shade_id=themes["bees"]))
-    assert split.original.member_count + split.created.member_count == 8 and split.created.member_count >= 1
+    assert split.original.member_count + split.created.member_count == together and split.created.member_count >= 1
     assert all(m.pinned for m in members(self_daemon, split.created.id).values())
-    wait_job(self_daemon.client, split.job.id)
+    report = result(wait_job(self_daemon.client, split.job.id))
     active = {s.id: s for s in shades(self_daemon)}
     assert themes["running"] not in active and split.created.id in active
-    assert not active[split.created.id].pending and active[split.created.id].latest.mode == "extractive"
+    assert not active[split.created.id].pending and active[split.created.id].latest.mode == "extractive", report
     assert active[themes["work"]].privacy == identity_pb2.SHADE_PRIVACY_PRIVATE  # still marked
+
+
+def test_a_shade_marked_private_leaves_the_biographies_at_once_not_when_they_are_rewritten(self_daemon):
+    themes = theme_of_shades(self_daemon)
+    before = self_daemon.client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
+    assert themes["work"] in before.shade_ids
+    # No update follows the owner's choices: the biographies resting on the work shade stay as written.
+    self_daemon.stop()
+    self_daemon.config.write_text(CONFIG.replace("[identity]\n", "[identity]\nauto_update = false\n"))
+    client = self_daemon.start().client.identity
+    private = identity_pb2.UpdateShadeRequest(shade_id=themes["work"], privacy=identity_pb2.SHADE_PRIVACY_PRIVATE)
+    assert not client.UpdateShade(private).job.id
+    for kind in (identity_pb2.BIOGRAPHY_KIND_GLOBAL, identity_pb2.BIOGRAPHY_KIND_STATUS):
+        with pytest.raises(grpc.RpcError) as caught:
+            client.GetBiography(identity_pb2.GetBiographyRequest(kind=kind))
+        assert caught.value.code() == grpc.StatusCode.NOT_FOUND and "marked private" in caught.value.details()
+    assert "none yet without the shades marked private" in self_daemon.ctl("identity", "show").stdout
+    # unmarked, the biography that rests on it is the owner's to see again
+    client.UpdateShade(
+        identity_pb2.UpdateShadeRequest(shade_id=themes["work"], privacy=identity_pb2.SHADE_PRIVACY_UNMARKED)
+    )
+    assert client.GetBiography(identity_pb2.GetBiographyRequest()).biography.id == before.id
+    # marked again and refreshed: new biographies without it
+    client.UpdateShade(private)
+    wait_job(self_daemon.client, client.RefreshIdentity(identity_pb2.RefreshIdentityRequest()).job.id)
+    after = client.GetBiography(identity_pb2.GetBiographyRequest()).biography
+    assert after.id > before.id and themes["work"] not in after.shade_ids and after.shade_ids
+    status = client.GetBiography(identity_pb2.GetBiographyRequest(kind=identity_pb2.BIOGRAPHY_KIND_STATUS)).biography
+    assert status.memory_ids and not set(status.memory_ids) & set(members(self_daemon, themes["work"]))
 
 
 def test_bad_owner_requests_are_refused_with_reasons(self_daemon):
@@ -252,7 +306,10 @@ def test_chat_answers_cite_the_memories_they_were_given(self_daemon):
     assert not bare[-1].done.cited
 
 
-def test_memories_the_model_has_not_learned_are_brought_in_as_fresh(self_daemon):
+def test_memories_the_model_has_not_learned_are_brought_in_as_fresh(self_daemon, tmp_path):
+    seen = identity_jobs(self_daemon)
+    wait_job(self_daemon.client, ingest(self_daemon.client, _copy(list(LATER.values()), tmp_path / "later")).id)
+    wait_identity(self_daemon, seen)  # embedded (and modelled) by now
     db = sqlite3.connect(self_daemon.data_dir / "secondme.db")
     try:
         newest_first = db.execute("SELECT MAX(ingested_at) FROM memories WHERE source LIKE '%/first%'").fetchone()[0]
@@ -261,6 +318,7 @@ def test_memories_the_model_has_not_learned_are_brought_in_as_fresh(self_daemon)
         fresh = {r[0] for r in db.execute("SELECT id FROM memories WHERE ingested_at > ?", (newest_first,))}
     finally:
         db.close()
+    assert len(fresh) == len(LATER)
     self_daemon.restart()  # the served model's record is read when it loads
     request = chat_pb2.ChatRequest(message="How did the Three Peaks race go?", max_tokens=4)
     cited = list(self_daemon.client.chat.Chat(request))[-1].done.cited

@@ -133,6 +133,8 @@ def run_show(ctx: CliContext) -> int:
             _cited(global_bio.sentences, "text_third", global_bio.text_third)
         elif not listing.shades:
             console.print("(none yet: it is written from your shades, and none has formed)")
+        elif any(s.privacy == identity_pb2.SHADE_PRIVACY_PRIVATE for s in listing.shades):
+            console.print("(none yet without the shades marked private: the next identity update writes it)")
         else:
             console.print("(none yet: the next identity update writes it)")
         console.print("\n[bold]Lately[/]")

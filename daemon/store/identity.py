@@ -18,7 +18,7 @@ from typing import Any
 import aiosqlite
 
 from secondme.daemon.store.db import Store
-from secondme.daemon.store.identity_job_store import INSERT_VERSION, version_values
+from secondme.daemon.store.identity_job_store import INSERT_VERSION, SHOWABLE_BIOGRAPHY, version_values
 from secondme.daemon.store.timeutil import from_db, now_db
 from secondme.errors import FailedPrecondition, InvalidArgument, NotFound
 from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, ShadeText
@@ -153,6 +153,11 @@ class IdentityRepository:
         if not biography_id:
             latest = await self.latest_biography(kind)
             if latest is None:
+                if await self._store.fetchone("SELECT 1 FROM biographies WHERE kind = ?", (kind,)):
+                    raise BiographyNotFound(
+                        f"no {kind} biography without the shades marked private yet: the identity update "
+                        "writes one (`secondmectl identity refresh`), which needs an active model"
+                    )
                 raise BiographyNotFound(
                     f"no {kind} biography yet: it is written after ingesting notes, by the identity update "
                     "(`secondmectl identity refresh`), which needs an active model"
@@ -164,7 +169,10 @@ class IdentityRepository:
         return _biography(row)
 
     async def latest_biography(self, kind: str) -> BiographyRecord | None:
-        row = await self._store.fetchone("SELECT * FROM biographies WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,))
+        """The newest biography resting on nothing marked private (see SHOWABLE_BIOGRAPHY)."""
+        row = await self._store.fetchone(
+            f"SELECT * FROM biographies WHERE kind = ? AND {SHOWABLE_BIOGRAPHY} ORDER BY id DESC LIMIT 1", (kind,)
+        )
         return _biography(row) if row else None
 
     async def biographies(self, kind: str, limit: int, offset: int) -> list[BiographyRecord]:

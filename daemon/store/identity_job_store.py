@@ -86,6 +86,19 @@ def _brief(row: sqlite3.Row) -> MemoryBrief:
     )
 
 
+_PRIVATE_SHADES = "SELECT id FROM shades WHERE privacy = 'private'"
+# A biography is read (shown, put in a chat's prompt, given to the next update as material) only
+# while it rests on nothing the owner has since marked private: the global one on no private
+# shade, the status one on no member of one. Marking is instant; writing a biography without the
+# shade waits for the identity update and its model, which may fail or be missing: until then the
+# newest biography that qualifies stands in, or none.
+SHOWABLE_BIOGRAPHY = f"""NOT EXISTS (
+    SELECT 1 FROM json_each(biographies.sources_json) AS source
+    WHERE (biographies.kind = 'global' AND json_extract(source.value, '$[0]') IN ({_PRIVATE_SHADES}))
+       OR (biographies.kind = 'status' AND source.value IN
+           (SELECT memory_id FROM shade_members WHERE shade_id IN ({_PRIVATE_SHADES}))))"""
+
+
 class SqliteIdentityStore:
     def __init__(self, conn: sqlite3.Connection, embed_model: str) -> None:
         self._conn = conn
@@ -93,7 +106,9 @@ class SqliteIdentityStore:
 
     def biography(self, kind: str) -> StoredBiography | None:
         row = self._conn.execute(
-            "SELECT id, text_third, sources_json FROM biographies WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
+            f"""SELECT id, text_third, sources_json FROM biographies WHERE kind = ? AND {SHOWABLE_BIOGRAPHY}
+                ORDER BY id DESC LIMIT 1""",
+            (kind,),
         ).fetchone()
         return StoredBiography(row["id"], row["text_third"], json.loads(row["sources_json"])) if row else None
 
