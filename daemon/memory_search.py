@@ -61,6 +61,13 @@ class _Index:
     chunk_ids: np.ndarray
     memory_of: dict[int, str]
     matrix: np.ndarray
+    # Per chunk, the position of its memory in `memory_ids`: a memory filter is one numpy mask.
+    memory_index: np.ndarray
+    memory_ids: list[str]
+
+    def chunks_of(self, memories: set[str]) -> np.ndarray:
+        wanted = [i for i, memory_id in enumerate(self.memory_ids) if memory_id in memories]
+        return np.isin(self.memory_index, wanted)
 
 
 class Retriever:
@@ -117,17 +124,34 @@ class Retriever:
         index = await self._current_index()
         if index is None:
             return []
-        query = await asyncio.to_thread(self._embed, question)
-        dense = dense_ranking(query, index.matrix, index.chunk_ids, CANDIDATES, settings.min_similarity)
-        lexical = await self._lexical(question)
-        hits = best_per_memory(fuse(dense, lexical, index.memory_of), settings.memories)
-        fresh_ids: set[str] = set()
+        fresh: set[str] = set()
         if trained_through is not None and settings.fresh > 0:
-            fresh_hits = await self._fresh(query, index, settings, trained_through)
-            fresh_ids = {h.memory_id for h in fresh_hits}
+            rows = await self._store.fetchall(
+                "SELECT id FROM memories WHERE ingested_at > ?", (to_db(trained_through),)
+            )
+            fresh = {r["id"] for r in rows}
+        lexical = await self._lexical(question)
+        # The question's embedding and both dense rankings (a product over every chunk) run on a
+        # thread: the loop keeps answering the API meanwhile.
+        dense, fresh_hits = await asyncio.to_thread(self._rank, question, index, settings, fresh)
+        hits = best_per_memory(fuse(dense, lexical, index.memory_of), settings.memories)
+        fresh_ids = {h.memory_id for h in fresh_hits}
+        if fresh_hits:
             kept = [h for h in hits if h.memory_id not in fresh_ids]
             hits = fresh_hits + kept[: max(0, settings.memories - len(fresh_hits))]
         return await self._describe(hits, fresh_ids)
+
+    def _rank(
+        self, question: str, index: _Index, settings: RetrievalSettings, fresh: set[str]
+    ) -> tuple[list[tuple[int, float]], list[ChunkHit]]:
+        """Dense ranking of every chunk, and of the chunks of memories newer than the model."""
+        query = self._embed(question)
+        dense = dense_ranking(query, index.matrix, index.chunk_ids, CANDIDATES, settings.min_similarity)
+        if not fresh:
+            return dense, []
+        mask = index.chunks_of(fresh)
+        newer = dense_ranking(query, index.matrix[mask], index.chunk_ids[mask], CANDIDATES, settings.min_similarity)
+        return dense, best_per_memory(fuse(newer, [], index.memory_of), settings.fresh)
 
     async def _lexical(self, question: str) -> list[int]:
         query = fts_query(question)
@@ -141,17 +165,6 @@ class Retriever:
             log.warning("full-text search failed for %r: %s", query, exc)
             return []
         return [int(r["rowid"]) for r in rows]
-
-    async def _fresh(
-        self, query: np.ndarray, index: _Index, settings: RetrievalSettings, trained_through: datetime
-    ) -> list[ChunkHit]:
-        rows = await self._store.fetchall("SELECT id FROM memories WHERE ingested_at > ?", (to_db(trained_through),))
-        fresh = {r["id"] for r in rows}
-        if not fresh:
-            return []
-        mask = np.array([index.memory_of[int(c)] in fresh for c in index.chunk_ids])
-        dense = dense_ranking(query, index.matrix[mask], index.chunk_ids[mask], CANDIDATES, settings.min_similarity)
-        return best_per_memory(fuse(dense, [], index.memory_of), settings.fresh)
 
     async def _describe(self, hits: list[ChunkHit], fresh: set[str]) -> list[RetrievedMemory]:
         found = []
@@ -185,4 +198,8 @@ def _build_index(signature: tuple[Any, ...], rows: list[sqlite3.Row]) -> _Index:
     chunk_ids = np.array([r["chunk_id"] for r in rows], dtype=np.int64)
     dimension = rows[0]["dimension"] if rows else 0
     matrix = np.stack([from_blob(r["vector"], r["dimension"]) for r in rows]) if rows else np.zeros((0, dimension))
-    return _Index(signature, chunk_ids, {int(r["chunk_id"]): r["memory_id"] for r in rows}, matrix.astype(np.float32))
+    memory_ids = list(dict.fromkeys(r["memory_id"] for r in rows))
+    position = {memory_id: i for i, memory_id in enumerate(memory_ids)}
+    memory_index = np.array([position[r["memory_id"]] for r in rows], dtype=np.int64)
+    memory_of = {int(r["chunk_id"]): r["memory_id"] for r in rows}
+    return _Index(signature, chunk_ids, memory_of, matrix.astype(np.float32), memory_index, memory_ids)

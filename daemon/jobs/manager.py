@@ -142,7 +142,8 @@ class JobManager:
             await self._publish(job_id)
             return await self.get(job_id)
         running.cancelled = True
-        running.process.kill()
+        if running.process.pid is not None:  # else it is killed as soon as it has started
+            running.process.kill()
         await running.finished.wait()
         return await self.get(job_id)
 
@@ -222,13 +223,20 @@ class JobManager:
         try:
             await self._repo.mark_running(job_id)
             await self._publish(job_id)
-            running.process.start()
+            # Spawning writes the child's preparation data and execs Python: tens of milliseconds
+            # that belong on a thread, not on the loop that answers the API.
+            await asyncio.to_thread(running.process.start)
             events_send.close()  # the child holds the only write end now: EOF means it is gone
             alive_recv.close()
+            if running.cancelled or running.stopping:  # asked while it was being started
+                running.process.kill()
             log.info("job %s (%s) started in pid %s", job_id, record.kind, running.process.pid)
+            # The child is watched from the loop itself (its pipe and its sentinel are file
+            # descriptors the loop polls), so a running job holds no thread.
             while True:
+                await _readable(running.events.fileno())
                 try:
-                    message = await asyncio.to_thread(running.events.recv)
+                    message = running.events.recv()  # a whole message is there or follows at once
                 except (EOFError, OSError):
                     break
                 if message[0] == "progress":
@@ -237,7 +245,8 @@ class JobManager:
                     await self._publish(job_id)
                 else:
                     running.outcome = message
-            await asyncio.to_thread(running.process.join)
+            await _readable(running.process.sentinel)
+            running.process.join()  # it has exited: this only reaps it
             await self._finish(job_id, running)
         except Exception:
             log.exception("supervising job %s failed", job_id)
@@ -295,6 +304,17 @@ class JobManager:
                 running.process.kill()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _readable(fd: int) -> None:
+    """Until `fd` can be read (data, end of file, or a process sentinel that fired)."""
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 def _describe_exit(code: int | None) -> str:
