@@ -29,7 +29,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         os.environ[WHISPER_MODEL_ENV] = str(whisper)
     conn = ctx.connect()
     try:
-        sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id)
+        sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id, connect=ctx.connect)
         paths = [Path(p) for p in params.get("paths", [])]
         summary = ingest_paths(paths, options, sink, ctx.progress, urls=list(params.get("urls", [])))
     finally:

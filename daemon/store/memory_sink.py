@@ -2,12 +2,18 @@
 
 Parsed documents wait in memory and are written together every `BATCH_DOCUMENTS` documents,
 `BATCH_BYTES` bytes or `BATCH_SECONDS`, whichever comes first, because a commit per note costs
-more than parsing it and fragments the full-text index. The write lock is held only while a
-batch is written, never while the next files are parsed: the daemon's own writes (job
-progress, the owner's edits) wait milliseconds, not until the ingest ends (SQLite's busy
-handler would otherwise lose every race for the lock to the child). Each memory's row,
-chunks, original and event commit together; a kill loses at most the batch in memory, never
-part of a document, and a retry re-ingests exactly what was lost (content-hash dedupe).
+more than parsing it and fragments the full-text index. A batch is written by a writer thread
+on its own connection while the job goes on parsing the next files: SQLite releases the GIL
+while it works, and most of a batch's cost is FTS5 tokenizing its chunks, so on two cores the
+writing hides behind the parsing instead of adding to it. At most one batch is being written
+while the next one fills; a writer that falls behind makes `add` wait.
+
+The write lock is held only while a batch is written, never while files are parsed: the
+daemon's own writes (job progress, the owner's edits) wait milliseconds, not until the ingest
+ends (SQLite's busy handler would otherwise lose every race for the lock to the child). Each
+memory's row, chunks, original and event commit together; a kill loses at most the batches in
+memory (the one filling and the one being written), never part of a document, and a retry
+re-ingests exactly what was lost (content-hash dedupe).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from secondme.daemon.store.originals import Originals
@@ -40,18 +48,33 @@ class _Pending:
 
 
 class SqliteMemorySink:
-    def __init__(self, conn: sqlite3.Connection, originals: Originals, job_id: str | None = None) -> None:
+    """`conn` answers the job's lookups; `connect` opens the writer thread's own connection."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        originals: Originals,
+        job_id: str | None = None,
+        connect: Callable[[], sqlite3.Connection] | None = None,
+    ) -> None:
         self._conn = conn
+        self._connect = connect
         self._originals = originals
         self._job_id = job_id
         self._pending: list[_Pending] = []
         self._pending_by_hash: dict[str, str] = {}
         self._pending_bytes = 0
         self._first_pending_at = 0.0
+        # The batch the writer thread is committing: its hashes are not in the database yet.
+        self._writing_by_hash: dict[str, str] = {}
+        self._writer: threading.Thread | None = None
+        self._writer_conn: sqlite3.Connection | None = None
+        self._writer_error: BaseException | None = None
 
     def find_by_hash(self, content_hash: str) -> str | None:
-        if content_hash in self._pending_by_hash:
-            return self._pending_by_hash[content_hash]
+        known = self._pending_by_hash.get(content_hash) or self._writing_by_hash.get(content_hash)
+        if known:
+            return known
         row = self._conn.execute("SELECT id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
         return row[0] if row else None
 
@@ -69,21 +92,58 @@ class SqliteMemorySink:
             or self._pending_bytes >= BATCH_BYTES
             or time.monotonic() - self._first_pending_at >= BATCH_SECONDS
         ):
-            self.flush()
+            self._hand_over()
         return memory_id
 
     def flush(self) -> None:
+        """Write everything added so far and wait until it is committed."""
+        self._hand_over()
+        self._wait_for_writer()
+        if self._writer_conn is not None:
+            self._writer_conn.close()
+            self._writer_conn = None
+
+    def _hand_over(self) -> None:
+        """Give the filled batch to the writer thread (after the previous one is committed)."""
+        self._wait_for_writer()
         if not self._pending:
             return
-        with transaction(self._conn):
-            for pending in self._pending:
-                self._write(pending)
-        self._pending.clear()
-        self._pending_by_hash.clear()
+        batch, self._pending = self._pending, []
+        self._writing_by_hash, self._pending_by_hash = self._pending_by_hash, {}
         self._pending_bytes = 0
+        if self._connect is None:  # no second connection: write here, in the job's thread
+            self._commit(self._conn, batch)
+            self._writing_by_hash = {}
+            return
+        if self._writer_conn is None:
+            self._writer_conn = self._connect()
+        self._writer = threading.Thread(
+            target=self._write_batch, args=(self._writer_conn, batch), name="memory-writer", daemon=True
+        )
+        self._writer.start()
 
-    def _write(self, pending: _Pending) -> None:
-        conn, memory_id, memory, now = self._conn, pending.memory_id, pending.memory, pending.added_at
+    def _write_batch(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
+        try:
+            self._commit(conn, batch)
+        except BaseException as exc:  # re-raised in the job's thread at the next add or flush
+            self._writer_error = exc
+
+    def _wait_for_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+            self._writing_by_hash = {}
+        if self._writer_error is not None:
+            error, self._writer_error = self._writer_error, None
+            raise error
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
+        with transaction(conn):
+            for pending in batch:
+                self._write(conn, pending)
+
+    def _write(self, conn: sqlite3.Connection, pending: _Pending) -> None:
+        memory_id, memory, now = pending.memory_id, pending.memory, pending.added_at
         doc = memory.document
         self._originals.record(conn, memory.content_hash, memory.data, now)
         conn.execute(
