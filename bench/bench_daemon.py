@@ -1,7 +1,7 @@
 """Daemon benchmarks, each a ratio against a baseline measured in the same run.
 
 1. GetStatus latency through secondmed vs a bare grpc.aio server answering the same message.
-2. GetStatus p99 while an ingest job of 2,000 Markdown files runs vs idle (goal <= 2x).
+2. GetStatus p99 while an ingest job of 2,000 Markdown files runs vs idle (goal <= 1.5x).
 3. Ingest throughput of 2,000 Markdown files through the daemon vs reading and chunking them
    in-process (goal >= 0.5x).
 """
@@ -24,6 +24,9 @@ from secondme.pipeline.parsers.text import MarkdownParser
 from secondme.v1 import daemon_pb2, daemon_pb2_grpc, jobs_pb2, memory_pb2, memory_pb2_grpc
 
 HERE = Path(__file__).resolve().parent
+# No model: a daemon with one checks it in a probe job at start, which would run during the idle
+# measurement and make the ingest job wait behind it.
+NO_MODEL = ("--no-default-model",)
 
 
 def make_notes(folder: Path, count: int) -> None:
@@ -48,7 +51,7 @@ def bench_status_vs_bare(n: int) -> list[float]:
         finally:
             bare.terminate()
             bare.wait()
-    daemon = start_daemon()
+    daemon = start_daemon(init_args=NO_MODEL)
     try:
         channel = grpc.insecure_channel(f"unix:{daemon.socket}")
         stub = daemon_pb2_grpc.DaemonServiceStub(channel)
@@ -77,7 +80,7 @@ def bench_status_under_ingest_and_throughput(files: int, n: int) -> None:
             chunk_text(parser.parse(path.read_bytes(), path).text, 256, 32)
         in_process = files / (time.perf_counter() - started)
 
-        daemon = start_daemon()
+        daemon = start_daemon(init_args=NO_MODEL)
         try:
             channel = grpc.insecure_channel(f"unix:{daemon.socket}")
             status = daemon_pb2_grpc.DaemonServiceStub(channel)
@@ -113,7 +116,7 @@ def bench_status_under_ingest_and_throughput(files: int, n: int) -> None:
     print(f"2. GetStatus while ingesting {files} Markdown files")
     print(f"   idle   : {describe(idle)}")
     print(f"   busy   : {describe(busy)}")
-    print(f"   ratio busy/idle p99: {percentile(busy, 99) / percentile(idle, 99):.2f}x (goal <= 2x)")
+    print(f"   ratio busy/idle p99: {percentile(busy, 99) / percentile(idle, 99):.2f}x (goal <= 1.5x)")
     print(f"3. Ingest throughput of {files} Markdown files")
     print(f"   in-process read+parse+chunk : {in_process:8.0f} docs/s")
     print(f"   secondmed ingest job        : {through_daemon:8.0f} docs/s (incl. storing originals, chunks, FTS)")
