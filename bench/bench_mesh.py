@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import BenchDaemon, describe, start_daemon
 
 from secondme.daemon.client import Client
-from secondme.network.limits import MeshLimits
-from secondme.network.node import MeshNode, NodeSettings
+from secondme.network.node import MeshNode
+from secondme.network.settings import NetworkSettings
 from secondme.permissions import (
     GrantAuthority,
     IdentityView,
@@ -86,8 +86,8 @@ def client_node() -> MeshNode:
     seed = os.urandom(32)
     key = Ed25519PrivateKey.from_private_bytes(seed)
     authority = GrantAuthority(peer_id_from_public_key(key.public_key()), key, MemoryLedger())
-    settings = NodeSettings(listen=["/ip4/127.0.0.1/tcp/0"], limits=MeshLimits(), software_version="bench")
-    return MeshNode(seed, settings, authority, Quiet())
+    settings = NetworkSettings(listen=["/ip4/127.0.0.1/tcp/0"], mdns=False)
+    return MeshNode(seed, settings, authority, Quiet(), software_version="bench")
 
 
 def issue(client: Client, audience: str) -> bytes:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from secondme.errors import SecondmeError
+from secondme.network.settings import NetworkSettings
 
 CONFIG_VERSION = 1
 
@@ -65,50 +66,6 @@ class GrantsSection:
     clock_skew_seconds: float = 60.0
     # Grants a peer may deliver to us over the mesh that are kept; beyond it its oldest are dropped.
     max_received_per_peer: int = 16
-
-
-@dataclass
-class NetworkSection:
-    # The libp2p mesh. Listening on every interface lets selves on the LAN dial this one;
-    # SECONDME_NETWORK_LISTEN (comma-separated multiaddrs) overrides `listen` (tests use loopback).
-    enabled: bool = True
-    listen: list[str] = field(default_factory=lambda: ["/ip4/0.0.0.0/tcp/4001"])
-    # Announce this self on the LAN and list the selves found there (`peers discovered`), on the
-    # listen addresses' interfaces only. SECONDME_NETWORK_MDNS=0 or 1 overrides it (tests turn it off).
-    mdns: bool = True
-    # Also dial the selves mDNS finds. Off: only those already in the address book are dialled,
-    # since any host on the LAN can announce any address and port.
-    mdns_autoconnect: bool = False
-    # Announce this self as a Kademlia DHT provider record to every DHT peer and look up others:
-    # finds selves beyond the LAN through peers in common. Off by default: it tells strangers
-    # this node exists.
-    dht: bool = False
-    dht_interval_seconds: float = 300.0
-    # Rendezvous points (multiaddrs ending in /p2p/PEER_ID) to register at and find selves through,
-    # and whether this self serves as one for others.
-    rendezvous: list[str] = field(default_factory=list)
-    rendezvous_server: bool = False
-    rendezvous_interval_seconds: float = 300.0
-    # Multiaddrs ending in /p2p/PEER_ID, dialled at start and re-dialled with backoff.
-    bootstrap: list[str] = field(default_factory=list)
-    # Dials the daemon makes on its own (redialling the address book, bootstrap, discovery) per minute.
-    max_dials_per_minute: int = 30
-    # Peers met or discovered but not chosen (dialled, granted, blocked, looked at) are kept in
-    # memory only: this many at most, each forgotten this long after it was last seen.
-    max_recent_peers: int = 256
-    recent_peer_seconds: float = 3600.0
-    # Put secondme's version on the card any peer can read. Off: it tells an attacker which
-    # exploit to try and a friend nothing they need.
-    advertise_version: bool = False
-    max_connections: int = 256
-    max_connections_per_peer: int = 4
-    max_streams_per_peer: int = 64
-    max_sessions_per_peer: int = 4
-    rate_per_second: float = 50.0
-    max_frame_bytes: int = 64 * 1024
-    read_timeout_seconds: float = 10.0
-    session_idle_seconds: float = 120.0
-    idle_connection_seconds: float = 300.0
 
 
 @dataclass
@@ -178,7 +135,7 @@ class Config:
     ingest: IngestSection = field(default_factory=IngestSection)
     jobs: JobsSection = field(default_factory=JobsSection)
     grants: GrantsSection = field(default_factory=GrantsSection)
-    network: NetworkSection = field(default_factory=NetworkSection)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     models: ModelsSection = field(default_factory=ModelsSection)
     identity: IdentitySection = field(default_factory=IdentitySection)
     chat: ChatSection = field(default_factory=ChatSection)
@@ -231,7 +188,10 @@ class Config:
             "max_connections",
             "max_connections_per_peer",
             "max_streams_per_peer",
+            "max_streams_per_protocol",
             "max_sessions_per_peer",
+            "rate_burst",
+            "strikes_before_ban",
             "max_dials_per_minute",
             "max_recent_peers",
         ):
@@ -245,6 +205,7 @@ class Config:
             "dht_interval_seconds",
             "rendezvous_interval_seconds",
             "recent_peer_seconds",
+            "ban_seconds",
         ):
             if getattr(self.network, name) <= 0:
                 raise ConfigError(f"network.{name} must be positive")

@@ -9,18 +9,16 @@ method each: every one crosses to the trio thread through the bridge, and nothin
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from secondme.daemon.config import NetworkSection
 from secondme.daemon.recent_peers import RecentPeers
 from secondme.daemon.store.grants import GrantRepository
 from secondme.daemon.store.peers import PeerRepository
 from secondme.network.bridge import AsyncioDelegate, TrioBridge
 from secondme.network.errors import InvalidAddress, MeshError
-from secondme.network.limits import MeshLimits
-from secondme.network.node import MeshNode, NodeSettings
+from secondme.network.node import MeshNode
+from secondme.network.settings import NetworkSettings
 from secondme.permissions import (
     Action,
     GrantAuthority,
@@ -33,8 +31,6 @@ from secondme.permissions import (
 from secondme.v1 import wire_pb2
 
 log = logging.getLogger(__name__)
-LISTEN_ENV = "SECONDME_NETWORK_LISTEN"
-MDNS_ENV = "SECONDME_NETWORK_MDNS"
 AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
 
 
@@ -45,37 +41,6 @@ class MeshStartError(MeshError):
 async def echo_turn(peer_id: str, session: SessionHandle, text: str) -> str:
     """Until the sessions work plugs in the model, a turn is answered by echoing it."""
     return f"echo: {text}"
-
-
-def limits_from(section: NetworkSection) -> MeshLimits:
-    return MeshLimits(
-        max_connections=section.max_connections,
-        max_connections_per_peer=section.max_connections_per_peer,
-        max_streams_per_peer=section.max_streams_per_peer,
-        max_sessions_per_peer=section.max_sessions_per_peer,
-        rate_per_second=section.rate_per_second,
-        rate_burst=max(1, int(section.rate_per_second * 2)),
-        max_frame_bytes=section.max_frame_bytes,
-        read_timeout_seconds=section.read_timeout_seconds,
-        session_idle_seconds=section.session_idle_seconds,
-        idle_connection_seconds=section.idle_connection_seconds,
-    )
-
-
-def listen_addresses(section: NetworkSection) -> list[str]:
-    override = os.environ.get(LISTEN_ENV, "").strip()
-    if override:
-        return [part.strip() for part in override.split(",") if part.strip()]
-    return list(section.listen)
-
-
-def mdns_enabled(section: NetworkSection) -> bool:
-    override = os.environ.get(MDNS_ENV, "").strip().lower()
-    if override in ("0", "false", "off", "no"):
-        return False
-    if override in ("1", "true", "on", "yes"):
-        return True
-    return section.mdns
 
 
 class DaemonDelegate:
@@ -93,7 +58,7 @@ class DaemonDelegate:
         peers: PeerRepository,
         grants: GrantRepository,
         answer_turn: AnswerTurn,
-        section: NetworkSection,
+        settings: NetworkSettings,
         received_grants_per_peer: int,
     ) -> None:
         self.me = me
@@ -101,9 +66,9 @@ class DaemonDelegate:
         self.peers = peers
         self.grants = grants
         self._answer_turn = answer_turn
-        self.strangers = RecentPeers(section.max_recent_peers, section.recent_peer_seconds)
-        self.discovered = RecentPeers(section.max_recent_peers, section.recent_peer_seconds)
-        self.mdns_autoconnect = section.mdns_autoconnect
+        self.strangers = RecentPeers(settings.max_recent_peers, settings.recent_peer_seconds)
+        self.discovered = RecentPeers(settings.max_recent_peers, settings.recent_peer_seconds)
+        self.mdns_autoconnect = settings.mdns_autoconnect
         self.received_grants_per_peer = received_grants_per_peer
 
     async def identity(self) -> IdentityView:
@@ -155,7 +120,7 @@ class Mesh:
     def __init__(
         self,
         seed: bytes,
-        section: NetworkSection,
+        settings: NetworkSettings,
         owner_name: str,
         software_version: str,
         authority: GrantAuthority,
@@ -168,23 +133,11 @@ class Mesh:
         self.grants = grants
         self.bridge = TrioBridge()
         self.delegate = DaemonDelegate(
-            authority.peer_id, owner_name, peers, grants, answer_turn, section, received_grants_per_peer
+            authority.peer_id, owner_name, peers, grants, answer_turn, settings, received_grants_per_peer
         )
         self._seed = seed
-        self._settings = NodeSettings(
-            listen=listen_addresses(section),
-            bootstrap=list(section.bootstrap),
-            limits=limits_from(section),
-            software_version=software_version,
-            advertise_version=section.advertise_version,
-            mdns=mdns_enabled(section),
-            dht=section.dht,
-            dht_interval_seconds=section.dht_interval_seconds,
-            rendezvous=list(section.rendezvous),
-            rendezvous_server=section.rendezvous_server,
-            rendezvous_interval_seconds=section.rendezvous_interval_seconds,
-            max_dials_per_minute=section.max_dials_per_minute,
-        )
+        self._settings = settings
+        self._software_version = software_version
         self._authority = authority
         self.peer_id = authority.peer_id
         self._node: MeshNode | None = None
@@ -206,7 +159,7 @@ class Mesh:
         blocked = [p for p in await self.peers.blocked() if p != self.peer_id]
         try:
             self._node = await self.bridge.start(
-                lambda: MeshNode(self._seed, self._settings, self._authority, delegate, blocked)
+                lambda: MeshNode(self._seed, self._settings, self._authority, delegate, blocked, self._software_version)
             )
         except (MeshError, OSError) as exc:
             raise MeshStartError(

@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass
 class MeshLimits:
+    """What one peer, and all of them, may cost this node; settings in `[network]` (`NetworkSettings`)."""
+
     max_connections: int = 256
     max_connections_per_peer: int = 4
     max_streams_per_peer: int = 64

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 import trio
 from libp2p.abc import INetConn, INetStream, INetwork, INotifee
@@ -24,7 +23,7 @@ from secondme.network.dialing import Backoff, DialPacer
 from secondme.network.errors import FrameError, InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
 from secondme.network.framing import FramedStream
 from secondme.network.host import build_host, key_pair_from_seed, parse_multiaddrs
-from secondme.network.limits import Guard, MeshLimits
+from secondme.network.limits import Guard
 from secondme.network.mdns import MdnsDiscovery
 from secondme.network.ports import Authority, MeshDelegate
 from secondme.network.protocols import (
@@ -35,6 +34,7 @@ from secondme.network.protocols import (
     build_card,
 )
 from secondme.network.rendezvous import serve_rendezvous, use_rendezvous_point
+from secondme.network.settings import NetworkSettings
 from secondme.network.tcp import ExclusiveTCP
 from secondme.permissions import Action, Disclosed, canonical_peer_id, disclose
 from secondme.v1 import wire_pb2
@@ -50,29 +50,6 @@ BOOTSTRAP_BACKOFF = (1.0, 60.0)
 REDIAL_BACKOFF = (30.0, 3600.0)
 # A discovered self is tried at this many of the addresses it announced, no more.
 MAX_DISCOVERED_ADDRESSES = 4
-
-
-@dataclass
-class NodeSettings:
-    listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
-    bootstrap: list[str] = field(default_factory=list)
-    limits: MeshLimits = field(default_factory=MeshLimits)
-    software_version: str = "0"
-    # Put the software version on the card every peer can read (off: it helps an attacker pick
-    # an exploit and says nothing a friend needs).
-    advertise_version: bool = False
-    # Announce and connect on the LAN, on the listen addresses' interfaces only (see mdns.py).
-    mdns: bool = False
-    # Announce and look up selves as Kademlia provider records (see dht.py); seconds per round.
-    dht: bool = False
-    dht_interval_seconds: float = 300.0
-    # Rendezvous points to register at and discover from (multiaddrs ending in /p2p/ID), and
-    # whether this node serves as one; seconds per registration/discovery round.
-    rendezvous: list[str] = field(default_factory=list)
-    rendezvous_server: bool = False
-    rendezvous_interval_seconds: float = 300.0
-    # Dials the node makes on its own (redial, bootstrap, discovery) per minute, at most.
-    max_dials_per_minute: int = 30
 
 
 def parse_peer_id(text: str) -> ID:
@@ -146,15 +123,18 @@ class MeshNode:
     def __init__(
         self,
         seed: bytes,
-        settings: NodeSettings,
+        settings: NetworkSettings,
         authority: Authority,
         delegate: MeshDelegate,
         blocked: Iterable[str] = (),
+        software_version: str = "",
     ) -> None:
         self.settings = settings
+        # Shown on the card only where `settings.advertise_version` says so.
+        self.software_version = software_version
         self.authority = authority
         self.delegate = delegate
-        self.guard = Guard(settings.limits)
+        self.guard = Guard(settings)
         self._listen = parse_multiaddrs(settings.listen)
         self._bootstrap = parse_multiaddrs(settings.bootstrap)
         self._tcp = ExclusiveTCP()
@@ -349,7 +329,7 @@ class MeshNode:
             raise PeerUnreachable(
                 f"cannot reach {peer} on {protocol} ({exc}); `secondmectl peers connect` its address first"
             ) from exc
-        limits = self.settings.limits
+        limits = self.settings
         return FramedStream(stream, limits.max_frame_bytes, limits.read_timeout_seconds), stream
 
     # -- inbound -----------------------------------------------------------------------------
@@ -362,7 +342,7 @@ class MeshNode:
                 log.info("refused %s stream from %s: %s", protocol, peer, refusal)
                 await _reset(stream)
                 return
-            limits = self.settings.limits
+            limits = self.settings
             framed = FramedStream(stream, limits.max_frame_bytes, limits.read_timeout_seconds)
             try:
                 await handler(framed, peer)
@@ -414,7 +394,7 @@ class MeshNode:
             disclosed = disclose(await self.delegate.identity(), decision.grant.disclosure)
         elif request.grant:
             log.info("card for %s without the owner: %s", peer, decision.message)
-        version = self.settings.software_version if self.settings.advertise_version else ""
+        version = self.software_version if self.settings.advertise_version else ""
         await framed.write(build_card(self.peer_id, disclosed, version, decision.message))
 
     async def _serve_grant(self, framed: FramedStream, peer: str) -> None:
@@ -452,7 +432,7 @@ class MeshNode:
             self.guard.close_session(peer)
 
     async def _session_turns(self, framed: FramedStream, peer: str, handle: object) -> None:
-        idle = self.settings.limits.session_idle_seconds
+        idle = self.settings.session_idle_seconds
         while True:
             try:
                 request = await framed.read(wire_pb2.SessionRequest, wait=idle)
@@ -581,7 +561,7 @@ class MeshNode:
 
     async def _trim_idle(self) -> None:
         """Close idle connections and prune the guard's tables of peers that have gone."""
-        period = max(1.0, min(30.0, self.settings.limits.idle_connection_seconds / 4))
+        period = max(1.0, min(30.0, self.settings.idle_connection_seconds / 4))
         while True:
             await trio.sleep(period)
             for peer in self.guard.idle_peers(self.connected_peers()):

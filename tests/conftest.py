@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from secondme.daemon.client import Client
+from secondme.daemon.config import ConfigError, parse_config, render_config
 
 # Session-scoped tiny model fixtures (tiny_hf_model_dir, tiny_gguf, tiny_gguf_q8, tiny_gguf_q4km).
 pytest_plugins = ["fixtures.models"]
@@ -27,6 +30,22 @@ REPO = Path(__file__).resolve().parents[1]
 # The project's own test persona (notes, media, questions): see tests/persona/README.md.
 PERSONA = REPO / "tests" / "persona"
 STARTUP_TIMEOUT = 60.0
+
+
+# Test daemons listen on loopback only, on a port the OS picks, and never announce themselves by
+# mDNS (its receiving socket binds 0.0.0.0:5353), unless a test's config says otherwise.
+TEST_NETWORK = {"listen": ["/ip4/127.0.0.1/tcp/0"], "mdns": False}
+
+
+def for_tests(text: str) -> str:
+    """The config text with the test network settings for whatever of them it leaves unsaid."""
+    try:
+        config = parse_config(text)
+        said = tomllib.loads(text).get("network", {})
+    except ConfigError:
+        return text  # a test of a broken config file gets it as written
+    unsaid = {key: value for key, value in TEST_NETWORK.items() if key not in said}
+    return render_config(dataclasses.replace(config, network=dataclasses.replace(config.network, **unsaid)), True)
 
 
 @dataclass
@@ -40,6 +59,8 @@ class RunningDaemon:
     log: Path
     extra_args: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Keep [network] as the test wrote it (default: loopback only, no mDNS; see `for_tests`).
+    network_as_shipped: bool = False
     process: subprocess.Popen[bytes] | None = None
     _client: Client | None = None
 
@@ -51,13 +72,14 @@ class RunningDaemon:
             SECONDME_DATA_DIR=str(self.data_dir),
             SECONDME_SOCKET=str(self.socket),
             HF_HUB_OFFLINE="1",
-            # Test daemons listen on loopback only, on a port the OS picks.
-            SECONDME_NETWORK_LISTEN="/ip4/127.0.0.1/tcp/0",
-            # mDNS's receiving socket binds 0.0.0.0:5353; test daemons never announce themselves.
-            SECONDME_NETWORK_MDNS="0",
         )
         env.update(self.extra_env)  # a test's own values win, also over the ones above
         return env
+
+    def write_config(self, text: str) -> None:
+        """Write the daemon's config file as a test means it (see `for_tests`)."""
+        self.config.parent.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(text if self.network_as_shipped else for_tests(text))
 
     @property
     def client(self) -> Client:
@@ -149,7 +171,8 @@ def _init(daemon: RunningDaemon) -> None:
 
 @pytest.fixture
 def start_daemon() -> Iterator:
-    """Factory: start_daemon(config_text=None, init=True, start=True, extra_args=(), extra_env={})."""
+    """Factory: start_daemon(config_text=None, init=True, start=True, extra_args=(), extra_env={},
+    network_as_shipped=False)."""
     started: list[RunningDaemon] = []
     roots: list[Path] = []
 
@@ -160,6 +183,7 @@ def start_daemon() -> Iterator:
         start: bool = True,
         extra_args: tuple[str, ...] = (),
         extra_env: dict[str, str] | None = None,
+        network_as_shipped: bool = False,
     ) -> RunningDaemon:
         # Short paths: a Unix socket path must fit in ~104 bytes.
         root = Path(tempfile.mkdtemp(prefix="sm-", dir="/tmp"))
@@ -172,12 +196,14 @@ def start_daemon() -> Iterator:
             log=root / "secondmed.log",
             extra_args=list(extra_args),
             extra_env=dict(extra_env or {}),
+            network_as_shipped=network_as_shipped,
         )
         if init:
             _init(daemon)
         if config_text is not None:
-            daemon.config.parent.mkdir(parents=True, exist_ok=True)
-            daemon.config.write_text(config_text)
+            daemon.write_config(config_text)
+        elif not network_as_shipped:
+            daemon.write_config(daemon.config.read_text() if daemon.config.exists() else "version = 1\n")
         started.append(daemon)
         if start:
             daemon.start()

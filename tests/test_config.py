@@ -14,6 +14,8 @@ from secondme.daemon.config import (
     write_config,
 )
 from secondme.daemon.paths import Paths
+from secondme.network.limits import MeshLimits
+from secondme.network.settings import NetworkSettings
 
 
 def test_default_config_round_trips_through_toml():
@@ -80,3 +82,11 @@ def test_one_setting_is_changed_by_its_dotted_name_and_checked():
         with_setting(Config(), "jobs.max_concurrent", "many")
     with pytest.raises(ConfigError, match="at least 1"):
         with_setting(Config(), "jobs.max_concurrent", "0")
+
+
+def test_the_network_section_is_the_settings_the_node_runs_on():
+    config = parse_config("version = 1\n[network]\nmax_connections = 8\nstrikes_before_ban = 2\nmdns = false\n")
+    assert isinstance(config.network, NetworkSettings) and isinstance(config.network, MeshLimits)
+    assert (config.network.max_connections, config.network.strikes_before_ban, config.network.mdns) == (8, 2, False)
+    with pytest.raises(ConfigError, match="network.strikes_before_ban must be at least 1"):
+        parse_config("version = 1\n[network]\nstrikes_before_ban = 0\n")

@@ -118,7 +118,7 @@ def test_sighup_reloads_the_config(daemon, tmp_path):
         daemon.client.memory.UploadFile(iter(messages), timeout=10)
 
     upload()  # accepted under the default 50 MB limit
-    daemon.config.write_text("version = 1\n[ingest]\nmax_file_bytes = 1000\n")
+    daemon.write_config("version = 1\n[ingest]\nmax_file_bytes = 1000\n")
     daemon.process.send_signal(signal.SIGHUP)
     wait_until(lambda: "reloaded config" in daemon.log_text(), "the daemon to reload its config")
     try:

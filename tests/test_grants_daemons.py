@@ -148,7 +148,7 @@ def test_clock_skew_comes_from_config_and_sighup_applies_a_new_value(start_daemo
     early = _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "card", check=False)
     assert early["reason"] == "not_yet_valid"
 
-    alice.config.write_text("version = 1\n[grants]\nclock_skew_seconds = 900\n")
+    alice.write_config("version = 1\n[grants]\nclock_skew_seconds = 900\n")
     alice.process.send_signal(signal.SIGHUP)
     wait_until(lambda: "reloaded config" in alice.log_text(), "the daemon to reload its config")
     assert _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "card")["allowed"] is True

@@ -99,7 +99,7 @@ def modelled(tiny_gguf, tmp_path_factory) -> Iterator[tuple[Path, dict]]:
     daemon = _daemon_in(root)
     try:
         daemon.ctl("init", "--no-default-model")
-        daemon.config.write_text(CONFIG)
+        daemon.write_config(CONFIG)
         daemon.start()
         daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
         notes = _copy([n for names in FIRST.values() for n in names], tmp_path_factory.mktemp("first"))
@@ -236,7 +236,7 @@ def test_a_shade_marked_private_leaves_the_biographies_at_once_not_when_they_are
     assert themes["work"] in before.shade_ids
     # No update follows the owner's choices: the biographies resting on the work shade stay as written.
     self_daemon.stop()
-    self_daemon.config.write_text(CONFIG.replace("[identity]\n", "[identity]\nauto_update = false\n"))
+    self_daemon.write_config(CONFIG.replace("[identity]\n", "[identity]\nauto_update = false\n"))
     client = self_daemon.start().client.identity
     private = identity_pb2.UpdateShadeRequest(shade_id=themes["work"], privacy=identity_pb2.SHADE_PRIVACY_PRIVATE)
     assert not client.UpdateShade(private).job.id

@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from libp2p.peer.id import ID
 
 from secondme.network.framing import encode_varint
-from secondme.network.node import MeshNode, NodeSettings
+from secondme.network.node import MeshNode
 from secondme.network.protocols import CARD_PROTOCOL, GRANT_PROTOCOL, SESSION_PROTOCOL
+from secondme.network.settings import NetworkSettings
 from secondme.permissions import GrantAuthority, IdentityView, MemoryLedger, PublicCard, peer_id_from_public_key
 from secondme.v1 import daemon_pb2, peer_pb2
 
@@ -44,7 +45,7 @@ def attacker_node() -> MeshNode:
     seed = os.urandom(32)
     key = Ed25519PrivateKey.from_private_bytes(seed)
     authority = GrantAuthority(peer_id_from_public_key(key.public_key()), key, MemoryLedger())
-    return MeshNode(seed, NodeSettings(listen=["/ip4/127.0.0.1/tcp/0"]), authority, Attacker())
+    return MeshNode(seed, NetworkSettings(listen=["/ip4/127.0.0.1/tcp/0"], mdns=False), authority, Attacker())
 
 
 async def attack(address: str, target: str) -> dict[str, int]:

@@ -17,8 +17,6 @@ from helpers import in_private_netns, rerun_in_private_netns
 from secondme.v1 import peer_pb2
 
 LAN = "10.9.8.7"
-# The test harness's environment side channels, cleared so that each daemon's config decides.
-CONFIG_DECIDES = {"SECONDME_NETWORK_LISTEN": "", "SECONDME_NETWORK_MDNS": "0"}
 
 
 def config(name: str, listen: str | None = None) -> str:
@@ -36,10 +34,10 @@ def wait_exit(daemon, limit: float = 60) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_a_second_daemon_on_a_taken_port_stops_naming_the_port_and_the_first(start_daemon) -> None:  # type: ignore[no-untyped-def]
-    first = start_daemon(config("Alex", "/ip4/127.0.0.1/tcp/0"), extra_env=CONFIG_DECIDES)
+    first = start_daemon(config("Alex", "/ip4/127.0.0.1/tcp/0"))
     taken = self_of(first).addresses[0].split("/")[4]
     listen = f"/ip4/127.0.0.1/tcp/{taken}"
-    second = start_daemon(config("Blake", listen), start=False, extra_env=CONFIG_DECIDES)
+    second = start_daemon(config("Blake", listen), start=False)
     second.start(wait=False)
     assert wait_exit(second) != 0
     log = second.log_text()
@@ -57,15 +55,15 @@ def test_two_default_daemons_on_one_machine_the_second_says_why_then_takes_a_fre
             f"ip addr add {LAN}/32 dev lo",
         )
         return
-    default = 'version = 1\n[owner]\nname = "Alex"\n'  # [network] as shipped: 0.0.0.0:4001
-    first = start_daemon(default, extra_env=CONFIG_DECIDES)
+    default = 'version = 1\n[owner]\nname = "Alex"\n[network]\nmdns = false\n'  # listen as shipped: 0.0.0.0:4001
+    first = start_daemon(default, network_as_shipped=True)
     me = self_of(first)
     assert list(me.addresses) == [f"/ip4/127.0.0.1/tcp/4001/p2p/{me.peer_id}", f"/ip4/{LAN}/tcp/4001/p2p/{me.peer_id}"]
     assert json.loads(first.ctl("id", "--json").stdout)["addresses"] == list(me.addresses)
     assert json.loads(first.ctl("status", "--json").stdout)["addresses"] == list(me.addresses)
     assert f"/ip4/{LAN}/tcp/4001/p2p/{me.peer_id}" in first.ctl("id").stdout
 
-    second = start_daemon(default.replace("Alex", "Blake"), start=False, extra_env=CONFIG_DECIDES)
+    second = start_daemon(default.replace("Alex", "Blake"), start=False, network_as_shipped=True)
     second.start(wait=False)
     assert wait_exit(second) != 0
     assert f"TCP port 4001 (/ip4/0.0.0.0/tcp/4001) is already in use by pid {first.process.pid}" in second.log_text()
@@ -92,10 +90,9 @@ def test_mdns_finds_are_listed_and_dialled_only_with_autoconnect(start_daemon) -
     if not in_private_netns():
         rerun_in_private_netns(__file__, "test_mdns_finds_are_listed_and_dialled_only_with_autoconnect")
         return
-    mdns = {"SECONDME_NETWORK_LISTEN": "", "SECONDME_NETWORK_MDNS": ""}  # the config decides
     lan = 'listen = ["/ip4/127.0.0.1/tcp/0"]\nmdns = true\n'
-    a = start_daemon(f'version = 1\n[owner]\nname = "Alex"\n[network]\n{lan}', extra_env=mdns)
-    b = start_daemon(f'version = 1\n[owner]\nname = "Blake"\n[network]\n{lan}', extra_env=mdns)
+    a = start_daemon(f'version = 1\n[owner]\nname = "Alex"\n[network]\n{lan}')
+    b = start_daemon(f'version = 1\n[owner]\nname = "Blake"\n[network]\n{lan}')
     a_id, b_id = self_of(a).peer_id, self_of(b).peer_id
 
     def discovered(daemon) -> dict[str, dict]:  # type: ignore[no-untyped-def]

@@ -20,8 +20,8 @@ import psutil
 import trio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from secondme.network.limits import MeshLimits
-from secondme.network.node import MeshNode, NodeSettings
+from secondme.network.node import MeshNode
+from secondme.network.settings import NetworkSettings
 from secondme.permissions import Action, GrantAuthority, MemoryLedger, peer_id_from_public_key
 from secondme.v1 import grant_pb2, peer_pb2
 
@@ -89,7 +89,7 @@ async def push_grants(address: str, target: str, count: int) -> tuple[str, list[
     seed = os.urandom(32)
     key = Ed25519PrivateKey.from_private_bytes(seed)
     authority = GrantAuthority(peer_id_from_public_key(key.public_key()), key, MemoryLedger())
-    node = MeshNode(seed, NodeSettings(listen=["/ip4/127.0.0.1/tcp/0"], limits=MeshLimits()), authority, _Quiet())
+    node = MeshNode(seed, NetworkSettings(listen=["/ip4/127.0.0.1/tcp/0"], mdns=False), authority, _Quiet())
     sent, refused = [], []
     async with trio.open_nursery() as nursery:
         await nursery.start(node.run)

@@ -6,6 +6,7 @@ processes) are in test_mesh_daemons.py.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import socket
@@ -29,8 +30,9 @@ from secondme.network.errors import InvalidAddress, PeerUnreachable, RemoteRefus
 from secondme.network.framing import encode_varint
 from secondme.network.host import key_pair_from_seed
 from secondme.network.limits import MeshLimits
-from secondme.network.node import MeshNode, NodeSettings
+from secondme.network.node import MeshNode
 from secondme.network.protocols import CARD_PROTOCOL, GRANT_PROTOCOL, SESSION_PROTOCOL
+from secondme.network.settings import NetworkSettings
 from secondme.network.tcp import ListenFailed
 from secondme.permissions import (
     Action,
@@ -124,10 +126,10 @@ def make_self(
     peer_id = peer_id_from_public_key(key.public_key())
     authority = GrantAuthority(peer_id, key, MemoryLedger())
     delegate = Delegate(name, peer_id)
-    settings = NodeSettings(
-        listen=[LOOPBACK], bootstrap=list(bootstrap), limits=limits or MeshLimits(), software_version="test"
+    settings = NetworkSettings(
+        listen=[LOOPBACK], bootstrap=list(bootstrap), mdns=False, **dataclasses.asdict(limits or MeshLimits())
     )
-    return Self(MeshNode(seed, settings, authority, delegate, blocked), authority, delegate)
+    return Self(MeshNode(seed, settings, authority, delegate, blocked, "test"), authority, delegate)
 
 
 @asynccontextmanager
@@ -510,7 +512,7 @@ def test_the_blocklist_holds_before_the_first_connection_and_a_node_cannot_block
     run(main)
     seed = os.urandom(32)
     me = peer_id_from_public_key(Ed25519PrivateKey.from_private_bytes(seed).public_key())
-    itself = MeshNode(seed, NodeSettings(listen=[LOOPBACK]), a.authority, a.delegate, (me, b.peer_id))
+    itself = MeshNode(seed, NetworkSettings(listen=[LOOPBACK], mdns=False), a.authority, a.delegate, (me, b.peer_id))
     assert itself.peer_id == me and itself.guard.blocked == {b.peer_id}
 
 
