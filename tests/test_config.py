@@ -88,5 +88,5 @@ def test_the_network_section_is_the_settings_the_node_runs_on():
     config = parse_config("version = 1\n[network]\nmax_connections = 8\nstrikes_before_ban = 2\nmdns = false\n")
     assert isinstance(config.network, NetworkSettings) and isinstance(config.network, MeshLimits)
     assert (config.network.max_connections, config.network.strikes_before_ban, config.network.mdns) == (8, 2, False)
-    with pytest.raises(ConfigError, match="network.strikes_before_ban must be at least 1"):
+    with pytest.raises(ConfigError, match=r"network\.strikes_before_ban must be at least 1"):
         parse_config("version = 1\n[network]\nstrikes_before_ban = 0\n")
