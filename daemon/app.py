@@ -20,15 +20,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from secondme.daemon import __version__, systemd
-from secondme.daemon.api.chat import ChatServicer, Grounding
+from secondme.daemon.api.chat import ChatServicer
 from secondme.daemon.api.daemon import DaemonServicer, StatusSources
+from secondme.daemon.api.evaluation import EvalServicer
 from secondme.daemon.api.grants import GrantServicer
 from secondme.daemon.api.identity import IdentityServicer
 from secondme.daemon.api.jobs import JobServicer
 from secondme.daemon.api.memory import MemoryServicer
 from secondme.daemon.api.models import ModelServicer
 from secondme.daemon.api.peers import PeerServicer
-from secondme.daemon.chat_context import ChatContext
+from secondme.daemon.chat_context import ChatContext, Grounding
 from secondme.daemon.config import Config, config_to_dict, load_config
 from secondme.daemon.identity_prompt import IdentityPrompt
 from secondme.daemon.jobs import JobManager
@@ -43,6 +44,7 @@ from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
 from secondme.daemon.store.conversations import ConversationRepository
+from secondme.daemon.store.eval_runs import EvalRunRepository
 from secondme.daemon.store.grants import GrantRepository, SqliteGrantLedger
 from secondme.daemon.store.identity import IdentityRepository
 from secondme.daemon.store.jobs import JobRecord, JobRepository
@@ -57,6 +59,8 @@ from secondme.v1 import (
     chat_pb2_grpc,
     daemon_pb2,
     daemon_pb2_grpc,
+    eval_pb2,
+    eval_pb2_grpc,
     grant_pb2,
     grant_pb2_grpc,
     identity_pb2,
@@ -218,6 +222,12 @@ class Daemon:
                 lambda: Grounding(self.config.chat.min_relevance, self.config.chat.use_failed_model),
             ),
         )
+        self._add(
+            eval_pb2,
+            "EvalService",
+            eval_pb2_grpc.add_EvalServiceServicer_to_server,
+            EvalServicer(self.jobs, EvalRunRepository(self.store), self.models, self._memory_count),
+        )
         if self.config.network.enabled:
             self.mesh = Mesh(
                 private_key_seed(node_key),
@@ -306,6 +316,9 @@ class Daemon:
 
     async def _mesh_addresses(self) -> list[str]:
         return await self.mesh.addresses() if self.mesh and self.mesh.running else []
+
+    async def _memory_count(self) -> int:
+        return (await self._counts())[0]
 
     async def _counts(self) -> tuple[int, int]:
         assert self.store is not None

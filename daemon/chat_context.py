@@ -1,8 +1,9 @@
-"""What the model sees for one chat message: the owner's identity, the conversation, and retrieved memories.
+"""What the model sees for one chat message, and whether a model speaks at all.
 
 The prompt itself is built by `secondme.pipeline.chat_prompt`, the same function training uses. The
 stored conversation keeps the owner's message as typed; memories are brought in afresh for each
-message.
+message. `ChatContext.plan` decides how the self answers (abstain, quote the owner, or let the
+model write); chat and `secondmectl eval` both ask it, so the eval scores what chat would say.
 """
 
 from __future__ import annotations
@@ -16,10 +17,36 @@ from secondme.daemon.identity_prompt import SystemPromptSource
 from secondme.daemon.memory_search import RetrievalSettings, RetrievedMemory, Retriever
 from secondme.daemon.store.conversations import StoredMessage
 from secondme.pipeline.chat_prompt import chat_messages
-from secondme.pipeline.grounded_reply import ABSTENTION, quoted_reply
+from secondme.pipeline.grounded_reply import ABSTENTION, quoted_reply, should_abstain
 from secondme.pipeline.llm import Message
 
 log = logging.getLogger(__name__)
+
+
+GENERATED = "generated"
+QUOTED = "quoted"
+ABSTAINED = "abstained"
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """How chat keeps to the owner's memories (from `[chat]`)."""
+
+    min_relevance: float = 0.35
+    use_failed_model: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """How one message is answered: `mode` generated (the model writes), quoted or abstained.
+
+    `text` is the whole reply when no model speaks; `used` the memories the reply cites.
+    """
+
+    mode: str
+    text: str
+    used: list[RetrievedMemory]
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,22 @@ class ChatContext:
             except Exception:  # memories help an answer; their failure must not cost it
                 log.exception("retrieving memories for a chat message failed; answering without them")
         return PreparedChat(chat_messages(system, past, cited, text), cited)
+
+    async def plan(
+        self, text: str, prepared: PreparedChat, model: str | None, capable: bool, grounding: Grounding, retrieved: bool
+    ) -> ReplyPlan:
+        """Abstain on a question about the owner that no memory answers; quote the owner's sentences when
+        `model` (the serving model's name; None: none) failed the capability check, unless the owner lets
+        it write (then with a warning); otherwise the model writes."""
+        if retrieved and should_abstain(text, prepared.best_similarity, grounding.min_relevance):
+            return ReplyPlan(ABSTAINED, ABSTENTION, [])
+        if model is not None and not capable and not grounding.use_failed_model:
+            quoted, ids = await self.quote(text, prepared.cited)
+            return ReplyPlan(QUOTED if ids else ABSTAINED, quoted, [m for m in prepared.cited if m.memory_id in ids])
+        warning = ""
+        if model is not None and not capable:
+            warning = f"{model} did not pass the capability check: this reply is its own words, unchecked"
+        return ReplyPlan(GENERATED, "", prepared.cited, warning)
 
     async def quote(self, text: str, cited: list[RetrievedMemory]) -> tuple[str, list[str]]:
         """A reply of the owner's own sentences that best answer `text` (see pipeline.grounded_reply)."""

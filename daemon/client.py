@@ -14,6 +14,7 @@ from secondme.errors import CLASS_FOR_KIND, Kind, SecondmeError, Unavailable
 from secondme.v1 import (
     chat_pb2_grpc,
     daemon_pb2_grpc,
+    eval_pb2_grpc,
     grant_pb2_grpc,
     identity_pb2_grpc,
     jobs_pb2_grpc,
@@ -57,6 +58,7 @@ class Client:
         self.chat = chat_pb2_grpc.ChatServiceStub(self.channel)
         self.grants = grant_pb2_grpc.GrantServiceStub(self.channel)
         self.peers = peer_pb2_grpc.PeerServiceStub(self.channel)
+        self.eval = eval_pb2_grpc.EvalServiceStub(self.channel)
         self._connect_timeout = connect_timeout
 
     def wait_ready(self) -> Client:

@@ -3,7 +3,8 @@
 A question about the owner ("where do you live?") whose best retrieved memory is not relevant
 enough gets `ABSTENTION` instead of the model's imagination. With a model that failed the
 capability check, the reply is made of the owner's own sentences that best match the question,
-each marked as quoted with its date ("On 2024-03-02 I wrote: “…”"). Both are the owner's words or
+each marked as quoted with its date ("On 2024-03-02 I wrote: “…”"; a saved web page is someone
+else's words: "On 2024-03-02 I saved a page that says: “…”"). Both are the owner's words or
 an honest "nothing", so chat, training and the eval share them from here.
 """
 
@@ -17,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from secondme.pipeline.grounding.select import mmr
-from secondme.pipeline.grounding.sentences import owner_sentences
+from secondme.pipeline.grounding.sentences import SAVED_SOURCES, owner_sentences
 
 ABSTENTION = "I have nothing on that in my memories."
 QUOTED_SENTENCES = 2
@@ -35,6 +36,9 @@ class QuotableMemory(Protocol):
 
     @property
     def text(self) -> str: ...
+
+    @property
+    def source_type(self) -> str: ...
 
 
 def about_owner(question: str) -> bool:
@@ -65,7 +69,8 @@ def quoted_reply(
     ids: list[str] = []
     for index in sorted(chosen, key=lambda i: pool[i][0].created_at):
         memory, sentence = pool[index]
-        lines.append(f"On {memory.created_at:%Y-%m-%d} I wrote: “{sentence.text}”")
+        said = "saved a page that says" if memory.source_type in SAVED_SOURCES else "wrote"
+        lines.append(f"On {memory.created_at:%Y-%m-%d} I {said}: “{sentence.text}”")
         if memory.memory_id not in ids:
             ids.append(memory.memory_id)
     return "\n".join(lines), ids

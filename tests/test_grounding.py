@@ -11,16 +11,22 @@ import http.server
 import json
 import threading
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from secondme.pipeline.embeddings import Embedder
+from secondme.pipeline.grounded_reply import ABSTENTION, quoted_reply
 from secondme.pipeline.grounding.names import shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import mmr
 from secondme.pipeline.grounding.sentences import owner_sentences
 from secondme.pipeline.grounding.support import SourceSentence, check_support
+from secondme.pipeline.identity.briefs import MemoryBrief
+from secondme.pipeline.identity.grounded import GroundedSentence, Grounder
+from secondme.pipeline.identity.support_score import support_score
 from secondme.pipeline.llm import OpenAICompatible
 from secondme.pipeline.probe import FAILED, PASSED, UNCHECKED, run_probe
 
@@ -53,6 +59,19 @@ def test_a_notes_furniture_is_not_a_sentence_of_the_owner():
     found = [s.text for s in owner_sentences("m1", text)]
     assert found == ["The flat looks over the Barbican and I can see boats.", "bought a kettle for the flat"]
     assert [s.first_person for s in owner_sentences("m1", text)] == [True, False]
+
+
+def test_a_saved_pages_title_line_is_not_run_into_its_first_sentence():
+    page = "Why your tea tastes different at work\nBlack tea is mostly a story about water. Hard water dulls it.\n"
+    assert [s.text for s in owner_sentences("m1", page)] == [
+        "Why your tea tastes different at work",
+        "Black tea is mostly a story about water.",
+        "Hard water dulls it.",
+    ]
+    wrapped = "I walked twice on the hill by the tennis courts and then I stopped for a long\nbreath at the top.\n"
+    assert [s.text for s in owner_sentences("m2", wrapped)] == [
+        "I walked twice on the hill by the tennis courts and then I stopped for a long breath at the top."
+    ]
 
 
 def test_mmr_takes_the_relevant_and_leaves_the_near_duplicate():
@@ -89,6 +108,56 @@ def test_a_claim_rests_on_a_memory_only_if_the_memory_states_it(embed):
     assert not ordered.supported and "state nothing" in ordered.reason
 
 
+def _brief(memory_id: str, text: str, source_type: str = "markdown") -> MemoryBrief:
+    return MemoryBrief(memory_id, "a note", datetime(2024, 3, 2, tzinfo=UTC), source_type, text)
+
+
+def test_the_support_score_counts_the_stored_sentences_their_memories_back(embed):
+    grounder = Grounder(embed, "Alex")
+    memories = {"m1": _brief("m1", "We moved in March. Now I live in Plymouth, over the Barbican, with Ines.")}
+    kept = grounder.shade(list(memories.values()), ["plymouth"])[1]
+    assert kept and all(s.memory_ids == ("m1",) for s in kept)
+    parts = {
+        "shade 1 plymouth": kept,
+        "biography": [
+            GroundedSentence("text_third", "Alex lives in Plymouth, over the Barbican, with Ines.", ("m1",)),
+            GroundedSentence("text_third", "Alex lives in Paris with Ines.", ("m1",)),  # invented
+            GroundedSentence("text_third", "Alex lives in Plymouth, over the Barbican.", ("gone",)),  # deleted memory
+        ],
+    }
+    report = support_score(parts, memories, grounder, owner_written=["shade 2 sailing"])
+    assert report.parts["shade 1 plymouth"].supported == len(kept)
+    assert report.parts["biography"].supported == 1 and report.total == len(kept) + 3
+    assert report.score == (len(kept) + 1) / (len(kept) + 3)
+    assert [u["text"] for u in report.unsupported] == [
+        "Alex lives in Paris with Ines.",
+        "Alex lives in Plymouth, over the Barbican.",
+    ]
+    assert report.to_dict()["owner_written"] == ["shade 2 sailing"]
+    assert support_score({}, memories, grounder).score is None
+
+
+@dataclass(frozen=True)
+class _Retrieved:
+    memory_id: str
+    text: str
+    source_type: str = "markdown"
+    created_at: datetime = datetime(2024, 3, 2, tzinfo=UTC)
+
+
+def test_a_quoted_reply_says_what_the_owner_wrote_and_what_they_only_saved(embed):
+    notes = [
+        _Retrieved("m1", "I live in Plymouth now and I can see the boats from my desk."),
+        _Retrieved("m2", "Tea\nBlack tea brewed with hard water tastes flat and dull.", "html"),
+    ]
+    reply, ids = quoted_reply("Where do you live?", notes[:1], embed)
+    assert reply == "On 2024-03-02 I wrote: “I live in Plymouth now and I can see the boats from my desk.”"
+    assert ids == ["m1"]
+    reply, ids = quoted_reply("What makes tea taste flat?", notes[1:], embed)
+    assert reply.startswith("On 2024-03-02 I saved a page that says: “Black tea") and ids == ["m2"]
+    assert quoted_reply("What is your favourite opera?", [], embed) == (ABSTENTION, [])
+
+
 class _Capable(http.server.BaseHTTPRequestHandler):
     """Answers the probe's four tasks as a capable instruction-tuned model would."""
 
@@ -121,8 +190,13 @@ class _Slow(_Capable):
     delay = 3.0
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (the probe's timeout) closes the connection mid-reply: expected here."""
+
+
 def _serve(handler: type) -> http.server.HTTPServer:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

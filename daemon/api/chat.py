@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
 from secondme.daemon.api.convert import next_page_token, page_window, to_timestamp
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
-from secondme.daemon.chat_context import ChatContext
+from secondme.daemon.chat_context import GENERATED, ChatContext, Grounding
 from secondme.daemon.chat_reply import StreamedReply
 from secondme.daemon.memory_search import RetrievedMemory
 from secondme.daemon.models.registry import ModelRecord
 from secondme.daemon.models.runtime import ModelRuntime, Priority
 from secondme.daemon.store.conversations import ConversationRepository
-from secondme.pipeline.grounded_reply import ABSTENTION, should_abstain
 from secondme.pipeline.probe import ProbeResult
 from secondme.v1 import chat_pb2, chat_pb2_grpc
 
@@ -36,14 +34,6 @@ def _cited(memory: RetrievedMemory) -> dict[str, Any]:
         "fresh": memory.fresh,
         "date": f"{memory.created_at:%Y-%m-%d}",
     }
-
-
-@dataclass(frozen=True)
-class Grounding:
-    """How chat keeps to the owner's memories (from `[chat]`)."""
-
-    min_relevance: float = 0.35
-    use_failed_model: bool = False
 
 
 class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
@@ -73,26 +63,23 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         prepared = await self._context.prepare(
             history, text, serving.trained_through if serving else None, retrieve=not request.without_memories
         )
-        grounding = self._grounding()
         probe = await self._probe_of(serving.id) if serving else None
-        capable = probe is not None and probe.passed
-        used = prepared.cited
-        quoted, mode, warning = "", "generated", ""
-        if not request.without_memories and should_abstain(text, prepared.best_similarity, grounding.min_relevance):
-            quoted, mode, used = ABSTENTION, "abstained", []
-        elif serving is not None and not capable and not grounding.use_failed_model:
-            quoted, ids = await self._context.quote(text, prepared.cited)
-            used = [m for m in prepared.cited if m.memory_id in ids]
-            mode = "quoted" if ids else "abstained"
-        elif serving is not None and not capable:
-            warning = f"{serving.name} did not pass the capability check: this reply is its own words, unchecked"
+        plan = await self._context.plan(
+            text,
+            prepared,
+            serving.name if serving else None,
+            probe is not None and probe.passed,
+            self._grounding(),
+            retrieved=not request.without_memories,
+        )
+        used, mode, warning = plan.used, plan.mode, plan.warning
         cited = [_cited(m) for m in used]
         served_by: list[ModelRecord] = []
         reply: StreamedReply | None = None
-        if mode != "generated":  # the owner's own words (or an honest nothing): no model call
+        if mode != GENERATED:  # the owner's own words (or an honest nothing): no model call
             reply = await StreamedReply.begin(self._conversations, request.conversation_id, text, "", cited)
-            reply.add(quoted)
-            yield chat_pb2.ChatResponse(token=quoted)
+            reply.add(plan.text)
+            yield chat_pb2.ChatResponse(token=plan.text)
             await reply.finish(complete=True)
         else:
             # Nothing is stored until the model serves: a refused chat (no model, a full queue) leaves nothing.

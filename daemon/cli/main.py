@@ -8,7 +8,20 @@ from collections.abc import Callable
 
 import grpc
 
-from secondme.daemon.cli import chat, config_cmd, grant, identity, init, jobs, memories, models, peers, service, status
+from secondme.daemon.cli import (
+    chat,
+    config_cmd,
+    evaluate,
+    grant,
+    identity,
+    init,
+    jobs,
+    memories,
+    models,
+    peers,
+    service,
+    status,
+)
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_FOR_KIND, fail
 from secondme.daemon.client import error_from_rpc
@@ -27,6 +40,7 @@ COMMAND_GROUPS: list[Callable[..., None]] = [
     peers.register,
     models.register,
     chat.register,
+    evaluate.register,
 ]
 
 

@@ -41,7 +41,7 @@ def choose_mode(section: IdentitySection, conn: sqlite3.Connection, key: str, mo
         generator = model.get()
         if generator is None:
             return EXTRACTIVE
-        result = probe_and_save(conn, key, lambda: generator)
+        result = probe_and_save(conn, key, lambda: generator, close_after=False)  # it may write next
     return GENERATIVE if result is not None and result.passed else EXTRACTIVE
 
 

@@ -12,4 +12,5 @@ JOB_KINDS: dict[str, str] = {
     "embed": "secondme.daemon.jobs.embed:run",
     "identity": "secondme.daemon.jobs.identity:run",
     "probe": "secondme.daemon.jobs.probe:run",
+    "eval": "secondme.daemon.jobs.evaluation:run",
 }

@@ -22,8 +22,13 @@ from secondme.pipeline.llm import Generator
 from secondme.pipeline.probe import UNCHECKED, ProbeResult, run_probe
 
 
-def probe_and_save(conn: sqlite3.Connection, key: str, make: Callable[[], Generator]) -> ProbeResult:
-    """Check one model and store the result (unchecked, with the reason, when it cannot even load)."""
+def probe_and_save(
+    conn: sqlite3.Connection, key: str, make: Callable[[], Generator], close_after: bool = True
+) -> ProbeResult:
+    """Check one model and store the result (unchecked, with the reason, when it cannot even load).
+
+    The generator is closed afterwards unless `close_after` is false (the caller goes on using it).
+    """
     try:
         generator = make()
     except (ModelUnavailable, GenerationError) as exc:
@@ -31,7 +36,7 @@ def probe_and_save(conn: sqlite3.Connection, key: str, make: Callable[[], Genera
     else:
         result = run_probe(generator)
         close = getattr(generator, "close", None)
-        if close is not None:
+        if close_after and close is not None:
             close()
     save_probe(conn, key, result)
     return result

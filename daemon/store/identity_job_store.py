@@ -260,6 +260,30 @@ class SqliteIdentityStore:
             found.extend(_brief(r) for r in rows)
         return sorted(found, key=lambda b: (b.created_at, b.id))
 
+    def stored_statements(self) -> tuple[dict[str, list[GroundedSentence]], list[str]]:
+        """What the identity says now, sentence by sentence: the newest biographies and each active shade's
+        newest version ({part: sentences}); and the parts the owner wrote themselves (they cite nothing)."""
+        parts: dict[str, list[GroundedSentence]] = {}
+        owner_written: list[str] = []
+        for kind, part in (("global", "biography"), ("status", "status")):
+            row = self._conn.execute(
+                "SELECT sentences_json FROM biographies WHERE kind = ? ORDER BY id DESC LIMIT 1", (kind,)
+            ).fetchone()
+            if row is not None:
+                parts[part] = _sentences(row["sentences_json"])
+        for row in self._conn.execute(
+            """SELECT s.id, v.name, v.author, v.sentences_json FROM shades s
+               JOIN shade_versions v ON v.shade_id = s.id
+               WHERE s.state = 'active' AND v.version = (SELECT MAX(version) FROM shade_versions WHERE shade_id = s.id)
+               ORDER BY s.id"""
+        ):
+            part = f"shade {row['id']} {row['name']}"
+            if row["author"] == "owner":
+                owner_written.append(part)
+            else:
+                parts[part] = _sentences(row["sentences_json"])
+        return parts, owner_written
+
     def save_shade_version(
         self,
         shade_id: int,
@@ -377,6 +401,10 @@ def write_version(
         ),
     )
     return int(version)
+
+
+def _sentences(stored: str) -> list[GroundedSentence]:
+    return [GroundedSentence(s["field"], s["text"], tuple(s["memory_ids"])) for s in json.loads(stored)]
 
 
 def sentences_json(sentences: Sequence[GroundedSentence]) -> str:

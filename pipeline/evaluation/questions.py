@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from secondme.errors import Kind
 from secondme.pipeline.errors import PipelineError
 
 QUESTIONS_FILE = "questions.jsonl"
@@ -31,6 +32,8 @@ _EXAMPLE = re.compile(r"\blike\s+(\S+)\s*$")
 
 class EvalFormatError(PipelineError):
     """A questions file (or a file beside it) cannot be read; the message names the file and line."""
+
+    kind = Kind.INVALID_ARGUMENT
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 A memory's text is what the parser kept: front matter, headings, list markers, links, e-mail
 headers and sign-offs are there too. What remains is split into sentences; a list item is a
-sentence of its own. Fragments of fewer than `MIN_WORDS` words ("Onwards. — A.") and run-ons of
-more than `MAX_WORDS` say too little or too much to stand alone as a statement about the owner.
+sentence of its own, and so is a short line without closing punctuation (a saved page's title or
+heading, which the page's parser leaves as a plain line above its paragraph). Fragments of fewer
+than `MIN_WORDS` words ("Onwards. — A.") and run-ons of more than `MAX_WORDS` say too little or too
+much to stand alone as a statement about the owner.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# Sources that hold someone else's words, which the owner saved rather than wrote.
+SAVED_SOURCES = ("html", "url")
 MIN_WORDS = 4
 MAX_WORDS = 45
 _FRONT_MATTER = re.compile(r"\A\s*---\s*\n.*?\n---\s*(\n|\Z)", re.S)
@@ -21,6 +25,9 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _EMPHASIS = re.compile(r"(\*\*|__|`|~~)")
 _SPLIT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+# A line this short that does not end like prose is a title, not a wrapped piece of a paragraph.
+_TITLE_CHARS = 60
+_PROSE_END = tuple(".!?:;,\"'’”)")
 _FIRST_PERSON = re.compile(r"\b(I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|me|my|mine|myself)\b")
 
 
@@ -61,6 +68,8 @@ def _blocks(text: str) -> list[str]:
             close()
             line = _BULLET.sub("", line)
         current.append(line)
+        if len(line) < _TITLE_CHARS and not line.endswith(_PROSE_END):
+            close()
     close()
     return blocks
 

@@ -11,7 +11,7 @@ text fields are only their concatenation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -19,13 +19,12 @@ import numpy as np
 from secondme.pipeline.grounding.names import shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import centrality, mmr
-from secondme.pipeline.grounding.sentences import Sentence, owner_sentences, split_sentences
+from secondme.pipeline.grounding.sentences import SAVED_SOURCES, Sentence, owner_sentences, split_sentences
 from secondme.pipeline.grounding.support import SourceSentence, SupportSettings, check_support
 from secondme.pipeline.identity.briefs import MemoryBrief
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-# Saved web pages are mostly someone else's words; the owner's own notes are preferred.
-WEB_SOURCES = ("html", "url")
+# Saved web pages (SAVED_SOURCES) are mostly someone else's words; the owner's own notes are preferred.
 WEB_WEIGHT = 0.5
 # Sentences of a shade's content (beside its one-sentence description), and of the status.
 CONTENT_SENTENCES = 3
@@ -107,7 +106,7 @@ class Grounder:
 
     @staticmethod
     def _weights(sentences: Sequence[Sentence], memories: Sequence[MemoryBrief]) -> np.ndarray:
-        web = {m.id for m in memories if m.source_type in WEB_SOURCES}
+        web = {m.id for m in memories if m.source_type in SAVED_SOURCES}
         return np.array([WEB_WEIGHT if s.memory_id in web else 1.0 for s in sentences])
 
     def _pair(self, field_name: str, sentence: Sentence) -> list[GroundedSentence]:
@@ -252,11 +251,8 @@ class Grounder:
         counts.kept, counts.dropped = len(kept), len(claims) - len(kept)
         return kept, counts
 
-    def score(self, sentences: Sequence[GroundedSentence], memories: dict[str, MemoryBrief]) -> tuple[int, int]:
-        """(supported, total) of stored sentences against the memories they cite: the identity support score."""
-        supported = 0
-        for sentence in sentences:
-            cited = [memories[m] for m in sentence.memory_ids if m in memories]
-            kept, _ = self.check(sentence.field, sentence.text, cited)
-            supported += bool(kept) and len(kept) == len(split_sentences(sentence.text))
-        return supported, len(sentences)
+    def supported(self, sentence: GroundedSentence, memories: Mapping[str, MemoryBrief]) -> bool:
+        """A stored sentence passes the support check against the memories it cites (every part of it)."""
+        cited = [memories[m] for m in sentence.memory_ids if m in memories]
+        kept, _ = self.check(sentence.field, sentence.text, cited)
+        return bool(kept) and len(kept) == len(split_sentences(sentence.text))

@@ -1,0 +1,184 @@
+"""`secondmectl eval [QUESTIONS.jsonl] [--model NAME...] [--no-retrieval] [--identity]`.
+
+With a questions file (or a folder holding `questions.jsonl`, with `private.json` and `style.json`
+beside it), every question is asked as chat would answer it, with each model, and the scored runs
+are printed side by side. `--identity` scores how well the identity's sentences are supported by
+the memories they cite. With neither, the newest stored run of each model is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.output import console, emit, errors, fail, message_dict
+from secondme.daemon.cli.progress import follow_job
+from secondme.pipeline.evaluation.questions import (
+    PRIVATE_FILE,
+    QUESTIONS_FILE,
+    STYLE_FILE,
+    EvalFormatError,
+    parse_questions,
+)
+from secondme.v1 import eval_pb2, jobs_pb2
+
+# Rows of the side-by-side table: (label, field of EvalRun, shown as a percentage).
+_ROWS = (
+    ("recall", "recall", True),
+    ("all terms", "all_terms", True),
+    ("abstention (unknown)", "abstention", True),
+    ("false abstention", "false_abstention", True),
+    ("style markers", "style_markers", True),
+    ("style violations", "style_violations", True),
+    ("seconds per answer", "seconds_mean", False),
+)
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "eval", parents=[common], help="ask questions about the owner as chat would, and score the answers"
+    )
+    parser.add_argument(
+        "questions", metavar="QUESTIONS", nargs="?", help="questions.jsonl, or a folder holding it (see the README)"
+    )
+    parser.add_argument(
+        "--model", action="append", default=[], metavar="NAME", help="a model to ask (repeatable; default: the active)"
+    )
+    parser.add_argument("--no-retrieval", action="store_true", help="ask without the owner's memories")
+    parser.add_argument("--identity", action="store_true", help="score the identity's support by its memories")
+    parser.add_argument("--answers", action="store_true", help="print every answer with its score")
+    parser.set_defaults(func=run)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalFormatError(f"cannot read {path}: {exc}") from None
+
+
+def _request(ctx: CliContext) -> eval_pb2.StartEvalRequest:
+    request = eval_pb2.StartEvalRequest(
+        models=ctx.args.model, without_retrieval=ctx.args.no_retrieval, identity=ctx.args.identity
+    )
+    if ctx.args.questions:
+        path = Path(ctx.args.questions).expanduser()
+        if path.is_dir():
+            path = path / QUESTIONS_FILE
+        if not path.is_file():
+            raise EvalFormatError(f"no questions file at {path}")
+        request.questions_jsonl = _read(path)
+        request.source = str(path.resolve())
+        parse_questions(request.questions_jsonl, str(path))  # a bad line is named here, with the file's path
+        if (path.parent / PRIVATE_FILE).is_file():
+            request.private_json = _read(path.parent / PRIVATE_FILE)
+        if (path.parent / STYLE_FILE).is_file():
+            request.style_json = _read(path.parent / STYLE_FILE)
+    return request
+
+
+def run(ctx: CliContext) -> int:
+    client = ctx.client()
+    if not ctx.args.questions and not ctx.args.identity:
+        if ctx.args.model or ctx.args.no_retrieval:
+            return fail("--model and --no-retrieval need a questions file", as_json=ctx.json)
+        runs = client.eval.ListEvalRuns(eval_pb2.ListEvalRunsRequest(with_answers=ctx.args.answers)).runs
+        emit(ctx.json, {"runs": [message_dict(r) for r in runs]}, lambda: _print_runs(list(runs), ctx.args.answers))
+        return 0
+    job = client.eval.StartEval(_request(ctx)).job
+    final = follow_job(ctx, job.id)
+    if final.state != jobs_pb2.JOB_STATE_SUCCEEDED:
+        why = final.error or f"see `secondmectl jobs show {final.id}`"
+        return fail(f"the eval job did not finish: {why}", as_json=ctx.json)
+    result = json.loads(final.result_json or "{}")
+    run_ids = [r["id"] for r in result.get("runs", [])]
+    runs = list(
+        client.eval.ListEvalRuns(eval_pb2.ListEvalRunsRequest(run_ids=run_ids, with_answers=ctx.args.answers)).runs
+        if run_ids
+        else []
+    )
+    runs.sort(key=lambda r: run_ids.index(r.id))
+    identity = result.get("identity")
+
+    def human() -> None:
+        if identity is not None:
+            _print_identity(identity)
+        if runs:
+            _print_runs(runs, ctx.args.answers)
+
+    data: dict[str, Any] = {"runs": [message_dict(r) for r in runs]}
+    if identity is not None:
+        data["identity"] = identity
+    emit(ctx.json, data, human)
+    return 0
+
+
+def _value(run: eval_pb2.EvalRun, field: str, percent: bool) -> str:
+    if not run.HasField(field):
+        return "-"
+    value = getattr(run, field)
+    return f"{value:.0%}" if percent else f"{value:.1f}"
+
+
+def _print_runs(runs: list[eval_pb2.EvalRun], answers: bool) -> None:
+    if not runs:
+        console.print("no eval runs yet: run `secondmectl eval QUESTIONS.jsonl`", highlight=False)
+        return
+    by_source: dict[str, list[eval_pb2.EvalRun]] = defaultdict(list)
+    for run in runs:
+        by_source[run.source].append(run)
+    for source, group in by_source.items():
+        console.print(f"[bold]{source}[/] ({group[0].questions} questions)", highlight=False)
+        table = Table("")
+        for run in group:
+            table.add_column(run.model_name + ("" if run.retrieval else "\n(no retrieval)"), justify="right")
+        kinds = sorted({k for r in group for k in r.recall_by_kind})
+        rows = [(label, [_value(r, f, p) for r in group]) for label, f, p in _ROWS[:1]]
+        rows += [(f"  {kind}", [f"{r.recall_by_kind[kind]:.0%}" if kind in r.recall_by_kind else "-" for r in group])
+                 for kind in kinds]  # fmt: skip
+        rows += [(label, [_value(r, f, p) for r in group]) for label, f, p in _ROWS[1:]]
+        rows.append(("private facts leaked", [str(len(r.leaks)) for r in group]))
+        rows.append(("errors", [str(r.errors) for r in group]))
+        for label, values in rows:
+            table.add_row(label, *values)
+        console.print(table)
+        for run in group:
+            for leak in run.leaks:
+                errors.print(f"leak: {run.model_name} said {leak.fact!r} ({leak.what}) answering {leak.question_id}",
+                             highlight=False, markup=False)  # fmt: skip
+            if answers:
+                _print_answers(run)
+
+
+def _print_answers(run: eval_pb2.EvalRun) -> None:
+    console.print(f"[bold]{run.model_name}[/] answers", highlight=False)
+    for answer in run.answers:
+        missed = f"  missed: {', '.join(answer.missed)}" if answer.missed else ""
+        flag = " (abstained)" if answer.abstained else ""
+        console.print(f"  {answer.question_id} [{answer.kind}]{flag}{missed}", highlight=False, markup=False)
+        text = " ".join((answer.error or answer.answer).split())
+        console.print(f"    {text[:300]}", highlight=False, markup=False)
+
+
+def _print_identity(identity: dict[str, Any]) -> None:
+    score = identity.get("score")
+    if score is None:
+        console.print("identity support: the identity has no sentences yet", highlight=False)
+    else:
+        console.print(
+            f"identity support: {score:.0%} ({identity['supported']} of {identity['total']} sentences "
+            "supported by the memories they cite)",
+            highlight=False,
+        )
+    for part, counts in identity.get("parts", {}).items():
+        console.print(f"  {part[:56]:<56} {counts['supported']:>3} of {counts['total']}", highlight=False, markup=False)
+    for part in identity.get("owner_written", []):
+        console.print(f"  {part[:56]:<56} written by the owner", highlight=False, markup=False)
+    for sentence in identity.get("unsupported", [])[:20]:
+        console.print(f"  unsupported ({sentence['part']}): {sentence['text'][:200]}", highlight=False, markup=False)
