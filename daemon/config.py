@@ -50,6 +50,10 @@ class IngestSection:
     chunk_overlap: int = 32
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    # An image with more pixels is refused before it is decoded: a few bytes can claim gigapixels.
+    max_image_pixels: int = 100_000_000
+    # A voice memo is transcribed up to this many seconds; the rest is left out and the memory says so.
+    max_audio_seconds: float = 4 * 3600.0
 
 
 @dataclass
@@ -151,6 +155,10 @@ class Config:
             raise ConfigError("ingest.chunk_overlap must be at least 0 and smaller than ingest.chunk_tokens")
         if self.ingest.max_file_bytes <= 0:
             raise ConfigError("ingest.max_file_bytes must be positive")
+        if self.ingest.max_image_pixels < 1_000_000:
+            raise ConfigError("ingest.max_image_pixels must be at least 1000000 (a small photo)")
+        if self.ingest.max_audio_seconds < 60:
+            raise ConfigError("ingest.max_audio_seconds must be at least 60")
         if self.models.context_size < 256:
             raise ConfigError("models.context_size must be at least 256")
         if self.models.max_waiting < 1:

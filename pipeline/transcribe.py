@@ -159,24 +159,43 @@ def choose_transcriber(checkpoint: Path | None, packaged: PackagedModel | None) 
     )
 
 
+# A window whose loudest sample is below this (-60 dBFS) is silence: no model is asked to hear it.
+SILENCE_PEAK = 1e-3
+
+
+def clock(seconds: float) -> str:
+    """0:42:10; below a second with tenths (0:00:00.1), so a short clip is not called 0:00:00."""
+    minutes, secs = divmod(seconds, 60)
+    whole = f"{int(minutes) // 60}:{int(minutes) % 60:02d}:{int(secs):02d}"
+    return f"{whole}.{int(secs * 10) % 10}" if seconds < 1 else whole
+
+
 @dataclass(frozen=True)
 class Transcript:
     segments: list[Segment]
     seconds: float  # of audio actually decoded and transcribed
-    # Set when the audio broke off part-way: the segments cover what came before.
+    # Set when part of the audio is missing (it broke off, or was longer than allowed).
     problem: str = ""
+    # The loudest sample's magnitude (0 to 1): below SILENCE_PEAK the recording is silence.
+    loudest: float = 0.0
 
 
 def transcribe_windows(
-    transcriber: Transcriber, audio: AudioWindows, progress: SecondsProgress | None = None
+    transcriber: Transcriber,
+    audio: AudioWindows,
+    progress: SecondsProgress | None = None,
+    max_seconds: float | None = None,
 ) -> Transcript:
     """Transcribe window after window, timestamps shifted to the whole recording.
 
-    Progress is (seconds done, seconds in total); the total is the container's figure, or the
-    seconds done so far when it gave none.
+    Silent windows are passed over (the model would only hallucinate in them). Audio past
+    `max_seconds` is not decoded further; the transcript says so. Progress is (seconds done,
+    seconds in total); the total is the container's figure, or the seconds done so far when it
+    gave none.
     """
     segments: list[Segment] = []
-    offset = 0.0
+    offset = loudest = 0.0
+    cut = ""
 
     def report(done: float) -> None:
         if progress:
@@ -184,18 +203,34 @@ def transcribe_windows(
 
     report(0.0)
     try:
-        for window in audio.windows:
+        for whole in audio.windows:
+            window = whole
+            if max_seconds is not None and offset + len(window) / SAMPLE_RATE > max_seconds:
+                window = whole[: max(0, int((max_seconds - offset) * SAMPLE_RATE))]
+                length = f"{clock(audio.total_seconds)} long" if audio.total_seconds > max_seconds else "longer"
+                cut = (
+                    f"the recording is {length}; only its first {clock(max_seconds)} were transcribed "
+                    "(ingest.max_audio_seconds)"
+                )
             start = offset
-            parts = transcriber.transcribe(window, lambda done, _total, start=start: report(start + done))
-            segments.extend(Segment(s.text, start + (s.start or 0.0), start + (s.end or 0.0)) for s in parts)
-            offset += len(window) / SAMPLE_RATE
+            peak = float(abs(window).max()) if len(window) else 0.0
+            loudest = max(loudest, peak)
+            if peak >= SILENCE_PEAK:
+                parts = transcriber.transcribe(window, lambda done, _total, start=start: report(start + done))
+                segments.extend(Segment(s.text, start + (s.start or 0.0), start + (s.end or 0.0)) for s in parts)
+                offset += len(window) / SAMPLE_RATE
+            else:
+                offset += len(window) / SAMPLE_RATE
+                report(offset)
+            if cut:
+                break
     except AudioDecodeError as exc:
         if offset == 0:
             raise
-        return Transcript(segments, offset, f"{exc} (after {offset:.0f} s; the rest is missing)")
+        return Transcript(segments, offset, f"{exc} (after {offset:.0f} s; the rest is missing)", loudest)
     if progress:
         progress(offset, offset)
-    return Transcript(segments, offset)
+    return Transcript(segments, offset, cut, loudest)
 
 
 def random_whisper_checkpoint(path: Path, seed: int = 0) -> Path:

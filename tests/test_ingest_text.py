@@ -89,7 +89,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_ingested(start_daemo
     assert "empty" in reasons["empty.txt"]
     assert "loop" in reasons["loop"]
     assert "symlink" in reasons["dangling.md"]
-    assert "not a regular file" in reasons["pipe.txt"]
+    assert "named pipe" in reasons["pipe.txt"]
     assert ".hidden.md" not in reasons
     assert summary["ingested"] == 4  # three notes and the latin-1 file
     latin = next(m for m in all_memories(daemon.client) if m.source.endswith("latin1.txt"))

@@ -88,7 +88,7 @@ def test_a_five_hundred_page_pdf_is_read_page_by_page():
     assert doc.segments[499].text == "page 499"
 
 
-def test_images_without_text_are_kept_and_truncated_images_refused(tmp_path):
+def test_images_without_text_say_so_and_truncated_images_are_refused(tmp_path):
     plain = io.BytesIO()
     Image.new("RGB", (64, 48), "navy").save(plain, format="PNG")
     doc = parser_for(SourceType.IMAGE).parse(plain.getvalue(), None)

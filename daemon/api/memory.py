@@ -17,6 +17,7 @@ from secondme.daemon.jobs import JobManager
 from secondme.daemon.store.memories import MemoryFilter, MemoryRecord, MemoryRepository
 from secondme.pipeline.errors import ContentTooLarge
 from secondme.pipeline.fetch import url_problem
+from secondme.pipeline.ingest.names import shown
 from secondme.v1 import memory_pb2, memory_pb2_grpc
 
 _SOURCE_TYPES = {
@@ -53,19 +54,23 @@ def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
         metadata_json=json.dumps(record.metadata, sort_keys=True),
         media_type=record.media_type,
         same_content_as=record.same_content_as,
+        source_bytes=record.source_bytes or b"",
     )
 
 
-def _checked_paths(raw: list[str]) -> list[str]:
+def _checked_paths(raw: list[str | bytes]) -> list[str]:
+    """Absolute, existing, readable paths, as strs that keep non-UTF-8 bytes (os.fsdecode) for the job."""
     paths = []
     for value in raw:
-        path = Path(value)
+        path = Path(os.fsdecode(value))
         if not path.is_absolute():
-            raise InvalidArgument(f"{value!r} is not an absolute path (paths are resolved on the daemon's machine)")
+            raise InvalidArgument(
+                f"{shown(path)!r} is not an absolute path (paths are resolved on the daemon's machine)"
+            )
         if not path.exists() and not path.is_symlink():
-            raise InvalidArgument(f"no such file or folder: {value}")
+            raise InvalidArgument(f"no such file or folder: {shown(path)}")
         if not os.access(path, os.R_OK):
-            raise InvalidArgument(f"the daemon cannot read {value} (permission denied)")
+            raise InvalidArgument(f"the daemon cannot read {shown(path)} (permission denied)")
         paths.append(str(path))
     return paths
 
@@ -97,12 +102,17 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
 
     @grpc_errors
     async def Ingest(self, request: memory_pb2.IngestRequest, context: grpc.aio.ServicerContext):
-        required(list(request.paths) or list(request.urls), "paths or urls", "give at least one path or URL to ingest")
+        required(
+            [*request.paths, *request.path_bytes, *request.urls],
+            "paths or urls",
+            "give at least one path or URL to ingest",
+        )
         params = {
-            "paths": _checked_paths(list(request.paths)),
+            "paths": _checked_paths([*request.paths, *request.path_bytes]),
             "urls": _checked_urls(list(request.urls)),
             "include": list(request.include),
             "exclude": list(request.exclude),
+            "follow_external_links": request.follow_external_links,
         }
         job = await self._jobs.submit("ingest", params)
         return memory_pb2.IngestResponse(job=job_to_pb(job))

@@ -8,6 +8,7 @@ import json
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
+from secondme.daemon.cli.memories import print_problems
 from secondme.daemon.cli.output import console, emit, message_dict
 from secondme.daemon.cli.progress import follow_job
 from secondme.v1 import jobs_pb2
@@ -48,6 +49,8 @@ def _print_job(job: jobs_pb2.Job) -> None:
         result = json.loads(job.result_json)
         brief = {k: v for k, v in result.items() if not isinstance(v, list)}
         console.print(f"  result   {json.dumps(brief)}", highlight=False, markup=False)
+        if result.get("problems"):
+            print_problems(result, job.id, limit=None)
 
 
 def run_list(ctx: CliContext) -> int:

@@ -13,6 +13,7 @@ from rich.table import Table
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, human_bytes, message_dict
 from secondme.daemon.cli.progress import follow_job
+from secondme.pipeline.ingest.names import is_exact, name_bytes, printable, shown
 from secondme.v1 import jobs_pb2, memory_pb2
 
 UPLOAD_CHUNK_BYTES = 1024 * 1024
@@ -25,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     ingest.add_argument("paths", nargs="+", metavar="PATH|URL", help="a file, a folder, or an http(s) URL to fetch")
     ingest.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching files")
     ingest.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files")
+    ingest.add_argument(
+        "--follow-external-links",
+        action="store_true",
+        help="also follow symlinks to files and folders outside the paths given (skipped by default)",
+    )
     ingest.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
     ingest.add_argument(
         "--upload", action="store_true", help="stream the files' bytes to the daemon instead of sending paths"
@@ -49,22 +55,38 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def _upload_messages(path: Path) -> Iterator[memory_pb2.UploadFileRequest]:
     yield memory_pb2.UploadFileRequest(
-        metadata=memory_pb2.UploadMetadata(filename=path.name, size_bytes=path.stat().st_size)
+        metadata=memory_pb2.UploadMetadata(filename=shown(path.name), size_bytes=path.stat().st_size)
     )
     with path.open("rb") as handle:
         while chunk := handle.read(UPLOAD_CHUNK_BYTES):
             yield memory_pb2.UploadFileRequest(data=chunk)
 
 
+def print_problems(result: dict, job_id: str, limit: int | None = 50) -> None:
+    """The files an ingest skipped, failed or only partly read, each with its reason (one line each)."""
+    problems = result.get("problems", [])
+    for problem in problems[:limit] if limit else problems:
+        console.print(
+            f"  {problem['kind']}: {printable(problem['path'])}: {problem['reason']}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    hidden = (len(problems) - limit if limit and len(problems) > limit else 0) + result.get("problems_not_listed", 0)
+    if hidden:
+        more = f"  ... and {hidden} more: `secondmectl jobs show {job_id} --json` lists them"
+        console.print(more, highlight=False, markup=False)
+
+
 def _summary(job: jobs_pb2.Job, identity_follows: bool) -> None:
     result = json.loads(job.result_json) if job.result_json else {}
+    partial = f" ({result['partial']} partly read)" if result.get("partial") else ""
     console.print(
-        f"{result.get('ingested', 0)} ingested, {result.get('duplicate', 0)} already known, "
+        f"{result.get('ingested', 0)} ingested{partial}, {result.get('duplicate', 0)} already known, "
         f"{result.get('skipped', 0)} skipped, {result.get('failed', 0)} failed",
         highlight=False,
     )
-    for problem in result.get("problems", []):
-        console.print(f"  {problem['kind']}: {problem['path']}: {problem['reason']}", highlight=False, markup=False)
+    print_problems(result, job.id)
     if result.get("ingested") and identity_follows:
         console.print(
             "embedding them and updating your identity in the background; "
@@ -78,7 +100,7 @@ def run_ingest(ctx: CliContext) -> int:
     # Anything with a scheme is a URL (the daemon refuses all but http and https, saying so).
     urls = [a for a in ctx.args.paths if _URL.match(a)]
     paths = [Path(a).expanduser().resolve() for a in ctx.args.paths if not _URL.match(a)]
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [shown(p) for p in paths if not p.exists()]
     if missing:
         return fail(f"no such file or folder: {', '.join(missing)}", EXIT_USAGE, ctx.json)
     client = ctx.client()
@@ -88,11 +110,14 @@ def run_ingest(ctx: CliContext) -> int:
             return fail("--upload takes files, not folders", EXIT_USAGE, ctx.json)
         jobs = [client.memory.UploadFile(_upload_messages(p)).job for p in paths]
     if urls or (paths and not ctx.args.upload):
+        named = [] if ctx.args.upload else paths
         request = memory_pb2.IngestRequest(
-            paths=[] if ctx.args.upload else [str(p) for p in paths],
+            paths=[shown(p) for p in named if is_exact(p)],
+            path_bytes=[name_bytes(p) for p in named if not is_exact(p)],
             urls=urls,
             include=ctx.args.include,
             exclude=ctx.args.exclude,
+            follow_external_links=ctx.args.follow_external_links,
         )
         jobs.append(client.memory.Ingest(request).job)
     if ctx.args.no_wait:
@@ -139,7 +164,7 @@ def run_list(ctx: CliContext) -> int:
         table.add_column("id", no_wrap=True)
         for m in memories:
             kind = memory_pb2.SourceType.Name(m.source_type).removeprefix("SOURCE_TYPE_").lower()
-            table.add_row(_date(m), kind, m.title, str(m.chunk_count), human_bytes(m.size_bytes), m.id)
+            table.add_row(_date(m), kind, printable(m.title), str(m.chunk_count), human_bytes(m.size_bytes), m.id)
         console.print(table)
         console.print(f"{len(memories)} memories", highlight=False)
 
@@ -154,8 +179,8 @@ def run_show(ctx: CliContext) -> int:
     m = response.memory
 
     def human() -> None:
-        console.print(f"[bold]{m.title}[/]  ({m.id})", highlight=False)
-        console.print(f"source   {m.source}", highlight=False, markup=False)
+        console.print(f"{printable(m.title)}  ({m.id})", style="bold", highlight=False, markup=False)
+        console.print(f"source   {printable(m.source)}", highlight=False, markup=False, soft_wrap=True)
         console.print(f"date     {_date(m)}   ingested {m.ingested_at.ToDatetime():%Y-%m-%d %H:%M}", highlight=False)
         console.print(f"type     {m.media_type}, {human_bytes(m.size_bytes)}, {m.chunk_count} chunks", highlight=False)
         if m.same_content_as:

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from secondme.daemon.config import IngestSection, section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.models.whisper import WHISPER_FILENAME
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
-from secondme.pipeline.parsers.audio import WHISPER_MODEL_ENV
+from secondme.pipeline.parsers import ParserSettings
+
+
+def options_for(ctx: JobContext, params: dict[str, Any]) -> IngestOptions:
+    """The job's options: the [ingest] settings, with what the request chose on top."""
+    settings = section_from(IngestSection, ctx.config.get("ingest", {}))
+    whisper = ctx.data_dir / "models" / WHISPER_FILENAME
+    return IngestOptions(
+        max_file_bytes=settings.max_file_bytes,
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        include=list(params.get("include") or settings.include),
+        exclude=list(params.get("exclude") or settings.exclude),
+        source_label=str(params.get("source_label", "")),
+        follow_external_links=bool(params.get("follow_external_links", False)),
+        parsers=ParserSettings(
+            max_image_pixels=settings.max_image_pixels,
+            max_audio_seconds=settings.max_audio_seconds,
+            whisper_checkpoint=str(whisper) if whisper.is_file() else "",
+        ),
+    )
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    settings = ctx.config.get("ingest", {})
-    options = IngestOptions(
-        max_file_bytes=int(settings.get("max_file_bytes", IngestOptions.max_file_bytes)),
-        chunk_tokens=int(settings.get("chunk_tokens", IngestOptions.chunk_tokens)),
-        chunk_overlap=int(settings.get("chunk_overlap", IngestOptions.chunk_overlap)),
-        include=list(params.get("include") or settings.get("include") or []),
-        exclude=list(params.get("exclude") or settings.get("exclude") or []),
-        source_label=str(params.get("source_label", "")),
-    )
-    whisper = ctx.data_dir / "models" / WHISPER_FILENAME
-    if whisper.is_file():
-        os.environ[WHISPER_MODEL_ENV] = str(whisper)
+    options = options_for(ctx, params)
     conn = ctx.connect()
     try:
         sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id, connect=ctx.connect)

@@ -36,6 +36,8 @@ class MemoryRecord:
     chunk_count: int
     # The memory holding the same content in another form, when this one is the later copy.
     same_content_as: str = ""
+    # The file's path exactly as the OS has it (None for URLs, uploads and rows from before).
+    source_bytes: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class MemoryFilter:
     created_before: datetime | None = None
 
 
-_COLUMNS = """m.id, m.title, m.source_type, m.source, m.content_hash, m.size_bytes, m.created_at,
+_COLUMNS = """m.id, m.title, m.source_type, m.source, m.source_bytes, m.content_hash, m.size_bytes, m.created_at,
     m.ingested_at, m.parse_status, m.parse_detail, m.media_type, m.metadata_json,
     (SELECT COUNT(*) FROM chunks c WHERE c.memory_id = m.id) AS chunk_count,
     (SELECT same_as FROM memory_links l WHERE l.memory_id = m.id) AS same_content_as"""
@@ -90,6 +92,7 @@ def _record(row: sqlite3.Row) -> MemoryRecord:
         metadata=json.loads(row["metadata_json"]),
         chunk_count=row["chunk_count"],
         same_content_as=row["same_content_as"] or "",
+        source_bytes=bytes(row["source_bytes"]) if row["source_bytes"] is not None else None,
     )
 
 

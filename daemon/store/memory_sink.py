@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.sync import transaction
 from secondme.daemon.store.timeutil import now_db, to_db
-from secondme.pipeline.ingest import NewMemory
+from secondme.pipeline.ingest import KnownMemory, NewMemory
 
 BATCH_DOCUMENTS = 500
 BATCH_BYTES = 32 * 1024 * 1024
@@ -71,12 +71,14 @@ class SqliteMemorySink:
         self._writer_conn: sqlite3.Connection | None = None
         self._writer_error: BaseException | None = None
 
-    def find_by_hash(self, content_hash: str) -> str | None:
+    def find_by_hash(self, content_hash: str) -> KnownMemory | None:
         known = self._pending_by_hash.get(content_hash) or self._writing_by_hash.get(content_hash)
         if known:
-            return known
-        row = self._conn.execute("SELECT id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
-        return row[0] if row else None
+            return KnownMemory(known, same_job=True)
+        row = self._conn.execute("SELECT id, job_id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
+        if row is None:
+            return None
+        return KnownMemory(row[0], same_job=self._job_id is not None and row[1] == self._job_id)
 
     def add(self, memory: NewMemory) -> str:
         memory_id = new_memory_id()
@@ -147,14 +149,15 @@ class SqliteMemorySink:
         doc = memory.document
         self._originals.record(conn, memory.content_hash, memory.data, now)
         conn.execute(
-            """INSERT INTO memories(id, content_hash, source_type, source, title, media_type, size_bytes,
-                   created_at, ingested_at, parse_status, parse_detail, metadata_json, text, job_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO memories(id, content_hash, source_type, source, source_bytes, title, media_type,
+                   size_bytes, created_at, ingested_at, parse_status, parse_detail, metadata_json, text, job_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 memory_id,
                 memory.content_hash,
                 doc.source_type.value,
                 memory.source,
+                memory.source_bytes,
                 memory.title,
                 doc.media_type,
                 len(memory.data),

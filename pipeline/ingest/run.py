@@ -1,16 +1,19 @@
 """Ingest a set of paths and URLs: one document at a time, each stored atomically by the sink.
 
 The orchestration is here, the storage is not: the daemon passes a `MemorySink` that writes
-to its store, so this module runs the same in a job child, a test or a benchmark. One bad
-file or URL never stops the batch; every one gets an outcome with a reason.
+to its store, so this module runs the same in a job child, a test or a benchmark. Parsing is
+the `DocumentParser`'s (the daemon's runs in a worker process under memory and time budgets).
+One bad file or URL never stops the batch: every one gets an outcome, and every one skipped,
+failed or only partly read is listed with its reason.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -19,13 +22,24 @@ from urllib.parse import urlsplit
 
 from secondme.pipeline.errors import IngestError
 from secondme.pipeline.fetch import fetch_url
-from secondme.pipeline.ingest.chunking import Chunk, chunk_text
-from secondme.pipeline.ingest.walk import walk_paths
-from secondme.pipeline.parsers import ParsedDocument, SourceType, parser_for, sniff
-from secondme.pipeline.parsers.sniff import SNIFF_BYTES
+from secondme.pipeline.ingest.chunking import Chunk
+from secondme.pipeline.ingest.names import name_bytes, printable, shown, to_json
+from secondme.pipeline.ingest.parse import (
+    DocumentParser,
+    InlineParser,
+    Parsed,
+    ParseRequest,
+    ParseResult,
+    ParseSettings,
+    ProgressCallback,
+)
+from secondme.pipeline.ingest.reading import read_regular
+from secondme.pipeline.ingest.walk import Candidate, walk_paths
+from secondme.pipeline.parsers import ParsedDocument, ParserSettings, ParseStatus
 
-# At most this many skipped/failed files are listed by name in a summary; all are counted.
-MAX_LISTED_PROBLEMS = 500
+# At most this many skipped, failed or partly read files are listed by name in a summary (a job's
+# result travels in one message); all are counted, and the summary says how many were left out.
+MAX_LISTED_PROBLEMS = 10_000
 
 
 class OutcomeKind(enum.StrEnum):
@@ -37,26 +51,42 @@ class OutcomeKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class FileOutcome:
-    path: str
+    path: str  # as shown (names.shown): exact when the name is UTF-8
     kind: OutcomeKind
+    # Why it was skipped, failed or is a duplicate; for an ingested file, what of it was not read.
     reason: str = ""
     memory_id: str = ""
+    # The exact name, for files (None for URLs and uploads).
+    path_bytes: bytes | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.kind is OutcomeKind.INGESTED and bool(self.reason)
 
 
 @dataclass(frozen=True)
 class NewMemory:
     content_hash: str
     data: bytes
-    source: str
+    source: str  # what the owner named: a path as shown, a URL after its redirects, an upload's label
     document: ParsedDocument
     title: str
     created_at: datetime
     chunks: list[Chunk]
+    # The file's path exactly as the OS has it; None for URLs and uploads.
+    source_bytes: bytes | None = None
+
+
+@dataclass(frozen=True)
+class KnownMemory:
+    id: str
+    # Stored by this same job before it was interrupted (a resumed job counts it as its own).
+    same_job: bool = False
 
 
 class MemorySink(Protocol):
-    def find_by_hash(self, content_hash: str) -> str | None:
-        """The id of the memory with these exact bytes, if any."""
+    def find_by_hash(self, content_hash: str) -> KnownMemory | None:
+        """The memory with these exact bytes, if any."""
 
     def add(self, memory: NewMemory) -> str:
         """Store the memory, its chunks and its original atomically (possibly batched); return its id."""
@@ -74,153 +104,167 @@ class IngestOptions:
     exclude: list[str] = field(default_factory=list)
     # Shown instead of the path (e.g. "upload:notes.md" for a file streamed by a client).
     source_label: str = ""
+    # Follow symlinks whose targets lie outside the paths the owner named.
+    follow_external_links: bool = False
+    parsers: ParserSettings = field(default_factory=ParserSettings)
+
+    def parse_settings(self) -> ParseSettings:
+        return ParseSettings(self.parsers, self.chunk_tokens, self.chunk_overlap)
 
 
 @dataclass
 class IngestSummary:
     total: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: {k.value: 0 for k in OutcomeKind})
+    # ingested, duplicate, skipped, failed; and partial: the ingested files that were only partly read.
+    counts: dict[str, int] = field(default_factory=lambda: {k.value: 0 for k in OutcomeKind} | {"partial": 0})
     problems: list[FileOutcome] = field(default_factory=list)
+    unlisted: int = 0
     memory_ids: list[str] = field(default_factory=list)
 
     def record(self, outcome: FileOutcome) -> None:
         self.counts[outcome.kind.value] += 1
         if outcome.memory_id and outcome.kind is OutcomeKind.INGESTED:
             self.memory_ids.append(outcome.memory_id)
-        if outcome.kind in (OutcomeKind.SKIPPED, OutcomeKind.FAILED) and len(self.problems) < MAX_LISTED_PROBLEMS:
-            self.problems.append(outcome)
+        if outcome.partial:
+            self.counts["partial"] += 1
+        if outcome.kind in (OutcomeKind.SKIPPED, OutcomeKind.FAILED) or outcome.partial:
+            if len(self.problems) < MAX_LISTED_PROBLEMS:
+                self.problems.append(outcome)
+            else:
+                self.unlisted += 1
 
     def to_dict(self) -> dict[str, Any]:
+        problems = []
+        for p in self.problems:
+            entry: dict[str, Any] = to_json(p.path_bytes) if p.path_bytes is not None else {"path": p.path}
+            entry.update(kind="partial" if p.partial else p.kind.value, reason=p.reason)
+            problems.append(entry)
         return {
             "total": self.total,
             **self.counts,
-            "problems": [{"path": p.path, "kind": p.kind.value, "reason": p.reason} for p in self.problems],
+            "problems": problems,
+            "problems_not_listed": self.unlisted,
             "memory_ids": self.memory_ids,
         }
 
 
-ProgressCallback = Callable[[str, int, int, str], None]
-
-
-def _read(path: Path, limit: int) -> bytes:
-    size = path.stat().st_size
-    if size > limit:
-        raise IngestError(
-            f"{size / 1e6:.1f} MB is above the {limit / 1e6:.1f} MB limit (raise ingest.max_file_bytes to allow it)"
-        )
-    with path.open("rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise IngestError("the file grew past the size limit while being read")
-    return data
-
-
-def _mtime(path: Path) -> datetime:
-    try:
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-    except OSError:
-        return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
-class _Origin:
-    """Where some bytes came from: a file, an upload, or a URL the owner asked for."""
+class _Waiting:
+    """What a request being parsed will need to be stored."""
 
-    shown: str  # the outcome's path: what the owner named
-    source: str  # the memory's source (a URL after its redirects)
-    name_hint: Path | None  # for sniffing, dates in file names, and the title when the content has none
-    created: Callable[[], datetime]  # the memory's date when its content has none
-    content_type: str = ""  # the server's media type, for URLs
-    is_url: bool = False
-
-
-# A server's word for a page that does not start like one (a fragment, a leading comment).
-_HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
+    shown: str
+    path_bytes: bytes | None
+    source: str
+    content_hash: str
+    created: datetime
+    name_hint: Path | None
 
 
-def _parse(data: bytes, origin: _Origin, progress: ProgressCallback | None) -> ParsedDocument:
-    source_type, _ = sniff(data[:SNIFF_BYTES], origin.name_hint)
-    if origin.content_type in _HTML_MEDIA_TYPES and source_type in (SourceType.TEXT, SourceType.MARKDOWN):
-        source_type = SourceType.HTML
-    label = os.path.basename(origin.shown.rstrip("/")) or origin.shown
+class _Run:
+    def __init__(self, options: IngestOptions, sink: MemorySink, report: ProgressCallback, summary: IngestSummary):
+        self.options = options
+        self.sink = sink
+        self.report = report
+        self.summary = summary
+        self.waiting: dict[int, _Waiting] = {}
+        self.parsing: dict[str, str] = {}  # content hash -> the file being parsed with it
+        self.keys = itertools.count()
+        self.done = 0
 
-    def report(stage: str, done: int, total: int, message: str) -> None:
-        if progress:
-            progress(stage, done, total, f"{label}: {message}")
+    def finish(self, outcome: FileOutcome) -> None:
+        self.summary.record(outcome)
+        self.done += 1
+        name = os.path.basename(outcome.path.rstrip("/")) or outcome.path
+        self.report("ingest", self.done, self.summary.total, f"{outcome.kind.value}: {printable(name)}")
 
-    document = parser_for(source_type).parse(data, origin.name_hint, report)
-    if origin.is_url:
-        metadata = {**document.metadata, "parsed_as": document.source_type.value}
-        if origin.content_type:
-            metadata["content_type"] = origin.content_type
-        document = replace(document, source_type=SourceType.URL, metadata=metadata)
-    return document
+    def requests(self, candidates: list[Candidate], urls: Sequence[str]) -> Iterator[ParseRequest]:
+        for candidate in candidates:
+            prepared = self.prepare_file(candidate)
+            if isinstance(prepared, FileOutcome):
+                self.finish(prepared)
+            else:
+                yield prepared
+        for url in urls:
+            self.report("ingest", self.done, self.summary.total, f"fetching {url}")
+            try:
+                prepared = self.prepare_url(url)
+            except Exception as exc:  # a bug must cost one URL, not the batch
+                prepared = FileOutcome(url, OutcomeKind.FAILED, f"error ({type(exc).__name__}): {exc}")
+            if isinstance(prepared, FileOutcome):
+                self.finish(prepared)
+            else:
+                yield prepared
 
+    def prepare_file(self, candidate: Candidate) -> FileOutcome | ParseRequest:
+        label = self.options.source_label
+        raw = None if label else name_bytes(candidate.path)
+        path = label or shown(candidate.path)
+        if candidate.problem:
+            return FileOutcome(path, OutcomeKind.SKIPPED, candidate.problem, path_bytes=raw)
+        if candidate.same_as is not None:
+            reason = f"another name (a link) of {shown(candidate.same_as)}, ingested once"
+            return FileOutcome(path, OutcomeKind.DUPLICATE, reason, path_bytes=raw)
+        assert candidate.real is not None
+        try:
+            data, mtime = read_regular(candidate.real, self.options.max_file_bytes)
+        except IngestError as exc:
+            return FileOutcome(path, OutcomeKind.SKIPPED, str(exc), path_bytes=raw)
+        name_hint = Path(label.split(":", 1)[-1]) if label else candidate.path
+        created = datetime.fromtimestamp(mtime, tz=UTC)
+        return self.request(data, _Waiting(path, raw, path, "", created, name_hint), name_hint)
 
-def _ingest_bytes(
-    data: bytes, origin: _Origin, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None
-) -> FileOutcome:
-    if not data:
-        return FileOutcome(origin.shown, OutcomeKind.SKIPPED, "the file is empty")
-    content_hash = hashlib.sha256(data).hexdigest()
-    existing = sink.find_by_hash(content_hash)
-    if existing:
-        return FileOutcome(origin.shown, OutcomeKind.DUPLICATE, f"same content as memory {existing}", existing)
-    try:
-        document = _parse(data, origin, progress)
-    except IngestError as exc:
-        return FileOutcome(origin.shown, OutcomeKind.SKIPPED, str(exc))
-    except Exception as exc:  # a parser bug must cost one file, not the batch
-        return FileOutcome(origin.shown, OutcomeKind.FAILED, f"parser error ({type(exc).__name__}): {exc}")
-    chunks = chunk_text(document.text, options.chunk_tokens, options.chunk_overlap)
-    memory = NewMemory(
-        content_hash=content_hash,
-        data=data,
-        source=origin.source,
-        document=document,
-        title=document.title or (origin.name_hint.stem if origin.name_hint else origin.source),
-        created_at=document.created_at or origin.created(),
-        chunks=chunks,
-    )
-    memory_id = sink.add(memory)
-    return FileOutcome(origin.shown, OutcomeKind.INGESTED, memory_id=memory_id)
+    def prepare_url(self, url: str) -> FileOutcome | ParseRequest:
+        try:
+            page = fetch_url(url, self.options.max_file_bytes)
+        except IngestError as exc:
+            return FileOutcome(url, OutcomeKind.SKIPPED, str(exc))
+        name = PurePosixPath(urlsplit(page.final_url).path).name
+        hint = Path(name) if name else None
+        waiting = _Waiting(url, None, page.final_url, "", page.last_modified or datetime.now(UTC), hint)
+        return self.request(page.data, waiting, hint, page.content_type, is_url=True)
 
+    def request(
+        self, data: bytes, waiting: _Waiting, hint: Path | None, content_type: str = "", is_url: bool = False
+    ) -> FileOutcome | ParseRequest:
+        if not data:
+            return FileOutcome(waiting.shown, OutcomeKind.SKIPPED, "the file is empty", path_bytes=waiting.path_bytes)
+        content_hash = hashlib.sha256(data).hexdigest()
+        known = self.sink.find_by_hash(content_hash)
+        if known is not None:
+            if known.same_job:  # stored by this job before an interruption: its work, resumed
+                return FileOutcome(waiting.shown, OutcomeKind.INGESTED, "", known.id, waiting.path_bytes)
+            reason = f"same content as memory {known.id}"
+            return FileOutcome(waiting.shown, OutcomeKind.DUPLICATE, reason, known.id, waiting.path_bytes)
+        if content_hash in self.parsing:
+            reason = f"same content as {self.parsing[content_hash]}"
+            return FileOutcome(waiting.shown, OutcomeKind.DUPLICATE, reason, path_bytes=waiting.path_bytes)
+        key = next(self.keys)
+        self.waiting[key] = replace(waiting, content_hash=content_hash)
+        self.parsing[content_hash] = waiting.shown
+        label = os.path.basename(waiting.shown.rstrip("/")) or waiting.shown
+        return ParseRequest(key, data, hint, printable(label), content_type, is_url)
 
-def ingest_file(
-    path: Path, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
-) -> FileOutcome:
-    """Read, parse and store one file; `progress` hears long parsers (audio) as they go."""
-    shown = options.source_label or str(path)
-    try:
-        data = _read(path, options.max_file_bytes)
-    except IngestError as exc:
-        return FileOutcome(shown, OutcomeKind.SKIPPED, str(exc))
-    except OSError as exc:
-        return FileOutcome(shown, OutcomeKind.SKIPPED, f"cannot read: {exc.strerror or exc}")
-    name_hint = Path(options.source_label.split(":", 1)[-1]) if options.source_label else path
-    origin = _Origin(shown, shown, name_hint, lambda: _mtime(path))
-    return _ingest_bytes(data, origin, options, sink, progress)
-
-
-def ingest_url(
-    url: str, options: IngestOptions, sink: MemorySink, progress: ProgressCallback | None = None
-) -> FileOutcome:
-    """Fetch one URL and store what it serves, parsed by its content (an article, a PDF, ...)."""
-    try:
-        page = fetch_url(url, options.max_file_bytes)
-    except IngestError as exc:
-        return FileOutcome(url, OutcomeKind.SKIPPED, str(exc))
-    name = PurePosixPath(urlsplit(page.final_url).path).name
-    fetched_at = datetime.now(UTC)
-    origin = _Origin(
-        shown=url,
-        source=page.final_url,
-        name_hint=Path(name) if name else None,
-        created=lambda: page.last_modified or fetched_at,
-        content_type=page.content_type,
-        is_url=True,
-    )
-    return _ingest_bytes(page.data, origin, options, sink, progress)
+    def store(self, request: ParseRequest, result: ParseResult) -> FileOutcome:
+        waiting = self.waiting.pop(request.key)
+        del self.parsing[waiting.content_hash]
+        if not isinstance(result, Parsed):
+            kind = OutcomeKind.FAILED if result.failed else OutcomeKind.SKIPPED
+            return FileOutcome(waiting.shown, kind, result.reason, path_bytes=waiting.path_bytes)
+        document = result.document
+        hint = waiting.name_hint
+        memory = NewMemory(
+            content_hash=waiting.content_hash,
+            data=request.data,
+            source=waiting.source,
+            document=document,
+            title=document.title or (shown(hint.stem) if hint else waiting.source),
+            created_at=document.created_at or waiting.created,
+            chunks=result.chunks,
+            source_bytes=waiting.path_bytes,
+        )
+        memory_id = self.sink.add(memory)
+        note = document.status_detail if document.status is ParseStatus.PARTIAL else ""
+        return FileOutcome(waiting.shown, OutcomeKind.INGESTED, note, memory_id, waiting.path_bytes)
 
 
 def ingest_paths(
@@ -229,38 +273,26 @@ def ingest_paths(
     sink: MemorySink,
     progress: ProgressCallback | None = None,
     urls: Sequence[str] = (),
+    parser: DocumentParser | None = None,
 ) -> IngestSummary:
     """Ingest every file under `paths`, then every URL in `urls`.
 
     Progress is ("scan"|"ingest", done, total, message) per file or URL, and a parser's own
-    stages (e.g. "transcribe", seconds done of total) while a long file is being read.
+    stages (e.g. "transcribe", seconds done of total) while a long file is being read. Without a
+    `parser`, documents are parsed in this process.
     """
     report = progress or (lambda *_: None)
     summary = IngestSummary()
     candidates = []
-    for candidate in walk_paths(paths, options.include, options.exclude):
+    for candidate in walk_paths(paths, options.include, options.exclude, options.follow_external_links):
         candidates.append(candidate)
         if len(candidates) % 1000 == 0:
             report("scan", len(candidates), 0, f"found {len(candidates)} files")
     summary.total = len(candidates) + len(urls)
     report("ingest", 0, summary.total, f"{summary.total} files to ingest")
-    done = 0
-    for candidate in candidates:
-        if candidate.problem:
-            outcome = FileOutcome(str(candidate.path), OutcomeKind.SKIPPED, candidate.problem)
-        else:
-            outcome = ingest_file(candidate.path, options, sink, report)
-        done += 1
-        summary.record(outcome)
-        report("ingest", done, summary.total, f"{outcome.kind.value}: {os.path.basename(outcome.path)}")
-    for url in urls:
-        report("ingest", done, summary.total, f"fetching {url}")
-        try:
-            outcome = ingest_url(url, options, sink, report)
-        except Exception as exc:  # a bug must cost one URL, not the batch
-            outcome = FileOutcome(url, OutcomeKind.FAILED, f"error ({type(exc).__name__}): {exc}")
-        done += 1
-        summary.record(outcome)
-        report("ingest", done, summary.total, f"{outcome.kind.value}: {url}")
+    run = _Run(options, sink, report, summary)
+    parser = parser or InlineParser(options.parse_settings())
+    for request, result in parser.parse_all(run.requests(candidates, urls), report):
+        run.finish(run.store(request, result))
     sink.flush()
     return summary

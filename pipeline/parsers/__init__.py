@@ -10,10 +10,18 @@ import importlib
 from functools import cache
 
 from secondme.pipeline.errors import UnsupportedContent
-from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, Parser, ParseStatus, Segment, SourceType
+from secondme.pipeline.parsers.base import (
+    ParsedDocument,
+    ParseProgress,
+    Parser,
+    ParserSettings,
+    ParseStatus,
+    Segment,
+    SourceType,
+)
 from secondme.pipeline.parsers.sniff import sniff
 
-# SourceType -> "module:ClassName"; a parser class takes no constructor arguments.
+# SourceType -> "module:ClassName"; a parser class takes its ParserSettings as its only argument.
 PARSERS: dict[SourceType, str] = {
     SourceType.TEXT: "secondme.pipeline.parsers.text:TextParser",
     SourceType.MARKDOWN: "secondme.pipeline.parsers.text:MarkdownParser",
@@ -25,12 +33,12 @@ PARSERS: dict[SourceType, str] = {
 
 
 @cache
-def parser_for(source_type: SourceType) -> Parser:
+def parser_for(source_type: SourceType, settings: ParserSettings = ParserSettings()) -> Parser:  # noqa: B008
     target = PARSERS.get(source_type)
     if target is None:
         raise UnsupportedContent(f"{source_type.value} files are recognised but not supported yet")
     module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+    return getattr(importlib.import_module(module_name), class_name)(settings)
 
 
 __all__ = [
@@ -39,6 +47,7 @@ __all__ = [
     "ParseStatus",
     "ParsedDocument",
     "Parser",
+    "ParserSettings",
     "Segment",
     "SourceType",
     "parser_for",

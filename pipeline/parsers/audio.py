@@ -6,37 +6,57 @@ packaged faster-whisper weights (`secondme.pipeline.transcribe.choose_transcribe
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from secondme.pipeline.parsers.audio_decode import open_audio
-from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, Segment, SourceType
+from secondme.pipeline.parsers.base import (
+    ParsedDocument,
+    ParseProgress,
+    ParserSettings,
+    ParseStatus,
+    Segment,
+    SourceType,
+)
 from secondme.pipeline.parsers.sniff import sniff
 from secondme.pipeline.parsers.text import date_from_name
 from secondme.pipeline.transcribe import (
+    SILENCE_PEAK,
     WINDOW_SECONDS,
+    SecondsProgress,
     Transcriber,
     Transcript,
     choose_transcriber,
+    clock,
     packaged_model,
     transcribe_windows,
 )
 
-# Set by the ingest job to <data dir>/models/whisper.pt when the owner imported a Whisper model.
-WHISPER_MODEL_ENV = "SECONDME_WHISPER_MODEL"
-
 
 @cache
 def _transcriber(checkpoint: str) -> Transcriber:
-    """One loaded model per job child (loading costs a second or more; a batch has many memos)."""
+    """One loaded model per process (loading costs a second or more; a batch has many memos)."""
     return choose_transcriber(Path(checkpoint) if checkpoint else None, packaged_model())
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+class _OnDemand:
+    """The speech model, loaded when the first window with sound comes: silence needs none."""
+
+    def __init__(self, checkpoint: str) -> None:
+        self._checkpoint = checkpoint
+        self._engine: Transcriber | None = None
+
+    @property
+    def name(self) -> str:
+        return self._engine.name if self._engine else ""
+
+    def transcribe(self, samples: np.ndarray, progress: SecondsProgress | None = None) -> list[Segment]:
+        if self._engine is None:
+            self._engine = _transcriber(self._checkpoint)
+        return self._engine.transcribe(samples, progress)
 
 
 def _timestamps(segments: list[Segment]) -> list[list[float | int]]:
@@ -52,12 +72,19 @@ def _timestamps(segments: list[Segment]) -> list[list[float | int]]:
 
 def _document(transcript: Transcript, media_type: str, path: Path | None, model: str) -> ParsedDocument:
     text = " ".join(s.text for s in transcript.segments)
-    if transcript.problem:
+    if not transcript.seconds:
+        status, detail = ParseStatus.EMPTY, "no audio samples (the file has a header and no sound)"
+    elif transcript.loudest < SILENCE_PEAK:
+        status, detail = ParseStatus.EMPTY, f"silence: {clock(transcript.seconds)} of audio without a sound"
+    elif not text:
+        status, detail = (
+            ParseStatus.EMPTY,
+            f"no speech was recognised in {clock(transcript.seconds)} of audio ({model})",
+        )
+    elif transcript.problem:
         status, detail = ParseStatus.PARTIAL, transcript.problem
-    elif text:
-        status, detail = ParseStatus.OK, ""
     else:
-        status, detail = ParseStatus.EMPTY, f"no speech was recognised in {_clock(transcript.seconds)} of audio"
+        status, detail = ParseStatus.OK, ""
     return ParsedDocument(
         text=text,
         source_type=SourceType.AUDIO,
@@ -78,16 +105,19 @@ def _document(transcript: Transcript, media_type: str, path: Path | None, model:
 class AudioParser:
     source_type = SourceType.AUDIO
 
+    def __init__(self, settings: ParserSettings | None = None) -> None:
+        self.settings = settings or ParserSettings()
+
     def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
-        transcriber = _transcriber(os.environ.get(WHISPER_MODEL_ENV, ""))
+        transcriber = _OnDemand(self.settings.whisper_checkpoint)
         _, media_type = sniff(data[:64], path)
         audio = open_audio(data, media_type, WINDOW_SECONDS)
 
         def seconds(done: float, total: float) -> None:
             if progress:
-                progress("transcribe", int(done), int(total), f"{_clock(done)} of {_clock(total)}")
+                progress("transcribe", int(done), int(total), f"{clock(done)} of {clock(total)}")
 
-        transcript = transcribe_windows(transcriber, audio, seconds)
+        transcript = transcribe_windows(transcriber, audio, seconds, self.settings.max_audio_seconds)
         return _document(transcript, media_type, path, transcriber.name)
 
 

@@ -35,7 +35,19 @@ class SourceType(enum.StrEnum):
 class ParseStatus(enum.StrEnum):
     OK = "ok"
     PARTIAL = "partial"  # some of the content could not be read (e.g. a scanned page OCR failed)
-    EMPTY = "empty"  # no text at all; the memory keeps its metadata only
+    EMPTY = "empty"  # no text at all: the ingest skips the file with `status_detail` as the reason
+
+
+@dataclass(frozen=True)
+class ParserSettings:
+    """What parsers may spend on one file, and which speech model they use (from `[ingest]`)."""
+
+    # An image with more pixels is refused before it is decoded: a few bytes can claim gigapixels.
+    max_image_pixels: int = 100_000_000
+    # A voice memo is transcribed up to this length; the rest is left out and the memory says so.
+    max_audio_seconds: float = 4 * 3600.0
+    # The owner's imported Whisper checkpoint ("" for none: the packaged speech model is used).
+    whisper_checkpoint: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,9 @@ class ParsedDocument:
 class Parser(Protocol):
     """Parses one file's bytes. Raises `IngestError` (or a subclass) with a clear reason.
 
-    `progress` may be called any number of times; parsers that finish quickly ignore it.
+    A parser class takes its `ParserSettings` as its only constructor argument. `progress` may be
+    called any number of times; parsers that finish quickly ignore it. Long parsers report it
+    often (a PDF's pages, a memo's seconds): the parse worker's time budget runs between reports.
     """
 
     source_type: SourceType

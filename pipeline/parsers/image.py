@@ -1,6 +1,7 @@
 """Images: OCR text (whiteboards, receipts, screenshots) and EXIF date and place.
 
-A photo with no text still becomes a memory: when and where it was taken is worth keeping.
+An image with no text in it is not a memory (the ingest skips it, saying so): a memory is what
+the self can read and cite. Its pixel count is checked before anything is decoded.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from secondme.pipeline.errors import IngestError
-from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, SourceType
-from secondme.pipeline.parsers.ocr import ocr_image, tesseract_available
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParserSettings, ParseStatus, SourceType
+from secondme.pipeline.parsers.ocr import bound_pixels, ocr_image, tesseract_available
 from secondme.pipeline.parsers.text import date_from_name
 
 _EXIF_DATETIME_ORIGINAL = 36867
@@ -49,14 +50,26 @@ def _exif(image: Any) -> tuple[datetime | None, dict[str, Any]]:
 class ImageParser:
     source_type = SourceType.IMAGE
 
+    def __init__(self, settings: ParserSettings | None = None) -> None:
+        self.settings = settings or ParserSettings()
+
     def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
         from PIL import Image, UnidentifiedImageError
 
+        limit = self.settings.max_image_pixels
+        bound_pixels(limit)
         try:
             with Image.open(io.BytesIO(data)) as image:
-                image.load()  # a truncated file fails here, not later
                 width, height, fmt = image.width, image.height, (image.format or "").lower()
+                if width * height > limit:
+                    raise IngestError(
+                        f"the image is {width:,} x {height:,} pixels, more than the {limit:,} pixels allowed "
+                        "(ingest.max_image_pixels); it was not decoded"
+                    )
+                image.load()  # a truncated file fails here, not later
                 taken, meta = _exif(image)
+        except Image.DecompressionBombError as exc:
+            raise IngestError(f"the image has more pixels than allowed (ingest.max_image_pixels): {exc}") from exc
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise IngestError(f"unreadable or truncated image ({exc})") from exc
         text = ocr_image(data)
@@ -64,7 +77,7 @@ class ImageParser:
         if text:
             status, detail = ParseStatus.OK, ""
         elif tesseract_available():
-            status, detail = ParseStatus.EMPTY, "no text found in the image; kept with its metadata"
+            status, detail = ParseStatus.EMPTY, "no text in the image (OCR found none)"
         else:
             status, detail = ParseStatus.EMPTY, "tesseract is not installed, so the image's text was not read"
         first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import warnings
 
 from secondme.pipeline.errors import IngestError
 
@@ -13,6 +14,18 @@ MAX_OCR_PIXELS = 12_000_000
 
 def tesseract_available() -> bool:
     return shutil.which("tesseract") is not None
+
+
+def bound_pixels(max_pixels: int) -> None:
+    """Make Pillow refuse, before decoding, any image over `max_pixels` (in PDFs as well as files).
+
+    Pillow refuses above twice its MAX_IMAGE_PIXELS and only warns above it; set to half our limit,
+    it refuses at ours, and the warning below that is noise.
+    """
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max(1, max_pixels // 2)
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
 
 
 def ocr_image(data: bytes) -> str:
@@ -27,6 +40,8 @@ def ocr_image(data: bytes) -> str:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             picture = image.convert("L")
+    except Image.DecompressionBombError as exc:
+        raise IngestError(f"the image has too many pixels to decode ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise IngestError(f"unreadable image ({exc})") from exc
     if picture.width * picture.height > MAX_OCR_PIXELS:

@@ -12,7 +12,7 @@ import charset_normalizer
 import yaml
 
 from secondme.pipeline.errors import UnsupportedContent
-from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParseStatus, SourceType
+from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParserSettings, ParseStatus, SourceType
 from secondme.pipeline.parsers.sniff import looks_binary
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -23,6 +23,15 @@ TITLE_MAX_CHARS = 120
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
 # libyaml's safe loader when present: the same rules as yaml.safe_load, ten times faster.
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Front matter is a title, a date and some tags. Beyond these bounds it is not read as YAML (a
+# "billion laughs" of aliases is 400 bytes that expand to 387 million values) and stays in the text.
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+MAX_FRONT_MATTER_VALUES = 10_000
+MAX_FRONT_MATTER_DEPTH = 50
+
+
+class FrontMatterRefused(ValueError):
+    """The front matter cannot be read as metadata; the message says why, for the owner."""
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -59,17 +68,63 @@ def _as_datetime(value: Any) -> datetime | None:
     return None
 
 
+def _check_expansion(value: Any) -> None:
+    """Refuse YAML whose aliases expand past MAX_FRONT_MATTER_VALUES values or MAX_FRONT_MATTER_DEPTH levels.
+
+    PyYAML builds an aliased value once and shares it, so loading stays cheap; it is every later walk
+    over the result (to JSON, to the store) that would visit each alias again. This walk counts the
+    same visits, and stops at the bound.
+    """
+    budget = MAX_FRONT_MATTER_VALUES
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise FrontMatterRefused(
+                f"the front matter expands to more than {MAX_FRONT_MATTER_VALUES:,} values "
+                "(YAML aliases repeated within each other); it was kept as text, not read"
+            )
+        if depth > MAX_FRONT_MATTER_DEPTH:
+            raise FrontMatterRefused(
+                f"the front matter is nested more than {MAX_FRONT_MATTER_DEPTH} levels deep; "
+                "it was kept as text, not read"
+            )
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for pair in item.items() for v in pair)
+        elif isinstance(item, list | tuple | set):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Return (front matter, body). Front matter that is not a YAML mapping is left in the body."""
-    match = _FRONT_MATTER.match(text)
+    """Return (front matter, body). A block that is not a YAML mapping (a rule, prose) stays in the body.
+
+    Raises FrontMatterRefused, saying why, for a block that looks like front matter but cannot be
+    read within the bounds above (or is not YAML); the caller keeps it as text.
+    """
+    if not text.startswith("---"):
+        return {}, text
+    match = _FRONT_MATTER.match(text[: MAX_FRONT_MATTER_BYTES + 16])
     if not match:
+        if _FRONT_MATTER.match(text):
+            raise FrontMatterRefused(
+                f"the front matter is longer than {MAX_FRONT_MATTER_BYTES // 1024} KB; it was kept as text, not read"
+            )
         return {}, text
     try:
         data = yaml.load(match.group(1), Loader=_YamlLoader)
-    except yaml.YAMLError:
-        return {}, text
+    except yaml.YAMLError as exc:
+        if "alias" in str(exc):
+            raise FrontMatterRefused(f"the front matter's YAML aliases are broken; kept as text ({exc})") from None
+        raise FrontMatterRefused(
+            "the block between the first two --- lines is not valid YAML, so it was kept as text, "
+            "not read as front matter"
+        ) from None
+    except RecursionError:
+        raise FrontMatterRefused("the front matter is nested too deeply; it was kept as text, not read") from None
     if not isinstance(data, dict):
         return {}, text
+    _check_expansion(data)
     return {str(k): v for k, v in data.items()}, text[match.end() :]
 
 
@@ -138,23 +193,34 @@ class TextParser:
     source_type = SourceType.TEXT
     media_type = "text/plain"
 
+    def __init__(self, settings: ParserSettings | None = None) -> None:
+        self.settings = settings or ParserSettings()
+
     def parse(self, data: bytes, path: Path | None, progress: ParseProgress | None = None) -> ParsedDocument:
         text, encoding = decode_text(data)
-        front, body = self._front_matter(text)
+        refused = ""
+        try:
+            front, body = self._front_matter(text)
+        except FrontMatterRefused as exc:
+            front, body, refused = {}, text, str(exc)
         title = front.get("title")
         created = _as_datetime(front.get("date")) or date_from_name(path)
         metadata: dict[str, Any] = {"encoding": encoding}
         if front:
             metadata["front_matter"] = _jsonable(front)
         body = body.strip("\n")
+        if not body.strip():
+            status, detail = ParseStatus.EMPTY, "no text in the file (only blank lines or spaces)"
+        else:
+            status, detail = (ParseStatus.PARTIAL, refused) if refused else (ParseStatus.OK, "")
         return ParsedDocument(
             text=body,
             source_type=self.source_type,
             media_type=self.media_type,
             title=str(title)[:TITLE_MAX_CHARS] if title else self._title(body),
             created_at=created,
-            status=ParseStatus.OK if body.strip() else ParseStatus.EMPTY,
-            status_detail="" if body.strip() else "the file contains no text",
+            status=status,
+            status_detail=detail,
             metadata=metadata,
         )
 

@@ -26,45 +26,45 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from secondme.v1 import jobs_pb2 as secondme_dot_v1_dot_jobs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18secondme/v1/memory.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16secondme/v1/jobs.proto\"\xf5\x02\n\x06Memory\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12,\n\x0bsource_type\x18\x03 \x01(\x0e\x32\x17.secondme.v1.SourceType\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12\x12\n\nsize_bytes\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bingested_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0cparse_status\x18\t \x01(\x0e\x32\x18.secondme.v1.ParseStatus\x12\x13\n\x0b\x63hunk_count\x18\n \x01(\x05\x12\x15\n\rmetadata_json\x18\x0b \x01(\t\x12\x12\n\nmedia_type\x18\x0c \x01(\t\x12\x17\n\x0fsame_content_as\x18\r \x01(\t\"\x80\x01\n\rMemoryInsight\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x0f\n\x07insight\x18\x04 \x01(\t\x12\x10\n\x08keywords\x18\x05 \x03(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\t\"_\n\x05\x43hunk\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\x12\x12\n\nstart_char\x18\x04 \x01(\x05\x12\x10\n\x08\x65nd_char\x18\x05 \x01(\x05\"N\n\rIngestRequest\x12\r\n\x05paths\x18\x01 \x03(\t\x12\x0f\n\x07include\x18\x02 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x03 \x03(\t\x12\x0c\n\x04urls\x18\x04 \x03(\t\"/\n\x0eIngestResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.secondme.v1.Job\"\\\n\x11UploadFileRequest\x12/\n\x08metadata\x18\x01 \x01(\x0b\x32\x1b.secondme.v1.UploadMetadataH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"6\n\x0eUploadMetadata\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\"3\n\x12UploadFileResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.secondme.v1.Job\"\xe0\x01\n\x13ListMemoriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12,\n\x0bsource_type\x18\x03 \x01(\x0e\x32\x17.secondme.v1.SourceType\x12\r\n\x05query\x18\x04 \x01(\t\x12\x31\n\rcreated_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\x14ListMemoriesResponse\x12%\n\x08memories\x18\x01 \x03(\x0b\x32\x13.secondme.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x13\n\x0btotal_count\x18\x03 \x01(\x03\"S\n\x10GetMemoryRequest\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\x14\n\x0cinclude_text\x18\x02 \x01(\x08\x12\x16\n\x0einclude_chunks\x18\x03 \x01(\x08\"\x97\x01\n\x11GetMemoryResponse\x12#\n\x06memory\x18\x01 \x01(\x0b\x32\x13.secondme.v1.Memory\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\"\n\x06\x63hunks\x18\x03 \x03(\x0b\x32\x12.secondme.v1.Chunk\x12+\n\x07insight\x18\x04 \x01(\x0b\x32\x1a.secondme.v1.MemoryInsight\"(\n\x13\x44\x65leteMemoryRequest\x12\x11\n\tmemory_id\x18\x01 \x01(\t\"0\n\x14\x44\x65leteMemoryResponse\x12\x18\n\x10original_removed\x18\x01 \x01(\x08*\xc7\x01\n\nSourceType\x12\x1b\n\x17SOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10SOURCE_TYPE_TEXT\x10\x01\x12\x18\n\x14SOURCE_TYPE_MARKDOWN\x10\x02\x12\x13\n\x0fSOURCE_TYPE_PDF\x10\x03\x12\x14\n\x10SOURCE_TYPE_HTML\x10\x04\x12\x15\n\x11SOURCE_TYPE_IMAGE\x10\x05\x12\x15\n\x11SOURCE_TYPE_AUDIO\x10\x06\x12\x13\n\x0fSOURCE_TYPE_URL\x10\x07*r\n\x0bParseStatus\x12\x1c\n\x18PARSE_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fPARSE_STATUS_OK\x10\x01\x12\x18\n\x14PARSE_STATUS_PARTIAL\x10\x02\x12\x16\n\x12PARSE_STATUS_EMPTY\x10\x03\x32\x99\x03\n\rMemoryService\x12\x41\n\x06Ingest\x12\x1a.secondme.v1.IngestRequest\x1a\x1b.secondme.v1.IngestResponse\x12O\n\nUploadFile\x12\x1e.secondme.v1.UploadFileRequest\x1a\x1f.secondme.v1.UploadFileResponse(\x01\x12S\n\x0cListMemories\x12 .secondme.v1.ListMemoriesRequest\x1a!.secondme.v1.ListMemoriesResponse\x12J\n\tGetMemory\x12\x1d.secondme.v1.GetMemoryRequest\x1a\x1e.secondme.v1.GetMemoryResponse\x12S\n\x0c\x44\x65leteMemory\x12 .secondme.v1.DeleteMemoryRequest\x1a!.secondme.v1.DeleteMemoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18secondme/v1/memory.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16secondme/v1/jobs.proto\"\x8b\x03\n\x06Memory\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12,\n\x0bsource_type\x18\x03 \x01(\x0e\x32\x17.secondme.v1.SourceType\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontent_hash\x18\x05 \x01(\t\x12\x12\n\nsize_bytes\x18\x06 \x01(\x03\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bingested_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x0cparse_status\x18\t \x01(\x0e\x32\x18.secondme.v1.ParseStatus\x12\x13\n\x0b\x63hunk_count\x18\n \x01(\x05\x12\x15\n\rmetadata_json\x18\x0b \x01(\t\x12\x12\n\nmedia_type\x18\x0c \x01(\t\x12\x17\n\x0fsame_content_as\x18\r \x01(\t\x12\x14\n\x0csource_bytes\x18\x0e \x01(\x0c\"\x80\x01\n\rMemoryInsight\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x0f\n\x07insight\x18\x04 \x01(\t\x12\x10\n\x08keywords\x18\x05 \x03(\t\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\t\"_\n\x05\x43hunk\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x13\n\x0btoken_count\x18\x03 \x01(\x05\x12\x12\n\nstart_char\x18\x04 \x01(\x05\x12\x10\n\x08\x65nd_char\x18\x05 \x01(\x05\"\x81\x01\n\rIngestRequest\x12\r\n\x05paths\x18\x01 \x03(\t\x12\x0f\n\x07include\x18\x02 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x03 \x03(\t\x12\x0c\n\x04urls\x18\x04 \x03(\t\x12\x1d\n\x15\x66ollow_external_links\x18\x05 \x01(\x08\x12\x12\n\npath_bytes\x18\x06 \x03(\x0c\"/\n\x0eIngestResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.secondme.v1.Job\"\\\n\x11UploadFileRequest\x12/\n\x08metadata\x18\x01 \x01(\x0b\x32\x1b.secondme.v1.UploadMetadataH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"6\n\x0eUploadMetadata\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x03\"3\n\x12UploadFileResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.secondme.v1.Job\"\xe0\x01\n\x13ListMemoriesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12,\n\x0bsource_type\x18\x03 \x01(\x0e\x32\x17.secondme.v1.SourceType\x12\r\n\x05query\x18\x04 \x01(\t\x12\x31\n\rcreated_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\x14ListMemoriesResponse\x12%\n\x08memories\x18\x01 \x03(\x0b\x32\x13.secondme.v1.Memory\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x13\n\x0btotal_count\x18\x03 \x01(\x03\"S\n\x10GetMemoryRequest\x12\x11\n\tmemory_id\x18\x01 \x01(\t\x12\x14\n\x0cinclude_text\x18\x02 \x01(\x08\x12\x16\n\x0einclude_chunks\x18\x03 \x01(\x08\"\x97\x01\n\x11GetMemoryResponse\x12#\n\x06memory\x18\x01 \x01(\x0b\x32\x13.secondme.v1.Memory\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\"\n\x06\x63hunks\x18\x03 \x03(\x0b\x32\x12.secondme.v1.Chunk\x12+\n\x07insight\x18\x04 \x01(\x0b\x32\x1a.secondme.v1.MemoryInsight\"(\n\x13\x44\x65leteMemoryRequest\x12\x11\n\tmemory_id\x18\x01 \x01(\t\"0\n\x14\x44\x65leteMemoryResponse\x12\x18\n\x10original_removed\x18\x01 \x01(\x08*\xc7\x01\n\nSourceType\x12\x1b\n\x17SOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10SOURCE_TYPE_TEXT\x10\x01\x12\x18\n\x14SOURCE_TYPE_MARKDOWN\x10\x02\x12\x13\n\x0fSOURCE_TYPE_PDF\x10\x03\x12\x14\n\x10SOURCE_TYPE_HTML\x10\x04\x12\x15\n\x11SOURCE_TYPE_IMAGE\x10\x05\x12\x15\n\x11SOURCE_TYPE_AUDIO\x10\x06\x12\x13\n\x0fSOURCE_TYPE_URL\x10\x07*r\n\x0bParseStatus\x12\x1c\n\x18PARSE_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fPARSE_STATUS_OK\x10\x01\x12\x18\n\x14PARSE_STATUS_PARTIAL\x10\x02\x12\x16\n\x12PARSE_STATUS_EMPTY\x10\x03\x32\x99\x03\n\rMemoryService\x12\x41\n\x06Ingest\x12\x1a.secondme.v1.IngestRequest\x1a\x1b.secondme.v1.IngestResponse\x12O\n\nUploadFile\x12\x1e.secondme.v1.UploadFileRequest\x1a\x1f.secondme.v1.UploadFileResponse(\x01\x12S\n\x0cListMemories\x12 .secondme.v1.ListMemoriesRequest\x1a!.secondme.v1.ListMemoriesResponse\x12J\n\tGetMemory\x12\x1d.secondme.v1.GetMemoryRequest\x1a\x1e.secondme.v1.GetMemoryResponse\x12S\n\x0c\x44\x65leteMemory\x12 .secondme.v1.DeleteMemoryRequest\x1a!.secondme.v1.DeleteMemoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'secondme.v1.memory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SOURCETYPE']._serialized_start=1702
-  _globals['_SOURCETYPE']._serialized_end=1901
-  _globals['_PARSESTATUS']._serialized_start=1903
-  _globals['_PARSESTATUS']._serialized_end=2017
+  _globals['_SOURCETYPE']._serialized_start=1776
+  _globals['_SOURCETYPE']._serialized_end=1975
+  _globals['_PARSESTATUS']._serialized_start=1977
+  _globals['_PARSESTATUS']._serialized_end=2091
   _globals['_MEMORY']._serialized_start=99
-  _globals['_MEMORY']._serialized_end=472
-  _globals['_MEMORYINSIGHT']._serialized_start=475
-  _globals['_MEMORYINSIGHT']._serialized_end=603
-  _globals['_CHUNK']._serialized_start=605
-  _globals['_CHUNK']._serialized_end=700
-  _globals['_INGESTREQUEST']._serialized_start=702
-  _globals['_INGESTREQUEST']._serialized_end=780
-  _globals['_INGESTRESPONSE']._serialized_start=782
-  _globals['_INGESTRESPONSE']._serialized_end=829
-  _globals['_UPLOADFILEREQUEST']._serialized_start=831
-  _globals['_UPLOADFILEREQUEST']._serialized_end=923
-  _globals['_UPLOADMETADATA']._serialized_start=925
-  _globals['_UPLOADMETADATA']._serialized_end=979
-  _globals['_UPLOADFILERESPONSE']._serialized_start=981
-  _globals['_UPLOADFILERESPONSE']._serialized_end=1032
-  _globals['_LISTMEMORIESREQUEST']._serialized_start=1035
-  _globals['_LISTMEMORIESREQUEST']._serialized_end=1259
-  _globals['_LISTMEMORIESRESPONSE']._serialized_start=1261
-  _globals['_LISTMEMORIESRESPONSE']._serialized_end=1368
-  _globals['_GETMEMORYREQUEST']._serialized_start=1370
-  _globals['_GETMEMORYREQUEST']._serialized_end=1453
-  _globals['_GETMEMORYRESPONSE']._serialized_start=1456
-  _globals['_GETMEMORYRESPONSE']._serialized_end=1607
-  _globals['_DELETEMEMORYREQUEST']._serialized_start=1609
-  _globals['_DELETEMEMORYREQUEST']._serialized_end=1649
-  _globals['_DELETEMEMORYRESPONSE']._serialized_start=1651
-  _globals['_DELETEMEMORYRESPONSE']._serialized_end=1699
-  _globals['_MEMORYSERVICE']._serialized_start=2020
-  _globals['_MEMORYSERVICE']._serialized_end=2429
+  _globals['_MEMORY']._serialized_end=494
+  _globals['_MEMORYINSIGHT']._serialized_start=497
+  _globals['_MEMORYINSIGHT']._serialized_end=625
+  _globals['_CHUNK']._serialized_start=627
+  _globals['_CHUNK']._serialized_end=722
+  _globals['_INGESTREQUEST']._serialized_start=725
+  _globals['_INGESTREQUEST']._serialized_end=854
+  _globals['_INGESTRESPONSE']._serialized_start=856
+  _globals['_INGESTRESPONSE']._serialized_end=903
+  _globals['_UPLOADFILEREQUEST']._serialized_start=905
+  _globals['_UPLOADFILEREQUEST']._serialized_end=997
+  _globals['_UPLOADMETADATA']._serialized_start=999
+  _globals['_UPLOADMETADATA']._serialized_end=1053
+  _globals['_UPLOADFILERESPONSE']._serialized_start=1055
+  _globals['_UPLOADFILERESPONSE']._serialized_end=1106
+  _globals['_LISTMEMORIESREQUEST']._serialized_start=1109
+  _globals['_LISTMEMORIESREQUEST']._serialized_end=1333
+  _globals['_LISTMEMORIESRESPONSE']._serialized_start=1335
+  _globals['_LISTMEMORIESRESPONSE']._serialized_end=1442
+  _globals['_GETMEMORYREQUEST']._serialized_start=1444
+  _globals['_GETMEMORYREQUEST']._serialized_end=1527
+  _globals['_GETMEMORYRESPONSE']._serialized_start=1530
+  _globals['_GETMEMORYRESPONSE']._serialized_end=1681
+  _globals['_DELETEMEMORYREQUEST']._serialized_start=1683
+  _globals['_DELETEMEMORYREQUEST']._serialized_end=1723
+  _globals['_DELETEMEMORYRESPONSE']._serialized_start=1725
+  _globals['_DELETEMEMORYRESPONSE']._serialized_end=1773
+  _globals['_MEMORYSERVICE']._serialized_start=2094
+  _globals['_MEMORYSERVICE']._serialized_end=2503
 # @@protoc_insertion_point(module_scope)

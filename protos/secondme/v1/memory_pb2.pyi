@@ -42,7 +42,7 @@ PARSE_STATUS_PARTIAL: ParseStatus
 PARSE_STATUS_EMPTY: ParseStatus
 
 class Memory(_message.Message):
-    __slots__ = ("id", "title", "source_type", "source", "content_hash", "size_bytes", "created_at", "ingested_at", "parse_status", "chunk_count", "metadata_json", "media_type", "same_content_as")
+    __slots__ = ("id", "title", "source_type", "source", "content_hash", "size_bytes", "created_at", "ingested_at", "parse_status", "chunk_count", "metadata_json", "media_type", "same_content_as", "source_bytes")
     ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,7 @@ class Memory(_message.Message):
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
     MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     SAME_CONTENT_AS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_BYTES_FIELD_NUMBER: _ClassVar[int]
     id: str
     title: str
     source_type: SourceType
@@ -69,7 +70,8 @@ class Memory(_message.Message):
     metadata_json: str
     media_type: str
     same_content_as: str
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., source_type: _Optional[_Union[SourceType, str]] = ..., source: _Optional[str] = ..., content_hash: _Optional[str] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ingested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parse_status: _Optional[_Union[ParseStatus, str]] = ..., chunk_count: _Optional[int] = ..., metadata_json: _Optional[str] = ..., media_type: _Optional[str] = ..., same_content_as: _Optional[str] = ...) -> None: ...
+    source_bytes: bytes
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., source_type: _Optional[_Union[SourceType, str]] = ..., source: _Optional[str] = ..., content_hash: _Optional[str] = ..., size_bytes: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ingested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parse_status: _Optional[_Union[ParseStatus, str]] = ..., chunk_count: _Optional[int] = ..., metadata_json: _Optional[str] = ..., media_type: _Optional[str] = ..., same_content_as: _Optional[str] = ..., source_bytes: _Optional[bytes] = ...) -> None: ...
 
 class MemoryInsight(_message.Message):
     __slots__ = ("status", "title", "summary", "insight", "keywords", "error", "model")
@@ -104,16 +106,20 @@ class Chunk(_message.Message):
     def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ..., token_count: _Optional[int] = ..., start_char: _Optional[int] = ..., end_char: _Optional[int] = ...) -> None: ...
 
 class IngestRequest(_message.Message):
-    __slots__ = ("paths", "include", "exclude", "urls")
+    __slots__ = ("paths", "include", "exclude", "urls", "follow_external_links", "path_bytes")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_FIELD_NUMBER: _ClassVar[int]
     URLS_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_EXTERNAL_LINKS_FIELD_NUMBER: _ClassVar[int]
+    PATH_BYTES_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     include: _containers.RepeatedScalarFieldContainer[str]
     exclude: _containers.RepeatedScalarFieldContainer[str]
     urls: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, paths: _Optional[_Iterable[str]] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ..., urls: _Optional[_Iterable[str]] = ...) -> None: ...
+    follow_external_links: bool
+    path_bytes: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ..., urls: _Optional[_Iterable[str]] = ..., follow_external_links: _Optional[bool] = ..., path_bytes: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class IngestResponse(_message.Message):
     __slots__ = ("job",)

@@ -1,0 +1,48 @@
+"""Read one file the walk found, as what it was found to be: a regular file, within the size limit.
+
+Between the walk and the read a file can be replaced (by a pipe, a link, a bigger file). The file
+is opened without following a final symlink and without blocking (a pipe opened for reading would
+wait for a writer forever), and checked again on the open descriptor before a byte is read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from secondme.pipeline.errors import ContentTooLarge, IngestError
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def too_large(size: int, limit: int) -> str:
+    return f"{size / 1e6:.1f} MB is above the {limit / 1e6:.1f} MB limit (raise ingest.max_file_bytes to allow it)"
+
+
+def read_regular(path: Path, limit: int) -> tuple[bytes, float]:
+    """The file's bytes and its mtime. Raises IngestError saying why it cannot be read."""
+    try:
+        fd = os.open(path, _FLAGS)
+    except OSError as exc:
+        raise IngestError(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IngestError("it stopped being a regular file while the folder was read; not read")
+        if info.st_size > limit:
+            raise ContentTooLarge(too_large(info.st_size, limit))
+        parts, size = [], 0
+        while size <= limit:
+            part = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        if size > limit:
+            raise ContentTooLarge("the file grew past the size limit while being read")
+        return b"".join(parts), info.st_mtime
+    except OSError as exc:
+        raise IngestError(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

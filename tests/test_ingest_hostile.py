@@ -1,0 +1,110 @@
+"""Hostile files through a real secondmed: names that are not UTF-8, links out of the folder, files
+with nothing to read. Each test is one failure found by trying the stack as a careful user would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+from fixtures.hostile_corpus import blank_pages_pdf, inflating_pdf, nested_html, wav
+from helpers import all_memories, ingest, make_notes, result, wait_job
+
+from secondme.v1 import jobs_pb2, memory_pb2
+
+
+def _at(folder: Path, name: bytes) -> bytes:
+    return os.path.join(os.fsencode(folder), name)
+
+
+def test_a_name_that_is_not_utf8_is_ingested_with_everything_else(daemon, tmp_path):
+    # Before: JOB_STATE_FAILED "surrogates not allowed", 0 of 5,037 stored, no file named, a retry failed alike.
+    folder = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"f\xf6lder")))  # the folder's own name too
+    make_notes(folder, 30)
+    odd = _at(folder, b"caf\xe9 \xff\xfe.md")
+    with open(odd, "wb") as handle:
+        handle.write(b"# Cafe note\n\nCoffee by the harbour.\n")
+    with open(_at(folder, b"two\nlines.md"), "wb") as handle:
+        handle.write(b"# Two lines\n\nA name with a newline in it.\n")
+    out = daemon.ctl("ingest", "--json", os.fsdecode(os.fsencode(folder)))
+    (job,) = json.loads(out.stdout)["jobs"]
+    assert job["state"] == "JOB_STATE_SUCCEEDED" and json.loads(job["result_json"])["ingested"] == 32
+    memories = {m.source_bytes: m for m in all_memories(daemon.client)}
+    assert len(memories) == 32
+    cafe = memories[odd]
+    assert cafe.source == os.fsencode(folder).decode("utf-8", "backslashreplace") + "/caf\\xe9 \\xff\\xfe.md"
+    shown = daemon.ctl("memories", "show", cafe.id).stdout
+    assert "caf\\xe9 \\xff\\xfe.md" in shown and "Coffee by the harbour." in shown
+    newline = memories[_at(folder, b"two\nlines.md")]
+    assert "two\\nlines.md" in daemon.ctl("memories", "show", newline.id).stdout  # one line in a terminal
+    daemon.ctl("memories", "delete", cafe.id)
+    assert odd not in {m.source_bytes for m in all_memories(daemon.client)}
+    again = wait_job(daemon.client, ingest(daemon.client, tmp_path).id)  # a retry works the same
+    assert result(again)["ingested"] == 1 and result(again)["duplicate"] == 31
+
+
+def test_links_out_of_the_named_folder_are_skipped_and_listed_unless_asked(daemon, tmp_path):
+    # Before: a link to /etc/passwd and one to ../manifest.json became memories chat could reach.
+    folder = tmp_path / "notes"
+    make_notes(folder, 5)
+    (tmp_path / "manifest.json").write_text('{"owner": "not for the self"}\n')
+    (folder / "passwd.md").symlink_to("/etc/passwd")
+    (folder / "manifest.md").symlink_to("../manifest.json")
+    (folder / "inside.md").symlink_to(folder / "note-00001.md")
+    job = wait_job(daemon.client, ingest(daemon.client, folder).id)
+    summary = result(job)
+    assert summary["ingested"] == 5 and summary["duplicate"] == 1  # the link inside names a note once more
+    reasons = {os.path.basename(p["path"]): p["reason"] for p in summary["problems"]}
+    assert set(reasons) == {"passwd.md", "manifest.md"}
+    assert all("outside the folders you named" in r for r in reasons.values())
+    assert {m.source_bytes for m in all_memories(daemon.client)} == {os.fsencode(p) for p in folder.glob("note-*.md")}
+    shown = daemon.ctl("jobs", "show", job.id).stdout
+    assert "passwd.md" in shown and "--follow-external-links" in shown
+    daemon.ctl("ingest", str(folder), "--follow-external-links")
+    sources = {os.path.basename(m.source) for m in all_memories(daemon.client)}
+    assert {"passwd.md", "manifest.md"} <= sources
+
+
+def test_files_with_nothing_readable_are_listed_with_reasons_not_stored(daemon, tmp_path):
+    # Before: each was stored as an empty memory and counted as ingested; the summary named none.
+    folder = tmp_path / "media"
+    make_notes(folder, 3)
+    (folder / "blank-2000.pdf").write_bytes(blank_pages_pdf(2000))
+    (folder / "inflates.pdf").write_bytes(inflating_pdf(1 << 30))
+    (folder / "no-samples.wav").write_bytes(wav(b""))
+    (folder / "silence.wav").write_bytes(wav(b"\x00\x00" * 1600))
+    (folder / "deep.html").write_bytes(nested_html(100_000, "The one sentence in the deep page."))
+    out = daemon.ctl("ingest", str(folder))
+    assert "4 ingested (1 partly read), 0 already known, 4 skipped, 0 failed" in out.stdout
+    assert "no text on 2,000 pages" in out.stdout and "silence: 0:00:00.1 of audio" in out.stdout
+    (job,) = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="ingest")).jobs
+    listed = {os.path.basename(p["path"]): p for p in result(job)["problems"]}
+    assert listed["blank-2000.pdf"]["kind"] == "skipped"
+    assert "inflates past" in listed["inflates.pdf"]["reason"]
+    assert listed["no-samples.wav"]["reason"].startswith("no audio samples")
+    assert listed["deep.html"]["kind"] == "partial" and "no article found" in listed["deep.html"]["reason"]
+    memories = all_memories(daemon.client)
+    assert sorted(os.path.basename(m.source) for m in memories) == [
+        "deep.html",
+        "note-00000.md",
+        "note-00001.md",
+        "note-00002.md",
+    ]
+    assert all(m.chunk_count >= 1 and m.parse_status != memory_pb2.PARSE_STATUS_EMPTY for m in memories)
+    deep = next(m for m in memories if m.source.endswith("deep.html"))
+    text = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=deep.id, include_text=True)).text
+    assert "The one sentence in the deep page." in text
+    as_json = json.loads(daemon.ctl("jobs", "show", job.id, "--json").stdout)
+    assert len(json.loads(as_json["result_json"])["problems"]) == 5
+
+
+def test_an_ingest_summary_names_non_utf8_files_exactly_for_scripts(daemon, tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    with open(_at(folder, b"r\xe9sum\xe9.md"), "wb") as handle:
+        handle.write(os.urandom(4096) + b"\x00")
+    job = wait_job(daemon.client, ingest(daemon.client, folder).id)
+    (problem,) = result(job)["problems"]
+    assert base64.b64decode(problem["path_b64"]) == _at(folder, b"r\xe9sum\xe9.md")
+    assert problem["path"].endswith("r\\xe9sum\\xe9.md") and "binary" in problem["reason"]
