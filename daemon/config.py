@@ -54,6 +54,12 @@ class IngestSection:
     max_image_pixels: int = 100_000_000
     # A voice memo is transcribed up to this many seconds; the rest is left out and the memory says so.
     max_audio_seconds: float = 4 * 3600.0
+    # Memory one file's parse may take beyond what the parsers' libraries and models need: a file that
+    # needs more is listed as failed, instead of growing until the system kills the whole ingest.
+    parse_memory_mb: int = 1024
+    # The longest one file's parse may run without progress (a PDF's page, a stretch of a memo) before
+    # it is stopped and listed as failed.
+    parse_timeout_seconds: float = 120.0
 
 
 @dataclass
@@ -159,6 +165,10 @@ class Config:
             raise ConfigError("ingest.max_image_pixels must be at least 1000000 (a small photo)")
         if self.ingest.max_audio_seconds < 60:
             raise ConfigError("ingest.max_audio_seconds must be at least 60")
+        if self.ingest.parse_memory_mb < 64:
+            raise ConfigError("ingest.parse_memory_mb must be at least 64")
+        if self.ingest.parse_timeout_seconds < 1:
+            raise ConfigError("ingest.parse_timeout_seconds must be at least 1")
         if self.models.context_size < 256:
             raise ConfigError("models.context_size must be at least 256")
         if self.models.max_waiting < 1:

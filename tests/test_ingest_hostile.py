@@ -4,11 +4,14 @@ with nothing to read. Each test is one failure found by trying the stack as a ca
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import time
 from pathlib import Path
 
-from fixtures.hostile_corpus import blank_pages_pdf, inflating_pdf, nested_html, wav
+import psutil
+from fixtures.hostile_corpus import alias_bomb_note, blank_pages_pdf, inflating_pdf, nested_html, png, wav
 from helpers import all_memories, ingest, make_notes, result, wait_job
 
 from secondme.v1 import jobs_pb2, memory_pb2
@@ -108,3 +111,86 @@ def test_an_ingest_summary_names_non_utf8_files_exactly_for_scripts(daemon, tmp_
     (problem,) = result(job)["problems"]
     assert base64.b64decode(problem["path_b64"]) == _at(folder, b"r\xe9sum\xe9.md")
     assert problem["path"].endswith("r\\xe9sum\\xe9.md") and "binary" in problem["reason"]
+
+
+def _noise_png(side: int = 3000) -> bytes:
+    """Random grey pixels: tesseract spends seconds looking for text in them."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = (np.random.default_rng(7).random((side, side)) * 255).astype("uint8")
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _parse_worker(daemon) -> psutil.Process:
+    """The ingest job's parse worker: a child of the job's child of the daemon."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for job_child in psutil.Process(daemon.process.pid).children():
+            workers = [p for p in job_child.children() if "spawn_main" in " ".join(p.cmdline())]
+            if workers:
+                return workers[0]
+        time.sleep(0.05)
+    raise AssertionError("no parse worker appeared")
+
+
+def test_a_file_that_needs_more_memory_than_its_budget_costs_only_itself(start_daemon, tmp_path):
+    # Before: a billion laughs in front matter grew the ingest child without bound (6.3 GB at 12 min)
+    # until the job was killed and none of the 5,000 other files was ingested.
+    daemon = start_daemon("version = 1\n[ingest]\nparse_memory_mb = 128\n[identity]\nauto_update = false\n")
+    folder = tmp_path / "notes"
+    make_notes(folder, 200)
+    (folder / "laughs.md").write_bytes(alias_bomb_note())
+    (folder / "huge.png").write_bytes(png(8000, 8000, color_type=2))  # 192 MB once decoded
+    job = wait_job(daemon.client, ingest(daemon.client, folder).id)
+    assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED, job.error
+    summary = result(job)
+    assert summary["ingested"] == 201 and summary["failed"] == 1
+    listed = {os.path.basename(p["path"]): p for p in summary["problems"]}
+    assert listed["huge.png"]["kind"] == "failed" and "128 MB memory budget" in listed["huge.png"]["reason"]
+    assert listed["laughs.md"]["kind"] == "partial" and "10,000 values" in listed["laughs.md"]["reason"]
+    # The worker never held more than its budget above what it had; the job itself stayed small.
+    assert summary["peak_memory_mb"]["parsers"] < 128 + 300 and summary["peak_memory_mb"]["job"] < 300
+
+
+def test_a_parse_worker_killed_like_the_oom_killer_does_costs_only_its_file(daemon, tmp_path):
+    folder = tmp_path / "notes"
+    make_notes(folder, 50, prefix="a")
+    (folder / "b-noise.png").write_bytes(_noise_png())
+    make_notes(folder, 50, prefix="c")
+    job = ingest(daemon.client, folder)
+    worker = _parse_worker(daemon)
+    while not worker.children():  # tesseract reading the noise: the worker is on that file
+        assert worker.is_running()
+        time.sleep(0.01)
+    worker.kill()
+    final = wait_job(daemon.client, job.id)
+    assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
+    summary = result(final)
+    assert summary["ingested"] == 100
+    (problem,) = summary["problems"]
+    assert problem["kind"] == "failed" and "crashed on it (SIGKILL)" in problem["reason"]
+
+
+def test_a_file_that_takes_longer_than_its_time_budget_is_stopped_with_what_it_started(start_daemon, tmp_path):
+    daemon = start_daemon("version = 1\n[ingest]\nparse_timeout_seconds = 1\n[identity]\nauto_update = false\n")
+    folder = tmp_path / "notes"
+    make_notes(folder, 20)
+    (folder / "noise.png").write_bytes(_noise_png())  # seconds of OCR, with no progress to report
+    job = ingest(daemon.client, folder)
+    group = _parse_worker(daemon).pid  # the worker leads its own process group (tesseract runs in it)
+    final = wait_job(daemon.client, job.id)
+    summary = result(final)
+    assert summary["ingested"] == 20
+    (problem,) = summary["problems"]
+    assert problem["kind"] == "failed" and "longer than 1 s without progress" in problem["reason"]
+    left = []
+    for process in psutil.process_iter(["name"]):
+        with contextlib.suppress(ProcessLookupError, psutil.Error):
+            if os.getpgid(process.pid) == group:
+                left.append(process.info["name"])
+    assert left == []  # tesseract went with the worker

@@ -1,7 +1,14 @@
-"""The ingest job: walk, parse, chunk and store files (and fetch URLs), one atomic document at a time."""
+"""The ingest job: walk, parse, chunk and store files (and fetch URLs), one atomic document at a time.
+
+Documents are parsed in a worker process under the [ingest] memory and time budgets
+(`pipeline.ingest.isolation`); the result says how much memory this job and its workers took at
+their peak.
+"""
 
 from __future__ import annotations
 
+import resource
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +18,7 @@ from secondme.daemon.models.whisper import WHISPER_FILENAME
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
+from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget
 from secondme.pipeline.parsers import ParserSettings
 
 
@@ -34,16 +42,26 @@ def options_for(ctx: JobContext, params: dict[str, Any]) -> IngestOptions:
     )
 
 
+def _peak_mb(who: int) -> int:
+    peak = resource.getrusage(who).ru_maxrss  # kilobytes on Linux, bytes on macOS
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10))
+
+
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     options = options_for(ctx, params)
+    settings = section_from(IngestSection, ctx.config.get("ingest", {}))
+    budget = ParseBudget(settings.parse_memory_mb * 2**20, settings.parse_timeout_seconds)
     conn = ctx.connect()
     try:
         sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id, connect=ctx.connect)
         paths = [Path(p) for p in params.get("paths", [])]
-        summary = ingest_paths(paths, options, sink, ctx.progress, urls=list(params.get("urls", [])))
+        with IsolatedParser(options.parse_settings(), budget) as parser:
+            summary = ingest_paths(paths, options, sink, ctx.progress, list(params.get("urls", [])), parser)
     finally:
         conn.close()
     if params.get("delete_after"):
         for path in params.get("paths", []):
             Path(path).unlink(missing_ok=True)
-    return summary.to_dict()
+    result = summary.to_dict()
+    result["peak_memory_mb"] = {"job": _peak_mb(resource.RUSAGE_SELF), "parsers": _peak_mb(resource.RUSAGE_CHILDREN)}
+    return result

@@ -1,9 +1,9 @@
 """One document's bytes to its text and chunks: the part of an ingest that reads untrusted content.
 
 `parse_document` is what the parse worker runs for each file (under a memory and a time budget,
-`isolation.py`); `InlineParser` runs it in the calling process, for tests and baselines. Either
-way every request gets a result: a parsed document with its chunks, or the reason it was not
-one. A document with no text is not a memory: it is refused with the parser's reason.
+`isolation.py`); `InlineParser` runs it in the calling process, without budgets, for tests and
+baselines. Every request gets a result: a parsed document with its chunks, or the reason it was
+not one. A document with no text is not a memory: it is refused with the parser's reason.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def parse_document(
     except RecursionError:
         return Refused("the content is nested too deeply for the parser", failed=True)
     except MemoryError:
-        return Refused("the parser ran out of memory on it", failed=True)
+        raise  # the parse worker's budget was spent: it says so, and starts afresh
     except Exception as exc:  # a parser bug must cost one file, not the batch
         return Refused(f"parser error ({type(exc).__name__}): {exc}", failed=True)
     return finish_document(document, request, settings)

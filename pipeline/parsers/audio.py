@@ -20,6 +20,7 @@ from secondme.pipeline.parsers.base import (
     ParseStatus,
     Segment,
     SourceType,
+    loading_libraries,
 )
 from secondme.pipeline.parsers.sniff import sniff
 from secondme.pipeline.parsers.text import date_from_name
@@ -55,7 +56,8 @@ class _OnDemand:
 
     def transcribe(self, samples: np.ndarray, progress: SecondsProgress | None = None) -> list[Segment]:
         if self._engine is None:
-            self._engine = _transcriber(self._checkpoint)
+            with loading_libraries():
+                self._engine = _transcriber(self._checkpoint)
         return self._engine.transcribe(samples, progress)
 
 

@@ -8,8 +8,10 @@ store: the ingest job decides what to keep.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +74,21 @@ class ParsedDocument:
     status_detail: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     segments: tuple[Segment, ...] = ()
+
+
+_loading_hook: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
+
+
+def loading_libraries() -> AbstractContextManager[None]:
+    """Wrap the loading of what every file of a kind needs (a speech model): the parse worker lifts
+    the document's memory budget for it, since what a model takes is not the document's doing."""
+    return _loading_hook()
+
+
+def set_loading_hook(hook: Callable[[], AbstractContextManager[None]]) -> None:
+    """Set by the parse worker (its memory budget's `lifted`); the default does nothing."""
+    global _loading_hook
+    _loading_hook = hook
 
 
 class Parser(Protocol):

@@ -79,7 +79,7 @@ class HtmlParser:
         markup, _ = decode_text(data)
         try:
             doc = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, favor_recall=True)
-        except (ValueError, RecursionError, MemoryError):
+        except (ValueError, RecursionError):
             doc = None
         fields = (doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)) if doc is not None else {}
         text = (fields.get("text") or "").strip()

@@ -101,6 +101,8 @@ class PdfParser:
             except LimitReachedError:
                 bombs.append(number)
                 continue
+            except MemoryError:
+                raise  # the file's memory budget is spent: the parse worker says so
             except Exception:  # one broken page must not lose the others
                 text = ""
             if text:
@@ -154,7 +156,7 @@ class PdfParser:
         texts = []
         try:
             images = list(page.images)  # type: ignore[attr-defined]
-        except LimitReachedError:
+        except (LimitReachedError, MemoryError):
             raise
         except Exception:
             return ""

@@ -1,0 +1,332 @@
+"""The parse worker: documents parsed in a process of their own, each under a memory and a time budget.
+
+No input can take an ingest down. The worker parses one document at a time with its address
+space limited (RLIMIT_AS) to what it had plus `ParseBudget.memory_bytes`, so a document that
+needs more gets a MemoryError, and is refused for it, instead of growing until the kernel kills
+the job; the worker then retires and a fresh one takes the next document. The job's side keeps
+the time: a parse that reports no progress (a page, a stretch of audio) for `seconds` is stopped
+with SIGKILL, its process group with it (tesseract, ffmpeg), and a crash (a segfault in a C
+library) costs only the document being parsed. Either way that document is listed with the
+reason and the worker is started again for the rest.
+
+Requests stream to the worker a few at a time (`WINDOW`), so reading, hashing and storing the
+next files overlaps with parsing; results come back in order. What a parser loads once for every
+file of its kind (a speech model) is loaded outside the budget (`parsers.base.loading_libraries`).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import multiprocessing
+import os
+import queue
+import resource
+import signal
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
+from secondme.pipeline.ingest.chunking import Chunk
+from secondme.pipeline.ingest.parse import (
+    Parsed,
+    ParseRequest,
+    ParseResult,
+    ParseSettings,
+    ProgressCallback,
+    Refused,
+    parse_document,
+)
+from secondme.pipeline.parsers import ParsedDocument
+from secondme.pipeline.parsers import base as parsers_base
+
+# At most this many requests, and this many bytes of them (beyond the first), wait in the worker.
+WINDOW = 32
+WINDOW_BYTES = 8 * 1024 * 1024
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass(frozen=True)
+class ParseBudget:
+    # Address space one document's parse may add to the worker (the libraries' and models' excluded).
+    memory_bytes: int = 1024 * 1024 * 1024
+    # The longest a parse may go without reporting progress before it is stopped.
+    seconds: float = 120.0
+
+
+def _address_space() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * _PAGE
+    except OSError:
+        import psutil
+
+        return int(psutil.Process().memory_info().vms)
+
+
+class _MemoryBudget:
+    """RLIMIT_AS set to the worker's current size plus the budget, while one document is parsed."""
+
+    def __init__(self, extra: int) -> None:
+        self.extra = extra
+        self.active = False
+
+    def _limit(self) -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = _address_space() + self.extra
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+    def _lift(self) -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        self._limit()
+        self.active = True
+        try:
+            yield
+        finally:
+            self.active = False
+            self._lift()
+
+    @contextlib.contextmanager
+    def lifted(self) -> Iterator[None]:
+        """For loading a library or model: not the document's doing. The budget restarts from after it."""
+        if not self.active:
+            yield
+            return
+        self._lift()
+        try:
+            yield
+        finally:
+            self._limit()
+
+
+def _die_with_parent() -> None:
+    """Be killed when the job's process dies, even mid-parse: on Linux by the kernel (PR_SET_PDEATHSIG),
+    elsewhere by a thread that waits for the parent to go."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # it died before the call took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _worker_main(requests: Connection, results: Connection, settings: ParseSettings, memory_bytes: int) -> None:
+    """The worker process: parse requests in order, each within the memory budget, until told to stop."""
+    os.setpgrp()  # its own process group: a kill takes whatever it started (tesseract, ffmpeg) along
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    budget = _MemoryBudget(memory_bytes)
+    parsers_base.set_loading_hook(budget.lifted)
+    while True:
+        try:
+            request: ParseRequest = requests.recv()
+        except (EOFError, OSError):  # the job's end closed: everything of ours goes too
+            os.killpg(0, signal.SIGKILL)
+
+        def progress(stage: str, done: int, total: int, message: str, key: int = request.key) -> None:
+            results.send(("progress", key, stage, done, total, message))
+
+        retire = False
+        try:
+            with budget.applied():
+                result = parse_document(request, settings, progress)
+        except MemoryError:
+            result = Refused(
+                f"reading it needs more than its {memory_bytes / 2**20:,.0f} MB memory budget "
+                "(raise ingest.parse_memory_mb to allow it)",
+                failed=True,
+            )
+            retire = True  # a heap that hit its ceiling is not trusted with the next document
+        results.send(("result", request.key, _packed(result)))
+        if retire:
+            results.send(("retire",))
+            results.close()
+            os._exit(0)
+
+
+def _packed(result: ParseResult) -> ParseResult | tuple[ParsedDocument, list[tuple[int, int, int, int]]]:
+    """A result for the pipe: chunks as offsets into the text (their text would double what is sent)."""
+    if isinstance(result, Parsed):
+        return result.document, [(c.index, c.token_count, c.start_char, c.end_char) for c in result.chunks]
+    return result
+
+
+def _unpacked(packed: ParseResult | tuple[ParsedDocument, list[tuple[int, int, int, int]]]) -> ParseResult:
+    if isinstance(packed, tuple):
+        document, spans = packed
+        text = document.text
+        return Parsed(document, [Chunk(i, text[start:end], tokens, start, end) for i, tokens, start, end in spans])
+    return packed
+
+
+def _describe_death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the parser crashed on it ({name}); the other files were not affected"
+    return f"the parser process ended on it (exit code {code}); the other files were not affected"
+
+
+class _Worker:
+    """One worker process and the thread that feeds it (so the job's side never blocks on a full pipe)."""
+
+    def __init__(self, settings: ParseSettings, budget: ParseBudget) -> None:
+        context = multiprocessing.get_context("spawn")
+        request_reader, request_writer = context.Pipe(duplex=False)
+        self.results, result_writer = context.Pipe(duplex=False)
+        self.process: BaseProcess = context.Process(
+            target=_worker_main,
+            args=(request_reader, result_writer, settings, budget.memory_bytes),
+            name="secondme-parse",
+            daemon=True,
+        )
+        self.process.start()
+        request_reader.close()
+        result_writer.close()
+        self._outbox: queue.SimpleQueue[ParseRequest | None] = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send, args=(request_writer,), daemon=True, name="parse-send")
+        self._sender.start()
+
+    def _send(self, writer: Connection) -> None:
+        try:
+            while (request := self._outbox.get()) is not None:
+                writer.send(request)
+        except OSError:
+            pass  # the worker is gone; the results side finds out and says why
+        finally:
+            writer.close()  # the worker reads EOF and ends (with what it started)
+
+    def submit(self, request: ParseRequest) -> None:
+        self._outbox.put(request)
+
+    def stop(self, kill: bool) -> int | None:
+        """Stop the worker (at once when `kill`); returns its exit code."""
+        if kill and self.process.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+        self._outbox.put(None)
+        self.process.join(30)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        self._sender.join(5)
+        self.results.close()
+        return self.process.exitcode
+
+
+class IsolatedParser:
+    """A `DocumentParser` that parses in worker processes under a `ParseBudget`, restarting them as needed."""
+
+    def __init__(self, settings: ParseSettings, budget: ParseBudget) -> None:
+        self.settings = settings
+        self.budget = budget
+        self.workers_started = 0
+        self._worker: _Worker | None = None
+
+    def _start(self, pending: Iterable[ParseRequest]) -> _Worker:
+        self._worker = _Worker(self.settings, self.budget)
+        self.workers_started += 1
+        for request in pending:
+            self._worker.submit(request)
+        return self._worker
+
+    def _replace(self, worker: _Worker, kill: bool, pending: Iterable[ParseRequest]) -> tuple[_Worker, int | None]:
+        code = worker.stop(kill)
+        self._worker = None
+        return self._start(pending), code
+
+    def parse_all(
+        self, requests: Iterable[ParseRequest], progress: ProgressCallback | None = None
+    ) -> Iterator[tuple[ParseRequest, ParseResult]]:
+        source = iter(requests)
+        waiting: collections.deque[ParseRequest] = collections.deque()
+        waiting_bytes = 0
+        exhausted = False
+        clock = time.monotonic()  # the last sign of life from the document at the head
+        worker = self._worker
+        while True:
+            while not exhausted and (not waiting or (len(waiting) < WINDOW and waiting_bytes < WINDOW_BYTES)):
+                request = next(source, None)
+                if request is None:
+                    exhausted = True
+                    break
+                if worker is None:
+                    worker = self._start(())
+                if not waiting:
+                    clock = time.monotonic()  # an idle worker starts on it now
+                worker.submit(request)
+                waiting.append(request)
+                waiting_bytes += len(request.data)
+            if not waiting:
+                return
+            assert worker is not None
+            left = clock + self.budget.seconds - time.monotonic()
+            try:
+                message = worker.results.recv() if worker.results.poll(max(0.0, left)) else None
+            except (EOFError, OSError):
+                message = ("died",)
+            if message is None:  # the head made no progress within the budget
+                head = waiting.popleft()
+                waiting_bytes -= len(head.data)
+                worker, _ = self._replace(worker, True, waiting)
+                clock = time.monotonic()
+                reason = (
+                    f"reading it took longer than {self.budget.seconds:g} s without progress and was stopped "
+                    "(raise ingest.parse_timeout_seconds to allow more)"
+                )
+                yield head, Refused(reason, failed=True)
+            elif message[0] == "progress":
+                clock = time.monotonic()
+                if progress:
+                    progress(*message[2:])
+            elif message[0] == "result":
+                head = waiting.popleft()
+                waiting_bytes -= len(head.data)
+                assert head.key == message[1], "results come in the order of the requests"
+                clock = time.monotonic()
+                yield head, _unpacked(message[2])
+            elif message[0] == "retire":
+                worker, _ = self._replace(worker, False, waiting)
+                clock = time.monotonic()
+            else:  # died: the head was being parsed
+                head = waiting.popleft()
+                waiting_bytes -= len(head.data)
+                worker, code = self._replace(worker, True, waiting)
+                clock = time.monotonic()
+                yield head, Refused(_describe_death(code), failed=True)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop(kill=False)
+            self._worker = None
+
+    def __enter__(self) -> IsolatedParser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
