@@ -43,6 +43,7 @@ from secondme.daemon.node_key import load_node_key, peer_id_from_public_key, pri
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
+from secondme.daemon.store.backlog import Backlog
 from secondme.daemon.store.conversations import ConversationRepository
 from secondme.daemon.store.eval_runs import EvalRunRepository
 from secondme.daemon.store.grants import GrantRepository, SqliteGrantLedger
@@ -52,6 +53,8 @@ from secondme.daemon.store.memories import MemoryRepository
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.peers import PeerRepository
 from secondme.permissions import GrantAuthority
+from secondme.pipeline.embeddings import DEFAULT_MODEL
+from secondme.pipeline.identity.update import MAX_INSIGHT_ATTEMPTS
 from secondme.pipeline.llm import LlamaSettings
 from secondme.pipeline.probe import ProbeResult
 from secondme.v1 import (
@@ -165,6 +168,7 @@ class Daemon:
             running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
             active_model=lambda: self.runtime.loaded.name if self.runtime and self.runtime.loaded else "",
             addresses=self._mesh_addresses,
+            backlog=Backlog(self.store, DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS).counts,
         )
         self._add(
             daemon_pb2,
@@ -260,8 +264,10 @@ class Daemon:
             os.umask(old_umask)
         os.chmod(paths.socket, 0o600)
 
-        interrupted = await self.jobs.start()
+        resumed, interrupted = await self.jobs.start()
         await self.probe_models()
+        if resumed:
+            log.warning("resuming %d job(s) the previous daemon's end interrupted: %s", len(resumed), resumed)
         if interrupted:
             log.warning("marked %d job(s) interrupted by the previous daemon's end: %s", len(interrupted), interrupted)
         for name in ["", *self._service_names]:

@@ -68,3 +68,42 @@ async def test_an_owners_shade_change_is_written_whole_or_not_at_all(tmp_path):
         assert actions == ["privacy", "edited"]
     finally:
         await store.close()
+
+
+async def test_jobs_the_daemons_end_interrupted_are_queued_again_a_few_times_unless_cancelled_or_retried(tmp_path):
+    from secondme.daemon.store.jobs import JobRepository, JobState
+
+    store = await Store.open(tmp_path / "s.db")
+    jobs = JobRepository(store)
+    made = {}
+    for name, kind, state in [
+        ("ingest", "ingest", JobState.RUNNING),
+        ("embed", "embed", JobState.INTERRUPTED),  # a graceful stop
+        ("cancelled", "ingest", JobState.CANCELLED),
+        ("queued", "identity", JobState.QUEUED),
+        ("other", "export", JobState.RUNNING),  # a kind that does not resume
+        ("retried", "ingest", JobState.INTERRUPTED),
+    ]:
+        made[name] = (await jobs.create(kind, {})).id
+        await store.execute("UPDATE jobs SET state = ? WHERE id = ?", (state, made[name]))
+    await jobs.create("ingest", {}, retry_of=made["retried"])  # the owner already ran it again
+    resumed, interrupted = await jobs.recover({"ingest", "embed", "identity"}, max_resumes=2)
+    assert sorted(resumed) == sorted([made["ingest"], made["embed"]])
+    assert interrupted == [made["other"]]
+    states = {name: (await jobs.get(job_id)).state for name, job_id in made.items()}
+    assert states == {
+        "ingest": JobState.QUEUED,
+        "embed": JobState.QUEUED,
+        "cancelled": JobState.CANCELLED,
+        "queued": JobState.QUEUED,
+        "other": JobState.INTERRUPTED,
+        "retried": JobState.INTERRUPTED,
+    }
+    assert [e.stage for e in await jobs.events(made["ingest"])] == ["resume"]
+    for _ in range(2):  # a job that keeps taking the daemon down is resumed twice, then left interrupted
+        await store.execute("UPDATE jobs SET state = 'running' WHERE id = ?", (made["ingest"],))
+        resumed, interrupted = await jobs.recover({"ingest"}, max_resumes=2)
+    assert resumed == [] and interrupted == [made["ingest"]]
+    left = await jobs.get(made["ingest"])
+    assert left.state == JobState.INTERRUPTED and "3 times" in left.error and "jobs retry" in left.error
+    await store.close()

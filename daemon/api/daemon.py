@@ -12,6 +12,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from secondme.daemon import __version__
 from secondme.daemon.api.errors import grpc_errors
+from secondme.daemon.store.backlog import BacklogCounts
 from secondme.v1 import daemon_pb2, daemon_pb2_grpc
 
 
@@ -30,6 +31,8 @@ class StatusSources:
     active_model: Callable[[], str]
     # The mesh's dialable addresses; [] when the mesh is off.
     addresses: Callable[[], Awaitable[list[str]]]
+    # What the background jobs still have to do.
+    backlog: Callable[[], Awaitable[BacklogCounts]]
 
 
 class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
@@ -41,6 +44,7 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
     async def GetStatus(self, request: daemon_pb2.GetStatusRequest, context: grpc.aio.ServicerContext):
         s = self._sources
         memory_count, job_count = await s.counts()
+        backlog = await s.backlog()
         uptime = Duration()
         uptime.FromNanoseconds(int((time.monotonic() - s.started_monotonic) * 1e9))
         return daemon_pb2.GetStatusResponse(
@@ -56,6 +60,8 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
             pid=os.getpid(),
             active_model=s.active_model(),
             addresses=await s.addresses(),
+            memories_awaiting_embedding=backlog.awaiting_embedding,
+            documents_awaiting_insight=backlog.awaiting_insight,
         )
 
     @grpc_errors

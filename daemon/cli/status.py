@@ -19,6 +19,16 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     subparsers.add_parser("stop", parents=[common], help="stop the daemon gracefully").set_defaults(func=stop)
 
 
+def _memories(response: daemon_pb2.GetStatusResponse) -> str:
+    """The count, and what background work has still to reach (retrieval misses what is not embedded)."""
+    waiting = []
+    if response.memories_awaiting_embedding:
+        waiting.append(f"{response.memories_awaiting_embedding} waiting for embeddings")
+    if response.documents_awaiting_insight:
+        waiting.append(f"{response.documents_awaiting_insight} for insights")
+    return f"{response.memory_count} ({', '.join(waiting)})" if waiting else str(response.memory_count)
+
+
 def status(ctx: CliContext) -> int:
     response = ctx.client().daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=10)
     uptime = response.uptime.ToTimedelta()
@@ -29,7 +39,7 @@ def status(ctx: CliContext) -> int:
             ("version", response.version),
             ("uptime", str(uptime).split(".")[0]),
             ("peer ID", response.peer_id),
-            ("memories", str(response.memory_count)),
+            ("memories", _memories(response)),
             ("jobs", f"{response.job_count} ({response.running_job_count} running)"),
             ("model", response.active_model or "none active"),
             ("data dir", response.data_dir),

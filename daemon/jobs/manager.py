@@ -20,7 +20,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from secondme.daemon.jobs.child import EXIT_PARENT_GONE, child_main
-from secondme.daemon.jobs.kinds import JOB_KINDS
+from secondme.daemon.jobs.kinds import JOB_KINDS, MAX_RESUMES, RESUMABLE_KINDS
 from secondme.daemon.paths import Paths
 from secondme.daemon.store.jobs import JobRecord, JobRepository, JobState, Progress
 from secondme.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 RESTARTABLE = (JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED)
 INTERRUPTED = "the daemon stopped while this job ran; `secondmectl jobs retry {id}` runs it again"
+RESUMES = "the daemon stopped while this job ran; it goes on when the daemon starts again"
 
 
 class JobNotFound(NotFound):
@@ -85,12 +86,13 @@ class JobManager:
         # kind -> function of a succeeded job's result giving the jobs to queue next (a pipeline).
         self.follow_ups: dict[str, Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]]] = {}
 
-    async def start(self) -> list[str]:
-        """Mark jobs a previous daemon left running as interrupted, then start scheduling."""
-        interrupted = await self._repo.interrupt_running()
+    async def start(self) -> tuple[list[str], list[str]]:
+        """Queue again the jobs a previous daemon's end interrupted (the resumable kinds), mark the rest
+        interrupted, then start scheduling. Returns (resumed ids, interrupted ids)."""
+        recovered = await self._repo.recover(RESUMABLE_KINDS, MAX_RESUMES)
         self._scheduler = asyncio.create_task(self._schedule(), name="job-scheduler")
         self._wake.set()
-        return interrupted
+        return recovered
 
     @property
     def running_count(self) -> int:
@@ -267,7 +269,11 @@ class JobManager:
         outcome = running.outcome
         code = running.process.exitcode
         if running.stopping:
-            await self._repo.finish(job_id, JobState.INTERRUPTED, error=INTERRUPTED.format(id=job_id))
+            record = await self._repo.get(job_id)
+            resumes = record is not None and record.kind in RESUMABLE_KINDS
+            await self._repo.finish(
+                job_id, JobState.INTERRUPTED, error=RESUMES if resumes else INTERRUPTED.format(id=job_id)
+            )
         elif running.cancelled:
             await self._repo.finish(job_id, JobState.CANCELLED, error="cancelled by the owner")
         elif outcome and outcome[0] == "result" and code == 0:

@@ -28,7 +28,7 @@ from secondme.pipeline.identity.shades import SHADE_TEXT_FIELDS, Evidence, Shade
 from secondme.pipeline.identity.update import StoredBiography, StoredShade, StoredVersion
 
 _BATCH = 500
-_NOT_A_COPY = "m.id NOT IN (SELECT memory_id FROM memory_links)"
+NOT_A_COPY = "m.id NOT IN (SELECT memory_id FROM memory_links)"
 # Appends a shade version; the values come from `version_values`.
 INSERT_VERSION = f"""INSERT INTO shade_versions(shade_id, version, author, {", ".join(SHADE_TEXT_FIELDS)}, confidence,
         member_count, timeline_json, model, created_at, sentences_json, mode)
@@ -116,7 +116,7 @@ class SqliteIdentityStore:
         rows = self._conn.execute(
             f"""SELECT m.id, m.title, m.created_at, m.source_type, substr(m.text, 1, ?) AS text
                 FROM memories m LEFT JOIN memory_insights i ON i.memory_id = m.id
-                WHERE trim(m.text) != '' AND {_NOT_A_COPY}
+                WHERE trim(m.text) != '' AND {NOT_A_COPY}
                   AND (i.memory_id IS NULL OR (i.status = 'failed' AND i.attempts < ?))
                 ORDER BY m.created_at, m.id""",
             (text_chars, max_attempts),
@@ -163,7 +163,7 @@ class SqliteIdentityStore:
     def vectors(self) -> dict[str, np.ndarray]:
         rows = self._conn.execute(
             f"""SELECT e.memory_id, e.dimension, e.vector FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id
-                WHERE e.model = ? AND {_NOT_A_COPY}""",
+                WHERE e.model = ? AND {NOT_A_COPY}""",
             (self._embed_model,),
         )
         return {r["memory_id"]: from_blob(r["vector"], r["dimension"]) for r in rows}
@@ -315,7 +315,7 @@ class SqliteIdentityStore:
             f"""SELECT m.id, m.title, m.created_at, m.source_type, substr(m.text, 1, ?) AS text,
                        i.summary, i.insight, i.keywords_json
                 FROM memories m LEFT JOIN memory_insights i ON i.memory_id = m.id
-                WHERE trim(m.text) != '' AND {_NOT_A_COPY}
+                WHERE trim(m.text) != '' AND {NOT_A_COPY}
                   AND m.id NOT IN (SELECT memory_id FROM shade_members WHERE shade_id IN ({marks}))
                 ORDER BY m.created_at DESC, m.id LIMIT ?""",
             (text_chars, *exclude_shades, limit),

@@ -6,6 +6,7 @@ import enum
 import json
 import secrets
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -154,15 +155,43 @@ class JobRepository:
             ),
         )
 
-    async def interrupt_running(self) -> list[str]:
-        """Mark jobs that were running when the daemon stopped or died; queued ones stay queued."""
+    async def recover(self, resumable: Collection[str], max_resumes: int) -> tuple[list[str], list[str]]:
+        """At start: the jobs a previous daemon left running, or interrupted when it stopped.
+
+        Those of a `resumable` kind are queued again (each unit of work they did is committed, so
+        they go on from there), unless the owner already retried them or they were resumed
+        `max_resumes` times; the others are marked interrupted. Queued jobs stay queued and
+        cancelled ones cancelled. Returns (resumed ids, interrupted ids).
+        """
+        kinds = list(resumable)
+        marks = ",".join("?" * len(kinds))
+        now = now_db()
         async with self._store.transaction() as conn:
-            cursor = await conn.execute("SELECT id FROM jobs WHERE state = ?", (JobState.RUNNING,))
-            ids = [row[0] for row in await cursor.fetchall()]
-            await conn.execute(
-                "UPDATE jobs SET state = ?, finished_at = ?, "
-                "error = 'the daemon stopped while this job ran; `secondmectl jobs retry ' || id || '` runs it again' "
-                "WHERE state = ?",
-                (JobState.INTERRUPTED, now_db(), JobState.RUNNING),
+            cursor = await conn.execute(
+                f"""SELECT id FROM jobs
+                    WHERE state IN (?, ?) AND kind IN ({marks}) AND resumes < ?
+                      AND id NOT IN (SELECT retry_of FROM jobs WHERE retry_of IS NOT NULL)
+                    ORDER BY created_at""",
+                (JobState.RUNNING, JobState.INTERRUPTED, *kinds, max_resumes),
             )
-        return ids
+            resumed = [row[0] for row in await cursor.fetchall()]
+            for job_id in resumed:
+                await conn.execute(
+                    "UPDATE jobs SET state = ?, resumes = resumes + 1, finished_at = NULL, error = '' WHERE id = ?",
+                    (JobState.QUEUED, job_id),
+                )
+                await conn.execute(
+                    "INSERT INTO job_events(job_id, at, stage, done, total, message) "
+                    "VALUES (?, ?, 'resume', 0, 0, 'the daemon stopped while this job ran; it goes on from there')",
+                    (job_id, now),
+                )
+            cursor = await conn.execute("SELECT id, resumes FROM jobs WHERE state = ?", (JobState.RUNNING,))
+            left = await cursor.fetchall()
+            for job_id, resumes in left:
+                again = f" ({resumes + 1} times)" if resumes >= max_resumes else ""
+                error = f"the daemon stopped while this job ran{again}; `secondmectl jobs retry {job_id}` runs it again"
+                await conn.execute(
+                    "UPDATE jobs SET state = ?, finished_at = ?, error = ? WHERE id = ?",
+                    (JobState.INTERRUPTED, now, error, job_id),
+                )
+        return resumed, [row[0] for row in left]

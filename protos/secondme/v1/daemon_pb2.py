@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18secondme/v1/daemon.proto\x12\x0bsecondme.v1\x1a\x1egoogle/protobuf/duration.proto\"\x12\n\x10GetStatusRequest\"\x96\x02\n\x11GetStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12)\n\x06uptime\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08\x64\x61ta_dir\x18\x03 \x01(\t\x12\x0f\n\x07peer_id\x18\x04 \x01(\t\x12\x14\n\x0cmemory_count\x18\x05 \x01(\x03\x12\x11\n\tjob_count\x18\x06 \x01(\x03\x12\x19\n\x11running_job_count\x18\x07 \x01(\x03\x12\x13\n\x0bsocket_path\x18\x08 \x01(\t\x12\x13\n\x0b\x63onfig_path\x18\t \x01(\t\x12\x0b\n\x03pid\x18\n \x01(\x05\x12\x14\n\x0c\x61\x63tive_model\x18\x0b \x01(\t\x12\x11\n\taddresses\x18\x0c \x03(\t\"\x11\n\x0fShutdownRequest\"\x12\n\x10ShutdownResponse2\xa4\x01\n\rDaemonService\x12J\n\tGetStatus\x12\x1d.secondme.v1.GetStatusRequest\x1a\x1e.secondme.v1.GetStatusResponse\x12G\n\x08Shutdown\x12\x1c.secondme.v1.ShutdownRequest\x1a\x1d.secondme.v1.ShutdownResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18secondme/v1/daemon.proto\x12\x0bsecondme.v1\x1a\x1egoogle/protobuf/duration.proto\"\x12\n\x10GetStatusRequest\"\xdf\x02\n\x11GetStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12)\n\x06uptime\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08\x64\x61ta_dir\x18\x03 \x01(\t\x12\x0f\n\x07peer_id\x18\x04 \x01(\t\x12\x14\n\x0cmemory_count\x18\x05 \x01(\x03\x12\x11\n\tjob_count\x18\x06 \x01(\x03\x12\x19\n\x11running_job_count\x18\x07 \x01(\x03\x12\x13\n\x0bsocket_path\x18\x08 \x01(\t\x12\x13\n\x0b\x63onfig_path\x18\t \x01(\t\x12\x0b\n\x03pid\x18\n \x01(\x05\x12\x14\n\x0c\x61\x63tive_model\x18\x0b \x01(\t\x12\x11\n\taddresses\x18\x0c \x03(\t\x12#\n\x1bmemories_awaiting_embedding\x18\r \x01(\x03\x12\"\n\x1a\x64ocuments_awaiting_insight\x18\x0e \x01(\x03\"\x11\n\x0fShutdownRequest\"\x12\n\x10ShutdownResponse2\xa4\x01\n\rDaemonService\x12J\n\tGetStatus\x12\x1d.secondme.v1.GetStatusRequest\x1a\x1e.secondme.v1.GetStatusResponse\x12G\n\x08Shutdown\x12\x1c.secondme.v1.ShutdownRequest\x1a\x1d.secondme.v1.ShutdownResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,11 +35,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSTATUSREQUEST']._serialized_start=73
   _globals['_GETSTATUSREQUEST']._serialized_end=91
   _globals['_GETSTATUSRESPONSE']._serialized_start=94
-  _globals['_GETSTATUSRESPONSE']._serialized_end=372
-  _globals['_SHUTDOWNREQUEST']._serialized_start=374
-  _globals['_SHUTDOWNREQUEST']._serialized_end=391
-  _globals['_SHUTDOWNRESPONSE']._serialized_start=393
-  _globals['_SHUTDOWNRESPONSE']._serialized_end=411
-  _globals['_DAEMONSERVICE']._serialized_start=414
-  _globals['_DAEMONSERVICE']._serialized_end=578
+  _globals['_GETSTATUSRESPONSE']._serialized_end=445
+  _globals['_SHUTDOWNREQUEST']._serialized_start=447
+  _globals['_SHUTDOWNREQUEST']._serialized_end=464
+  _globals['_SHUTDOWNRESPONSE']._serialized_start=466
+  _globals['_SHUTDOWNRESPONSE']._serialized_end=484
+  _globals['_DAEMONSERVICE']._serialized_start=487
+  _globals['_DAEMONSERVICE']._serialized_end=651
 # @@protoc_insertion_point(module_scope)

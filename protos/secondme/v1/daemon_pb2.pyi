@@ -14,7 +14,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "uptime", "data_dir", "peer_id", "memory_count", "job_count", "running_job_count", "socket_path", "config_path", "pid", "active_model", "addresses")
+    __slots__ = ("version", "uptime", "data_dir", "peer_id", "memory_count", "job_count", "running_job_count", "socket_path", "config_path", "pid", "active_model", "addresses", "memories_awaiting_embedding", "documents_awaiting_insight")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UPTIME_FIELD_NUMBER: _ClassVar[int]
     DATA_DIR_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,8 @@ class GetStatusResponse(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_MODEL_FIELD_NUMBER: _ClassVar[int]
     ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    MEMORIES_AWAITING_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENTS_AWAITING_INSIGHT_FIELD_NUMBER: _ClassVar[int]
     version: str
     uptime: _duration_pb2.Duration
     data_dir: str
@@ -39,7 +41,9 @@ class GetStatusResponse(_message.Message):
     pid: int
     active_model: str
     addresses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data_dir: _Optional[str] = ..., peer_id: _Optional[str] = ..., memory_count: _Optional[int] = ..., job_count: _Optional[int] = ..., running_job_count: _Optional[int] = ..., socket_path: _Optional[str] = ..., config_path: _Optional[str] = ..., pid: _Optional[int] = ..., active_model: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ...) -> None: ...
+    memories_awaiting_embedding: int
+    documents_awaiting_insight: int
+    def __init__(self, version: _Optional[str] = ..., uptime: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data_dir: _Optional[str] = ..., peer_id: _Optional[str] = ..., memory_count: _Optional[int] = ..., job_count: _Optional[int] = ..., running_job_count: _Optional[int] = ..., socket_path: _Optional[str] = ..., config_path: _Optional[str] = ..., pid: _Optional[int] = ..., active_model: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., memories_awaiting_embedding: _Optional[int] = ..., documents_awaiting_insight: _Optional[int] = ...) -> None: ...
 
 class ShutdownRequest(_message.Message):
     __slots__ = ()
