@@ -24,6 +24,7 @@ import numpy as np
 
 from secondme.daemon.store.db import Store
 from secondme.daemon.store.timeutil import from_db, to_db
+from secondme.pipeline.chat_prompt import QUOTE_CHARS
 from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.retrieval import ChunkHit, best_per_memory, dense_ranking, fts_query, fuse
 
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 
 # Candidates taken from each ranking before fusion.
 CANDIDATES = 40
-# Characters of a retrieved chunk given to the model.
-SNIPPET_CHARS = 1200
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class Retriever:
                     source=row["source"],
                     source_type=row["source_type"],
                     created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
-                    text=row["text"][:SNIPPET_CHARS],
+                    text=row["text"][:QUOTE_CHARS],
                     score=hit.score,
                     similarity=hit.similarity,
                     fresh=hit.memory_id in fresh,

@@ -18,6 +18,8 @@ from secondme.pipeline.llm import Message
 
 # Facets listed in the system prompt, largest first; the rest are left to retrieval.
 MAX_FACETS = 12
+# Characters of a memory quoted to the model (retrieval quotes one chunk; training quotes the same).
+QUOTE_CHARS = 1200
 
 
 class QuotedMemory(Protocol):

@@ -37,3 +37,13 @@ class GenerationError(PipelineError):
 
 class ModelUnreachable(GenerationError):
     """The model's endpoint cannot be reached (down, refused, timed out): nothing was generated."""
+
+
+class TrainingError(PipelineError):
+    """Training could not run or finish; the message says why and what to do."""
+
+    kind = Kind.FAILED_PRECONDITION
+
+
+class TrainingRefused(TrainingError):
+    """This base cannot be trained here (unsupported, too big for the memory, too few memories)."""

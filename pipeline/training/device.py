@@ -1,0 +1,79 @@
+"""What this machine offers training, measured rather than assumed.
+
+CUDA is used when torch sees a GPU (bf16 where the GPU computes in it, else fp16); otherwise the CPU
+with the configured threads in fp32, since CPUs without AMX run bf16 matmuls slower than fp32. The
+throughput is a short matmul of the model's own width in the training precision: a laptop and a
+server with the same core count differ by several times, and the plan's time estimate must say so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import psutil
+
+from secondme.pipeline.training.plan import DeviceFacts
+
+_PROBE_SECONDS = 0.3
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def probe_device(threads: int = 0, width: int = 1024, allow_cuda: bool = True) -> DeviceFacts:
+    """The device training will use, with its free memory and a measured matmul throughput.
+
+    `threads` = 0 uses every usable CPU; `width` is the model's hidden size (the probe's matrix side).
+    """
+    import torch
+
+    threads = threads or usable_cpus()
+    torch.set_num_threads(threads)
+    host = psutil.virtual_memory().available
+    if allow_cuda and torch.cuda.is_available():
+        index = torch.cuda.current_device()
+        free, _total = torch.cuda.mem_get_info(index)
+        bf16 = torch.cuda.is_bf16_supported()
+        dtype = torch.bfloat16 if bf16 else torch.float16
+        return DeviceFacts(
+            kind="cuda",
+            name=torch.cuda.get_device_name(index),
+            memory_bytes=int(free),
+            host_memory_bytes=int(host),
+            threads=threads,
+            gflops=_matmul_gflops(width, dtype, "cuda"),
+            bf16=bf16,
+        )
+    return DeviceFacts(
+        kind="cpu",
+        name=f"{threads} CPU thread{'s' if threads != 1 else ''}",
+        memory_bytes=int(host),
+        host_memory_bytes=int(host),
+        threads=threads,
+        gflops=_matmul_gflops(width, torch.float32, "cpu"),
+    )
+
+
+def _matmul_gflops(width: int, dtype: Any, device: str) -> float:
+    """Sustained GFLOP/s of (512 x width) @ (width x width) products, the shape of a training step's projections."""
+    import torch
+
+    a = torch.randn(512, width, dtype=dtype, device=device)
+    b = torch.randn(width, width, dtype=dtype, device=device)
+    a @ b  # warm-up: the first call picks kernels
+    runs, started = 0, time.perf_counter()
+    while True:
+        a @ b
+        runs += 1
+        if device == "cuda":
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - started
+        if elapsed >= _PROBE_SECONDS:
+            return 2.0 * 512 * width * width * runs / elapsed / 1e9
