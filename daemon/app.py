@@ -29,6 +29,7 @@ from secondme.daemon.api.jobs import JobServicer
 from secondme.daemon.api.memory import MemoryServicer
 from secondme.daemon.api.models import ModelServicer
 from secondme.daemon.api.peers import PeerServicer
+from secondme.daemon.api.training import TrainingServicer
 from secondme.daemon.chat_context import ChatContext, Grounding
 from secondme.daemon.config import Config, config_to_dict, load_config
 from secondme.daemon.identity_prompt import IdentityPrompt
@@ -36,6 +37,7 @@ from secondme.daemon.jobs import JobManager
 from secondme.daemon.logs import configure_logging
 from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.mesh import Mesh
+from secondme.daemon.models.activation import ModelSwitch
 from secondme.daemon.models.probes import endpoint_key, is_due, load_probe
 from secondme.daemon.models.registry import ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
@@ -52,6 +54,7 @@ from secondme.daemon.store.jobs import JobRecord, JobRepository
 from secondme.daemon.store.memories import MemoryRepository
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.peers import PeerRepository
+from secondme.daemon.training import Training
 from secondme.permissions import GrantAuthority
 from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.identity.update import MAX_INSIGHT_ATTEMPTS
@@ -76,6 +79,8 @@ from secondme.v1 import (
     models_pb2_grpc,
     peer_pb2,
     peer_pb2_grpc,
+    training_pb2,
+    training_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -208,11 +213,20 @@ class Daemon:
             grant_pb2_grpc.add_GrantServiceServicer_to_server,
             GrantServicer(self.grants, GrantRepository(self.store)),
         )
+        switch = ModelSwitch(self.models, self.runtime, self.probe_models)
+        training = Training(self.jobs, job_repo, self.models, switch)
+        self.jobs.finishers["train"] = training.finish
+        self._add(
+            training_pb2,
+            "TrainingService",
+            training_pb2_grpc.add_TrainingServiceServicer_to_server,
+            TrainingServicer(training, paths.data_dir / "training" / "datasets"),
+        )
         self._add(
             models_pb2,
             "ModelService",
             models_pb2_grpc.add_ModelServiceServicer_to_server,
-            ModelServicer(self.models, self.runtime, paths.models, self._probe_of, self.probe_models),
+            ModelServicer(self.models, switch, paths.models, self._probe_of),
         )
         self._add(
             chat_pb2,

@@ -21,6 +21,7 @@ from secondme.v1 import (
     memory_pb2_grpc,
     models_pb2_grpc,
     peer_pb2_grpc,
+    training_pb2_grpc,
 )
 
 
@@ -59,6 +60,7 @@ class Client:
         self.grants = grant_pb2_grpc.GrantServiceStub(self.channel)
         self.peers = peer_pb2_grpc.PeerServiceStub(self.channel)
         self.eval = eval_pb2_grpc.EvalServiceStub(self.channel)
+        self.training = training_pb2_grpc.TrainingServiceStub(self.channel)
         self._connect_timeout = connect_timeout
 
     def wait_ready(self) -> Client:

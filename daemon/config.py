@@ -138,6 +138,42 @@ class ChatSection:
 
 
 @dataclass
+class TrainingSection:
+    # The LoRA adapter's rank and alpha (alpha / rank scales its effect on the base model).
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    # Passes over the training examples (SFT) and over the preference pairs (DPO).
+    sft_epochs: float = 2.0
+    dpo_epochs: float = 1.0
+    learning_rate: float = 2e-4
+    dpo_learning_rate: float = 5e-5
+    # How far DPO may move the model from the SFT model (trl's beta).
+    dpo_beta: float = 0.1
+    # Examples per optimizer step (batch times gradient accumulation, chosen by the planner).
+    effective_batch: int = 8
+    # Longest example in tokens; longer examples are left out of training.
+    max_length: int = 1024
+    # CPU threads for training (0: every usable core); a CUDA GPU is used when torch sees one.
+    threads: int = 0
+    use_gpu: bool = True
+    # Share of the free memory the plan may use; the rest is left to the owner's other programs.
+    memory_fraction: float = 0.8
+    # Seconds of training between checkpoints: the most work a kill (or a power cut) can lose.
+    checkpoint_seconds: float = 60.0
+    # Share of memories kept out of training, to evaluate the trained model on what it never saw.
+    held_out_fraction: float = 0.2
+    # Memories quoted beside the one that holds the answer (RAFT's distractors).
+    distractors: int = 3
+    questions_per_memory: int = 3
+    # Fewer memories to learn from than this and training is refused.
+    min_memories: int = 8
+    # Prompts the base model answers for DPO's rejected answers.
+    preference_prompts: int = 32
+    # Held-out questions asked of the base and the trained model at the end of a training job (0: none).
+    eval_questions: int = 24
+
+
+@dataclass
 class Config:
     version: int = CONFIG_VERSION
     owner: OwnerSection = field(default_factory=OwnerSection)
@@ -149,6 +185,7 @@ class Config:
     models: ModelsSection = field(default_factory=ModelsSection)
     identity: IdentitySection = field(default_factory=IdentitySection)
     chat: ChatSection = field(default_factory=ChatSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
 
     def validate(self) -> None:
         if self.daemon.log_format not in ("plain", "json"):
@@ -194,6 +231,7 @@ class Config:
             raise ConfigError("identity.recent_memories must be at least 1")
         if not 0 <= self.chat.fresh_memories <= self.chat.retrieve_memories <= 50:
             raise ConfigError("chat needs 0 <= fresh_memories <= retrieve_memories <= 50")
+        self._validate_training()
         if not -1 <= self.chat.min_similarity <= 1:
             raise ConfigError("chat.min_similarity must be between -1 and 1")
         if not 0 <= self.grants.clock_skew_seconds <= 3600:
@@ -227,6 +265,25 @@ class Config:
         ):
             if getattr(self.network, name) <= 0:
                 raise ConfigError(f"network.{name} must be positive")
+
+    def _validate_training(self) -> None:
+        t = self.training
+        for name in ("lora_rank", "lora_alpha", "effective_batch", "questions_per_memory", "min_memories"):
+            if getattr(t, name) < 1:
+                raise ConfigError(f"training.{name} must be at least 1")
+        for name in ("sft_epochs", "dpo_epochs", "learning_rate", "dpo_learning_rate", "dpo_beta"):
+            if getattr(t, name) <= 0:
+                raise ConfigError(f"training.{name} must be positive")
+        if t.max_length < 64:
+            raise ConfigError("training.max_length must be at least 64 tokens")
+        if t.threads < 0 or t.distractors < 0 or t.preference_prompts < 0 or t.eval_questions < 0:
+            raise ConfigError("training.threads, distractors, preference_prompts and eval_questions cannot be negative")
+        if t.checkpoint_seconds <= 0:
+            raise ConfigError("training.checkpoint_seconds must be positive")
+        if not 0 < t.memory_fraction <= 1:
+            raise ConfigError("training.memory_fraction must be between 0 and 1")
+        if not 0 <= t.held_out_fraction < 1:
+            raise ConfigError("training.held_out_fraction must be at least 0 and below 1")
 
 
 def _type_ok(value: Any, annotation: Any) -> bool:

@@ -10,9 +10,8 @@ import grpc
 
 from secondme.daemon.api.convert import to_timestamp
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
-from secondme.daemon.models.errors import ModelNotFound
+from secondme.daemon.models.activation import ModelSwitch
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry
-from secondme.daemon.models.runtime import ModelRuntime
 from secondme.daemon.models.whisper import import_whisper
 from secondme.daemon.store.timeutil import from_db
 from secondme.pipeline.probe import ProbeResult
@@ -44,6 +43,13 @@ def model_to_pb(record: ModelRecord, probe: ProbeResult | None = None) -> models
         source=record.source,
         imported_at=to_timestamp(from_db(record.imported_at)),
         active=record.active,
+        base=record.base_name,
+        adapter=record.adapter,
+        dataset_version=record.dataset_version,
+        trained_by_job=record.trained_by_job,
+        trained_through=to_timestamp(record.trained_through),
+        trained_memories=record.trained_memories,
+        trained_memories_deleted=record.trained_memories_deleted,
     )
 
 
@@ -51,17 +57,14 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
     def __init__(
         self,
         registry: ModelRegistry,
-        runtime: ModelRuntime,
+        switch: ModelSwitch,
         models_dir: Path,
         probe_of: Callable[[str], Awaitable[ProbeResult | None]],
-        activated: Callable[[], Awaitable[object]],
     ) -> None:
         self._registry = registry
         self._models_dir = models_dir
-        self._runtime = runtime
-        self._activation = asyncio.Lock()
+        self._switch = switch
         self._probe_of = probe_of
-        self._activated = activated
 
     async def _pb(self, record: ModelRecord) -> models_pb2.Model:
         return model_to_pb(record, await self._probe_of(record.id))
@@ -92,19 +95,12 @@ class ModelServicer(models_pb2_grpc.ModelServiceServicer):
 
     @grpc_errors
     async def ActivateModel(self, request: models_pb2.ActivateModelRequest, context: grpc.aio.ServicerContext):
-        async with self._activation:
-            if request.previous:
-                target = await asyncio.to_thread(self._registry.previous)
-                if target is None:
-                    raise ModelNotFound("no model was active before the current one")
-            elif request.name:
-                target = await asyncio.to_thread(self._registry.get, request.name)
-            else:
-                raise InvalidArgument("give a model name, or previous = true")
-            # Load first: the registry only records the switch once the model really runs.
-            await self._runtime.load(target)
-            record = await asyncio.to_thread(self._registry.activate, target.id)
-        await self._activated()  # its capability check, once, in a job
+        if request.previous:
+            record = await self._switch.activate_previous()
+        elif request.name:
+            record = await self._switch.activate(request.name)
+        else:
+            raise InvalidArgument("give a model name, or previous = true")
         return models_pb2.ActivateModelResponse(model=await self._pb(record))
 
     @grpc_errors

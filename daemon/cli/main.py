@@ -21,6 +21,7 @@ from secondme.daemon.cli import (
     peers,
     service,
     status,
+    train,
 )
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_FOR_KIND, fail
@@ -41,6 +42,7 @@ COMMAND_GROUPS: list[Callable[..., None]] = [
     models.register,
     chat.register,
     evaluate.register,
+    train.register,
 ]
 
 

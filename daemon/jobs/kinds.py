@@ -13,6 +13,7 @@ JOB_KINDS: dict[str, str] = {
     "identity": "secondme.daemon.jobs.identity:run",
     "probe": "secondme.daemon.jobs.probe:run",
     "eval": "secondme.daemon.jobs.evaluation:run",
+    "train": "secondme.daemon.jobs.train:run",
 }
 
 # Kinds whose job, interrupted by the daemon's end, is queued again at the next start: each commits

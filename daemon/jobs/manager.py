@@ -13,7 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -85,6 +85,10 @@ class JobManager:
         self._ensure_lock = asyncio.Lock()
         # kind -> function of a succeeded job's result giving the jobs to queue next (a pipeline).
         self.follow_ups: dict[str, Callable[[dict[str, Any]], list[tuple[str, dict[str, Any]]]]] = {}
+        # kind -> the daemon's part of a job that succeeded in its child, before it is marked succeeded
+        # (e.g. activating a trained model in the daemon's runtime); it returns the result to store, and
+        # if it raises, the job fails with its message.
+        self.finishers: dict[str, Callable[[JobRecord, dict[str, Any]], Awaitable[dict[str, Any]]]] = {}
 
     async def start(self) -> tuple[list[str], list[str]]:
         """Queue again the jobs a previous daemon's end interrupted (the resumable kinds), mark the rest
@@ -277,10 +281,19 @@ class JobManager:
         elif running.cancelled:
             await self._repo.finish(job_id, JobState.CANCELLED, error="cancelled by the owner")
         elif outcome and outcome[0] == "result" and code == 0:
-            await self._repo.finish(job_id, JobState.SUCCEEDED, result=outcome[1])
             record = await self._repo.get(job_id)
+            result = outcome[1]
+            finisher = self.finishers.get(record.kind) if record else None
+            if finisher is not None and record is not None:
+                try:
+                    result = await finisher(record, result)
+                except Exception as exc:  # the finisher's message says what went wrong and what was undone
+                    log.warning("finishing job %s failed: %s", job_id, exc)
+                    await self._repo.finish(job_id, JobState.FAILED, error=str(exc) or type(exc).__name__)
+                    return
+            await self._repo.finish(job_id, JobState.SUCCEEDED, result=result)
             follow_up = self.follow_ups.get(record.kind) if record else None
-            for kind, params in follow_up(outcome[1]) if follow_up else []:
+            for kind, params in follow_up(result) if follow_up else []:
                 if self._accepting:
                     await self.ensure_queued(kind, params)
         elif outcome and outcome[0] == "error":

@@ -40,7 +40,7 @@ def local_generator(record: ModelRecord, section: ModelsSection) -> Generator:
     """A job-local llama.cpp copy of a registered model."""
     context = min(section.context_size, record.context_length) if record.context_length else section.context_size
     settings = LlamaSettings(context, section.threads, section.gpu_layers)
-    return LockedGenerator(LocalLlama(record.path, record.chat_template, settings))
+    return LockedGenerator(LocalLlama(record.model_file, record.chat_template, settings, adapter=record.adapter_file))
 
 
 def active_record(db_path: Path, models_dir: Path) -> ModelRecord | None:

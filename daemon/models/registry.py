@@ -4,6 +4,11 @@ It is synchronous on its own SQLite connection, so `secondmectl init` can regist
 model before any daemon runs and the daemon can call it from a worker thread. Files are copied
 under a temporary name while hashing and renamed into place; activation is one transaction that
 remembers the previous model.
+
+A version trained here is usually a LoRA adapter: its file is the adapter, served on its base
+model's file (`model_file` + `adapter_file`), so rolling back is switching the adapter off. It
+records the dataset it was made from and every memory it learned, which stay listed when a memory
+is deleted: the weights have seen it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from secondme.daemon.models.errors import InvalidModelFile, ModelError, ModelNot
 from secondme.daemon.models.info import check_fits_in_memory, read_model_info
 from secondme.daemon.models.templates import template_for
 from secondme.daemon.store.sync import connect, transaction
-from secondme.daemon.store.timeutil import from_db, now_db
+from secondme.daemon.store.timeutil import from_db, now_db, to_db
 
 COPY_CHUNK = 8 * 1024 * 1024
 
@@ -45,6 +50,50 @@ class ModelRecord:
     active: bool = False
     # The ingested_at of the newest memory it was trained on; None for a base model.
     trained_through: datetime | None = None
+    # A trained version: the model it was trained from, and whether its own file is a LoRA adapter on it.
+    base_id: str | None = None
+    base_name: str = ""
+    base_path: Path | None = None
+    adapter: bool = False
+    dataset_version: str = ""
+    trained_by_job: str = ""
+    # Memories it was trained on, and how many of them have been deleted since.
+    trained_memories: int = 0
+    trained_memories_deleted: int = 0
+
+    @property
+    def model_file(self) -> Path:
+        """The GGUF model llama.cpp loads: the base's file for an adapter version, else its own."""
+        return self.base_path if self.adapter and self.base_path is not None else self.path
+
+    @property
+    def adapter_file(self) -> Path | None:
+        """The GGUF LoRA adapter applied on `model_file`, for an adapter version."""
+        return self.path if self.adapter else None
+
+
+# Each model with its base's file and its training memories counted (deleted ones apart).
+_SELECT = """
+    SELECT m.*, b.sha256 AS base_sha256, b.name AS base_name,
+           (SELECT COUNT(*) FROM model_training_memories t WHERE t.model_id = m.id) AS trained_memories,
+           (SELECT COUNT(*) FROM model_training_memories t
+             WHERE t.model_id = m.id AND NOT EXISTS (SELECT 1 FROM memories x WHERE x.id = t.memory_id))
+             AS trained_memories_deleted
+    FROM models m LEFT JOIN models b ON b.id = m.base_id
+"""
+
+
+@dataclass(frozen=True)
+class TrainedVersion:
+    """What a training job hands the registry with its result file."""
+
+    name: str
+    base_id: str
+    adapter: bool
+    dataset_version: str
+    trained_through: datetime | None
+    memory_ids: tuple[str, ...]
+    job_id: str
 
 
 class ModelRegistry:
@@ -75,6 +124,14 @@ class ModelRegistry:
             path=self._dir / f"{row['sha256']}.gguf",
             active=row["id"] == active_id,
             trained_through=from_db(row["trained_through"]),
+            base_id=row["base_id"],
+            base_name=row["base_name"] or "",
+            base_path=self._dir / f"{row['base_sha256']}.gguf" if row["base_sha256"] else None,
+            adapter=bool(row["adapter"]),
+            dataset_version=row["dataset_version"],
+            trained_by_job=row["trained_by_job"],
+            trained_memories=row["trained_memories"],
+            trained_memories_deleted=row["trained_memories_deleted"],
         )
 
     def _state(self) -> tuple[str | None, str | None]:
@@ -84,7 +141,7 @@ class ModelRegistry:
     def list(self) -> list[ModelRecord]:
         with self._lock:
             active, _ = self._state()
-            rows = self._conn.execute("SELECT * FROM models ORDER BY imported_at, name").fetchall()
+            rows = self._conn.execute(_SELECT + " ORDER BY m.imported_at, m.name").fetchall()
             return [self._record(r, active) for r in rows]
 
     def get(self, name_or_id: str) -> ModelRecord:
@@ -94,7 +151,7 @@ class ModelRegistry:
     def _get(self, name_or_id: str) -> ModelRecord:
         active, _ = self._state()
         row = self._conn.execute(
-            "SELECT * FROM models WHERE name = ? OR id = ? OR sha256 = ?", (name_or_id, name_or_id, name_or_id)
+            _SELECT + " WHERE m.name = ? OR m.id = ? OR m.sha256 = ?", (name_or_id, name_or_id, name_or_id)
         ).fetchone()
         if row is None:
             raise ModelNotFound(f"no model named {name_or_id!r}; `secondmectl models list` shows them")
@@ -144,6 +201,73 @@ class ModelRegistry:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
+    def register_trained(self, source: Path, version: TrainedVersion) -> ModelRecord:
+        """Copy a trained file in and register it with its lineage and memories, in one transaction.
+
+        Registering the same bytes again returns the existing version (a resumed job registers once).
+        """
+        source = Path(source)
+        base = self.get(version.base_id)
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if version.adapter:
+            size = source.stat().st_size
+            info = None
+        else:
+            info = read_model_info(source)
+            check_fits_in_memory(info, version.name)
+            size = info.size_bytes
+        sha, tmp = self._copy_hashing(source)
+        try:
+            with self._lock:
+                existing = self._conn.execute("SELECT name FROM models WHERE sha256 = ?", (sha,)).fetchone()
+                if existing:
+                    return self._get(existing[0])
+                name = self._free_name(version.name)
+                target = self._dir / f"{sha}.gguf"
+                os.replace(tmp, target)
+                tmp = target  # removed again unless the transaction commits
+                with transaction(self._conn) as conn:
+                    conn.execute(
+                        """INSERT INTO models(id, sha256, name, kind, architecture, parameter_count, context_length,
+                               quantization, has_chat_template, chat_template, size_bytes, source, imported_at,
+                               trained_through, base_id, adapter, dataset_version, trained_by_job)
+                           VALUES (?, ?, ?, 'chat', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        (sha[:16], sha, name, base.architecture,
+                         base.parameter_count if info is None else info.parameter_count,
+                         base.context_length if info is None else info.context_length,
+                         base.quantization if info is None else info.quantization,
+                         int(base.has_chat_template), base.chat_template, size, f"trained by job {version.job_id}",
+                         now_db(), to_db(version.trained_through) if version.trained_through else None,
+                         base.id, int(version.adapter), version.dataset_version, version.job_id),
+                    )  # fmt: skip
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO model_training_memories(model_id, memory_id) VALUES (?, ?)",
+                        [(sha[:16], memory_id) for memory_id in version.memory_ids],
+                    )
+                tmp = None
+                return self._get(sha[:16])
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def _free_name(self, wanted: str) -> str:
+        name, n = wanted, 1
+        while self._conn.execute("SELECT 1 FROM models WHERE name = ?", (name,)).fetchone():
+            n += 1
+            name = f"{wanted}-{n}"
+        return name
+
+    def versions_trained_on(self, memory_id: str) -> list[ModelRecord]:
+        """Model versions whose weights learned this memory."""
+        with self._lock:
+            active, _ = self._state()
+            rows = self._conn.execute(
+                _SELECT + " WHERE m.id IN (SELECT model_id FROM model_training_memories WHERE memory_id = ?)"
+                " ORDER BY m.imported_at",
+                (memory_id,),
+            ).fetchall()
+            return [self._record(r, active) for r in rows]
+
     def _copy_hashing(self, source: Path) -> tuple[str, str]:
         digest = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=self._dir, prefix=".incoming-", suffix=".gguf")
@@ -177,6 +301,13 @@ class ModelRegistry:
             record = self._get(name_or_id)
             if record.active:
                 raise ModelError(f"{record.name} is the active model; activate another one before removing it")
+            dependants = [
+                r[0] for r in self._conn.execute("SELECT name FROM models WHERE base_id = ?", (record.id,)).fetchall()
+            ]
+            if dependants:
+                raise ModelError(
+                    f"{record.name} is the base of the trained version(s) {', '.join(dependants)}; remove those first"
+                )
             with transaction(self._conn) as conn:
                 conn.execute("UPDATE model_state SET previous_id = NULL WHERE previous_id = ?", (record.id,))
                 conn.execute("DELETE FROM models WHERE id = ?", (record.id,))

@@ -138,7 +138,9 @@ class ModelRuntime:
     def _load_work(self, record: ModelRecord, loop: asyncio.AbstractEventLoop) -> _Work:
         def run(work: _Work) -> None:
             try:
-                fresh = LocalLlama(record.path, record.chat_template, self._settings_for(record))
+                fresh = LocalLlama(
+                    record.model_file, record.chat_template, self._settings_for(record), adapter=record.adapter_file
+                )
             except GenerationError as exc:
                 self._expected = self._record
                 raise ModelUnavailable(str(exc)) from None

@@ -25,41 +25,41 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18secondme/v1/models.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x02\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x03 \x01(\t\x12\x17\n\x0fparameter_count\x18\x04 \x01(\x03\x12\x16\n\x0e\x63ontext_length\x18\x05 \x01(\x05\x12\x14\n\x0cquantization\x18\x06 \x01(\t\x12\x19\n\x11has_chat_template\x18\x07 \x01(\x08\x12\x12\n\nsize_bytes\x18\x08 \x01(\x03\x12\x0e\n\x06sha256\x18\t \x01(\t\x12\x0e\n\x06source\x18\n \x01(\t\x12/\n\x0bimported_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x0c \x01(\x08\x12&\n\x05probe\x18\r \x01(\x0b\x32\x17.secondme.v1.ModelProbe\"U\n\nModelProbe\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\'\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x17.secondme.v1.ProbeCheck\x12\x0e\n\x06reason\x18\x03 \x01(\t\":\n\nProbeCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"V\n\x12ImportModelRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.secondme.v1.ModelKind\"8\n\x13ImportModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.secondme.v1.Model\"\x13\n\x11ListModelsRequest\"8\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.secondme.v1.Model\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"5\n\x10GetModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.secondme.v1.Model\"6\n\x14\x41\x63tivateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08previous\x18\x02 \x01(\x08\":\n\x15\x41\x63tivateModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.secondme.v1.Model\"\"\n\x12RemoveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13RemoveModelResponse*T\n\tModelKind\x12\x1a\n\x16MODEL_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fMODEL_KIND_CHAT\x10\x01\x12\x16\n\x12MODEL_KIND_WHISPER\x10\x02\x32\xa2\x03\n\x0cModelService\x12P\n\x0bImportModel\x12\x1f.secondme.v1.ImportModelRequest\x1a .secondme.v1.ImportModelResponse\x12M\n\nListModels\x12\x1e.secondme.v1.ListModelsRequest\x1a\x1f.secondme.v1.ListModelsResponse\x12G\n\x08GetModel\x12\x1c.secondme.v1.GetModelRequest\x1a\x1d.secondme.v1.GetModelResponse\x12V\n\rActivateModel\x12!.secondme.v1.ActivateModelRequest\x1a\".secondme.v1.ActivateModelResponse\x12P\n\x0bRemoveModel\x12\x1f.secondme.v1.RemoveModelRequest\x1a .secondme.v1.RemoveModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18secondme/v1/models.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x03\n\x05Model\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x61rchitecture\x18\x03 \x01(\t\x12\x17\n\x0fparameter_count\x18\x04 \x01(\x03\x12\x16\n\x0e\x63ontext_length\x18\x05 \x01(\x05\x12\x14\n\x0cquantization\x18\x06 \x01(\t\x12\x19\n\x11has_chat_template\x18\x07 \x01(\x08\x12\x12\n\nsize_bytes\x18\x08 \x01(\x03\x12\x0e\n\x06sha256\x18\t \x01(\t\x12\x0e\n\x06source\x18\n \x01(\t\x12/\n\x0bimported_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x61\x63tive\x18\x0c \x01(\x08\x12&\n\x05probe\x18\r \x01(\x0b\x32\x17.secondme.v1.ModelProbe\x12\x0c\n\x04\x62\x61se\x18\x0e \x01(\t\x12\x0f\n\x07\x61\x64\x61pter\x18\x0f \x01(\x08\x12\x17\n\x0f\x64\x61taset_version\x18\x10 \x01(\t\x12\x16\n\x0etrained_by_job\x18\x11 \x01(\t\x12\x33\n\x0ftrained_through\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10trained_memories\x18\x13 \x01(\x05\x12 \n\x18trained_memories_deleted\x18\x14 \x01(\x05\"U\n\nModelProbe\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\'\n\x06\x63hecks\x18\x02 \x03(\x0b\x32\x17.secondme.v1.ProbeCheck\x12\x0e\n\x06reason\x18\x03 \x01(\t\":\n\nProbeCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"V\n\x12ImportModelRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x04kind\x18\x03 \x01(\x0e\x32\x16.secondme.v1.ModelKind\"8\n\x13ImportModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.secondme.v1.Model\"\x13\n\x11ListModelsRequest\"8\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.secondme.v1.Model\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"5\n\x10GetModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.secondme.v1.Model\"6\n\x14\x41\x63tivateModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08previous\x18\x02 \x01(\x08\":\n\x15\x41\x63tivateModelResponse\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.secondme.v1.Model\"\"\n\x12RemoveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x15\n\x13RemoveModelResponse*T\n\tModelKind\x12\x1a\n\x16MODEL_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fMODEL_KIND_CHAT\x10\x01\x12\x16\n\x12MODEL_KIND_WHISPER\x10\x02\x32\xa2\x03\n\x0cModelService\x12P\n\x0bImportModel\x12\x1f.secondme.v1.ImportModelRequest\x1a .secondme.v1.ImportModelResponse\x12M\n\nListModels\x12\x1e.secondme.v1.ListModelsRequest\x1a\x1f.secondme.v1.ListModelsResponse\x12G\n\x08GetModel\x12\x1c.secondme.v1.GetModelRequest\x1a\x1d.secondme.v1.GetModelResponse\x12V\n\rActivateModel\x12!.secondme.v1.ActivateModelRequest\x1a\".secondme.v1.ActivateModelResponse\x12P\n\x0bRemoveModel\x12\x1f.secondme.v1.RemoveModelRequest\x1a .secondme.v1.RemoveModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'secondme.v1.models_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MODELKIND']._serialized_start=1022
-  _globals['_MODELKIND']._serialized_end=1106
+  _globals['_MODELKIND']._serialized_start=1215
+  _globals['_MODELKIND']._serialized_end=1299
   _globals['_MODEL']._serialized_start=75
-  _globals['_MODEL']._serialized_end=385
-  _globals['_MODELPROBE']._serialized_start=387
-  _globals['_MODELPROBE']._serialized_end=472
-  _globals['_PROBECHECK']._serialized_start=474
-  _globals['_PROBECHECK']._serialized_end=532
-  _globals['_IMPORTMODELREQUEST']._serialized_start=534
-  _globals['_IMPORTMODELREQUEST']._serialized_end=620
-  _globals['_IMPORTMODELRESPONSE']._serialized_start=622
-  _globals['_IMPORTMODELRESPONSE']._serialized_end=678
-  _globals['_LISTMODELSREQUEST']._serialized_start=680
-  _globals['_LISTMODELSREQUEST']._serialized_end=699
-  _globals['_LISTMODELSRESPONSE']._serialized_start=701
-  _globals['_LISTMODELSRESPONSE']._serialized_end=757
-  _globals['_GETMODELREQUEST']._serialized_start=759
-  _globals['_GETMODELREQUEST']._serialized_end=790
-  _globals['_GETMODELRESPONSE']._serialized_start=792
-  _globals['_GETMODELRESPONSE']._serialized_end=845
-  _globals['_ACTIVATEMODELREQUEST']._serialized_start=847
-  _globals['_ACTIVATEMODELREQUEST']._serialized_end=901
-  _globals['_ACTIVATEMODELRESPONSE']._serialized_start=903
-  _globals['_ACTIVATEMODELRESPONSE']._serialized_end=961
-  _globals['_REMOVEMODELREQUEST']._serialized_start=963
-  _globals['_REMOVEMODELREQUEST']._serialized_end=997
-  _globals['_REMOVEMODELRESPONSE']._serialized_start=999
-  _globals['_REMOVEMODELRESPONSE']._serialized_end=1020
-  _globals['_MODELSERVICE']._serialized_start=1109
-  _globals['_MODELSERVICE']._serialized_end=1527
+  _globals['_MODEL']._serialized_end=578
+  _globals['_MODELPROBE']._serialized_start=580
+  _globals['_MODELPROBE']._serialized_end=665
+  _globals['_PROBECHECK']._serialized_start=667
+  _globals['_PROBECHECK']._serialized_end=725
+  _globals['_IMPORTMODELREQUEST']._serialized_start=727
+  _globals['_IMPORTMODELREQUEST']._serialized_end=813
+  _globals['_IMPORTMODELRESPONSE']._serialized_start=815
+  _globals['_IMPORTMODELRESPONSE']._serialized_end=871
+  _globals['_LISTMODELSREQUEST']._serialized_start=873
+  _globals['_LISTMODELSREQUEST']._serialized_end=892
+  _globals['_LISTMODELSRESPONSE']._serialized_start=894
+  _globals['_LISTMODELSRESPONSE']._serialized_end=950
+  _globals['_GETMODELREQUEST']._serialized_start=952
+  _globals['_GETMODELREQUEST']._serialized_end=983
+  _globals['_GETMODELRESPONSE']._serialized_start=985
+  _globals['_GETMODELRESPONSE']._serialized_end=1038
+  _globals['_ACTIVATEMODELREQUEST']._serialized_start=1040
+  _globals['_ACTIVATEMODELREQUEST']._serialized_end=1094
+  _globals['_ACTIVATEMODELRESPONSE']._serialized_start=1096
+  _globals['_ACTIVATEMODELRESPONSE']._serialized_end=1154
+  _globals['_REMOVEMODELREQUEST']._serialized_start=1156
+  _globals['_REMOVEMODELREQUEST']._serialized_end=1190
+  _globals['_REMOVEMODELRESPONSE']._serialized_start=1192
+  _globals['_REMOVEMODELRESPONSE']._serialized_end=1213
+  _globals['_MODELSERVICE']._serialized_start=1302
+  _globals['_MODELSERVICE']._serialized_end=1720
 # @@protoc_insertion_point(module_scope)

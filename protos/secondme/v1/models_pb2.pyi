@@ -20,7 +20,7 @@ MODEL_KIND_CHAT: ModelKind
 MODEL_KIND_WHISPER: ModelKind
 
 class Model(_message.Message):
-    __slots__ = ("id", "name", "architecture", "parameter_count", "context_length", "quantization", "has_chat_template", "size_bytes", "sha256", "source", "imported_at", "active", "probe")
+    __slots__ = ("id", "name", "architecture", "parameter_count", "context_length", "quantization", "has_chat_template", "size_bytes", "sha256", "source", "imported_at", "active", "probe", "base", "adapter", "dataset_version", "trained_by_job", "trained_through", "trained_memories", "trained_memories_deleted")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,13 @@ class Model(_message.Message):
     IMPORTED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PROBE_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_FIELD_NUMBER: _ClassVar[int]
+    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_BY_JOB_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_MEMORIES_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_MEMORIES_DELETED_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     architecture: str
@@ -47,7 +54,14 @@ class Model(_message.Message):
     imported_at: _timestamp_pb2.Timestamp
     active: bool
     probe: ModelProbe
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., architecture: _Optional[str] = ..., parameter_count: _Optional[int] = ..., context_length: _Optional[int] = ..., quantization: _Optional[str] = ..., has_chat_template: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., source: _Optional[str] = ..., imported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., probe: _Optional[_Union[ModelProbe, _Mapping]] = ...) -> None: ...
+    base: str
+    adapter: bool
+    dataset_version: str
+    trained_by_job: str
+    trained_through: _timestamp_pb2.Timestamp
+    trained_memories: int
+    trained_memories_deleted: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., architecture: _Optional[str] = ..., parameter_count: _Optional[int] = ..., context_length: _Optional[int] = ..., quantization: _Optional[str] = ..., has_chat_template: _Optional[bool] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., source: _Optional[str] = ..., imported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active: _Optional[bool] = ..., probe: _Optional[_Union[ModelProbe, _Mapping]] = ..., base: _Optional[str] = ..., adapter: _Optional[bool] = ..., dataset_version: _Optional[str] = ..., trained_by_job: _Optional[str] = ..., trained_through: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trained_memories: _Optional[int] = ..., trained_memories_deleted: _Optional[int] = ...) -> None: ...
 
 class ModelProbe(_message.Message):
     __slots__ = ("status", "checks", "reason")
