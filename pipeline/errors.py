@@ -47,3 +47,9 @@ class TrainingError(PipelineError):
 
 class TrainingRefused(TrainingError):
     """This base cannot be trained here (unsupported, too big for the memory, too few memories)."""
+
+
+class TrainingDataNotFound(TrainingError):
+    """No training dataset (of that version) has been built."""
+
+    kind = Kind.NOT_FOUND

@@ -25,6 +25,10 @@ SHUTDOWN = "/secondme.v1.DaemonService/Shutdown"
 # Complete when empty (every field has a meaningful default) and about something that may not exist yet.
 EMPTY_IS_A_LOOKUP = {
     "/secondme.v1.IdentityService/GetBiography": grpc.StatusCode.NOT_FOUND,  # the newest global biography
+    "/secondme.v1.TrainingService/GetTrainingData": grpc.StatusCode.NOT_FOUND,  # the newest training dataset
+    "/secondme.v1.TrainingService/ExportTrainingData": grpc.StatusCode.NOT_FOUND,
+    # Complete when empty (train as configured); this daemon has no model to train from.
+    "/secondme.v1.TrainingService/Train": grpc.StatusCode.FAILED_PRECONDITION,
 }
 Outcome = tuple[grpc.StatusCode, str]
 

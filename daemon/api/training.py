@@ -12,7 +12,7 @@ import grpc
 from secondme.daemon.api.convert import job_to_pb
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors
 from secondme.daemon.training import Training
-from secondme.pipeline.errors import TrainingError
+from secondme.pipeline.errors import TrainingDataNotFound
 from secondme.v1 import training_pb2, training_pb2_grpc
 
 _STAGES = ("sft", "dpo")
@@ -58,7 +58,9 @@ class TrainingServicer(training_pb2_grpc.TrainingServiceServicer):
     def _version(self, store: Any, version: str) -> str:
         found = version or store.latest()
         if not found:
-            raise TrainingError("no training data yet: `secondmectl train --dry-run` builds it from your memories")
+            raise TrainingDataNotFound(
+                "no training data yet: `secondmectl train --dry-run` builds it from your memories"
+            )
         store.manifest(found)  # a clear error for an unknown version
         return found
 

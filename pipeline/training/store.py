@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from secondme.pipeline.errors import TrainingError
+from secondme.pipeline.errors import TrainingDataNotFound
 from secondme.pipeline.training.dataset import Dataset, Example, HeldOutQuestion
 from secondme.pipeline.training.preferences import PreferencePair
 
@@ -93,7 +93,9 @@ class DatasetStore:
     def manifest(self, version: str) -> dict[str, Any]:
         path = self.root / version / MANIFEST
         if not path.is_file() or "/" in version or version.startswith("."):
-            raise TrainingError(f"no training dataset version {version!r}; `secondmectl train data show` lists it")
+            raise TrainingDataNotFound(
+                f"no training dataset version {version!r}; `secondmectl train data show` lists it"
+            )
         manifest = json.loads(path.read_text(encoding="utf-8"))
         manifest["pairs"] = {
             p.name.removeprefix("pairs-").removesuffix(".jsonl"): dict(Counter(r["reason"] for r in _read_jsonl(p)))
