@@ -66,7 +66,7 @@ def prepared(tiny_gguf: Path) -> Iterator[Path]:
     daemon = _daemon(root)
     try:
         daemon.ctl("init", "--no-default-model")
-        daemon.config.write_text(CONFIG)
+        daemon.write_config(CONFIG)
         daemon.start()
         daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
         assert wait_job(daemon.client, ingest(daemon.client, NOTES).id).state == jobs_pb2.JOB_STATE_SUCCEEDED
@@ -159,7 +159,13 @@ def test_dry_run_plans_then_training_activates_a_version_chat_uses_and_lineage_i
     assert {name: stage["steps"] for name, stage in result["stages"].items()} == {"sft": 2, "dpo": 2}
     assert result["dataset"]["version"] == dry["dataset"]["version"]  # the same memories build the same data
     assert result["activated"] == "tiny-self"
-    assert result["eval"]["questions"] == 2 and {"base", "trained"} <= result["eval"].keys()
+    evaluation = result["eval"]
+    assert evaluation["questions"] == 2
+    for how in ("served", "own_words"):
+        assert {evaluation[how]["base"]["model"], evaluation[how]["trained"]["model"]} == {"tiny", "tiny-self"}
+        assert all(evaluation[how][m]["questions"] == 2 for m in ("base", "trained"))
+    # the served runs are stored as `secondmectl eval --model tiny --model tiny-self` would store them
+    assert evaluation["served"]["trained"]["id"] and evaluation["own_words"]["trained"]["id"] is None
     model = daemon.client.models.GetModel(models_pb2.GetModelRequest(name="tiny-self")).model
     assert model.active and model.adapter and model.base == "tiny"
     assert model.dataset_version == result["dataset"]["version"]

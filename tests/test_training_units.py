@@ -237,3 +237,13 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path: Path) ->
             (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     assert latest_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
     assert not (tmp_path / "checkpoint-6").exists()
+
+
+def test_a_capable_models_questions_are_answered_with_the_memorys_sentences_and_noise_is_left_out() -> None:
+    memories = _memories()
+    bees = next(m for m in memories if "beekeeping" in m.title)
+    asked = {bees.id: ["Who taught the beekeeping course in the church hall?", "Qwerty zxcv plonk?"]}
+    dataset = build_dataset(_material(), DatasetSettings(held_out_fraction=0.0, questions_per_memory=6), asked)
+    model = [e for e in dataset.examples if e.template == "model"]
+    assert [e.question for e in model] == ["Who taught the beekeeping course in the church hall?"]
+    assert "church hall" in model[0].completion and model[0].memory_ids == [bees.id]

@@ -17,7 +17,7 @@ from secondme.v1 import jobs_pb2, training_pb2
 
 _STAGE_NAMES = {
     "wait": "waiting", "data": "data", "plan": "plan", "pairs": "pairs", "sft": "SFT", "dpo": "DPO",
-    "export": "export", "register": "register", "eval": "eval",
+    "export": "export", "register": "register", "probe": "probe", "ask": "eval",
 }  # fmt: skip
 
 
@@ -168,22 +168,32 @@ def _print_plan(result: dict[str, Any]) -> None:
 
 
 def _print_eval(report: dict[str, Any]) -> None:
-    if not report.get("questions") or "base" not in report:
+    """Base vs trained as chat serves each, and in each model's own words (where training shows)."""
+    if not report.get("questions") or "served" not in report:
         return
-    base, trained = report["base"], report["trained"]
-    table = Table("", "base", "trained", title=f"{report['questions']} questions ({report['source']})")
+    served, own = report["served"], report["own_words"]
+    table = Table("", "base", "trained", "base (own)", "trained (own)",
+                  title=f"{report['questions']} questions ({report['source']}), with retrieval")  # fmt: skip
     for label, key in (
         ("recall", "recall"),
         ("all terms", "all_terms"),
         ("abstention", "abstention"),
         ("false abstention", "false_abstention"),
         ("style markers", "style_markers"),
+        ("s / answer", "seconds_mean"),
     ):
-        if base.get(key) is not None or trained.get(key) is not None:
-            table.add_row(label, _percent(base.get(key)), _percent(trained.get(key)))
-    table.add_row("leaks", str(len(base.get("leaks", []))), str(len(trained.get("leaks", []))))
-    table.add_row("s / answer", _percent(base.get("seconds_mean")), _percent(trained.get("seconds_mean")))
+        values = [r.get(key) for r in (served["base"], served["trained"], own["base"], own["trained"])]
+        if any(v is not None for v in values):
+            table.add_row(label, *(_percent(v) for v in values))
+    table.add_row(
+        "leaks",
+        *(str(len(r.get("leaks", []))) for r in (served["base"], served["trained"], own["base"], own["trained"])),
+    )
     console.print(table)
+    console.print(
+        "(own: each model writes, as with chat.use_failed_model; `secondmectl eval` shows the served runs again)",
+        highlight=False,
+    )
 
 
 def run_data_show(ctx: CliContext) -> int:

@@ -121,7 +121,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("identity"):
             found["identity"] = identity_support(conn, ctx).to_dict()
         if eval_set is not None:
-            found["runs"] = _ask(ctx, conn, eval_set, list(params.get("models", [])), bool(params.get("retrieval")))
+            found["runs"] = ask(ctx, conn, eval_set, list(params.get("models", [])), bool(params.get("retrieval")))
     finally:
         conn.close()
     return found
@@ -140,13 +140,26 @@ def _asking(
     return answer
 
 
-def _ask(
-    ctx: JobContext, conn: sqlite3.Connection, eval_set: EvalSet, model_ids: list[str], retrieval: bool
+def ask(
+    ctx: JobContext,
+    conn: sqlite3.Connection,
+    eval_set: EvalSet,
+    model_ids: list[str],
+    retrieval: bool,
+    *,
+    let_models_write: bool = False,
+    save: bool = True,
 ) -> list[dict[str, Any]]:
+    """Each model's scored run over `eval_set`, through chat's path (stored in `eval_runs` when `save`).
+
+    `let_models_write` answers as chat does with `chat.use_failed_model`: a model that failed its
+    capability check writes instead of quoting, so two models that both fail it still differ in
+    their answers (how training measures what it changed).
+    """
     models = section_from(ModelsSection, ctx.config.get("models", {}))
     chat = section_from(ChatSection, ctx.config.get("chat", {}))
     owner = str(ctx.config.get("owner", {}).get("name", ""))
-    grounding = Grounding(chat.min_relevance, chat.use_failed_model)
+    grounding = Grounding(chat.min_relevance, chat.use_failed_model or let_models_write)
     registry = ModelRegistry(ctx.db_path, ctx.data_dir / "models")
     try:
         records = [registry.get(model_id) for model_id in model_ids]
@@ -169,7 +182,7 @@ def _ask(
             first = done_models * len(eval_set.questions)
             report = evaluate(eval_set, _asking(ctx, loop, path, record.name, first, total))
             ctx.progress("ask", first + len(eval_set.questions), total, f"{record.name}: done")
-            run_id = save_run(conn, record.id, record.name, eval_set.source, retrieval, report)
+            run_id = save_run(conn, record.id, record.name, eval_set.source, retrieval, report) if save else None
             runs.append({"id": run_id, "model": record.name, "model_id": record.id, "capable": capable,
                          **report.to_dict(with_answers=False)})  # fmt: skip
     finally:

@@ -23,10 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from secondme.daemon.config import ChatSection, ModelsSection, TrainingSection, section_from
-from secondme.daemon.jobs.chat_path import chat_prompts, current_system_prompt
+from secondme.daemon.config import ModelsSection, TrainingSection, section_from
 from secondme.daemon.jobs.context import JobContext
-from secondme.daemon.memory_search import RetrievalSettings
+from secondme.daemon.jobs.system_prompt import current_system_prompt
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry, TrainedVersion
 from secondme.daemon.store.training_material import read_material
 from secondme.pipeline.embeddings import DEFAULT_MODEL
@@ -37,7 +36,16 @@ RUNS_DIR = Path("training") / "runs"
 DATASETS_DIR = Path("training") / "datasets"
 LOCK_FILENAME = "training.lock"
 MERGED_KINDS = ("q4_k_m", "q8_0")
-# Tokens of an answer in the preference and evaluation generations (chat answers are short).
+# A capable base's own question about a memory (answered with the memory's sentences, never its words).
+QUESTION_PROMPT = (
+    "Here is a note someone wrote:\n\n{note}\n\nWrite one short question to its author that the note answers."
+)
+QUESTION_SCHEMA = {
+    "type": "object",
+    "properties": {"question": {"type": "string", "minLength": 8, "maxLength": 160}},
+    "required": ["question"],
+}
+# Tokens of a base model's answer to a preference prompt (chat answers are short).
 ANSWER_TOKENS = 96
 
 
@@ -78,8 +86,6 @@ class TrainingRun:
         self.params = params
         self.settings = section_from(TrainingSection, ctx.config.get("training", {}))
         self.models = section_from(ModelsSection, ctx.config.get("models", {}))
-        chat = section_from(ChatSection, ctx.config.get("chat", {}))
-        self.retrieval = RetrievalSettings(chat.retrieve_memories, chat.fresh_memories, chat.min_similarity)
         self.owner = str(ctx.config.get("owner", {}).get("name", ""))
         run_id = str(params.get("run_id", ""))
         if not run_id or "/" in run_id or run_id.startswith("."):
@@ -182,12 +188,44 @@ class TrainingRun:
             min_memories=self.settings.min_memories,
             max_preference_prompts=self.settings.preference_prompts,
         )
-        dataset = build_dataset(material, settings)
+        dataset = build_dataset(material, settings, self._model_questions(material, settings))
         version = store.save(dataset, settings.__dict__)
         self._save_state(dataset_version=version, trained_through=dataset.newest_ingested_at)
         counts = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in dataset.counts.items())
         self.ctx.progress("data", 1, 1, f"dataset {version}: {counts}; {len(dataset.held_out)} held-out questions")
         return version, material
+
+    def _model_questions(self, material: Any, settings: Any) -> dict[str, list[str]]:
+        """The base's own questions about each memory it may learn from, when it passed its capability check."""
+        from secondme.daemon.models.generator import local_generator
+        from secondme.daemon.models.probes import read_probe
+        from secondme.pipeline.training.material import held_out
+
+        registry = ModelRegistry(self.ctx.db_path, self.models_dir)
+        conn = self.ctx.connect()
+        try:
+            base = registry.get(self.state["base_id"])
+            probe = read_probe(conn, base.id)
+        finally:
+            conn.close()
+            registry.close()
+        if probe is None or not probe.passed:
+            return {}
+        memories = [
+            m for m in material.memories
+            if m.id not in material.private_memory_ids and not held_out(m.id, settings.held_out_fraction)
+        ]  # fmt: skip
+        generator = local_generator(base, self.models)
+        questions: dict[str, list[str]] = {}
+        for index, memory in enumerate(memories):
+            self.ctx.progress("data", index, len(memories), f"{base.name} asks about {memory.title[:40]}")
+            prompt = [{"role": "user", "content": QUESTION_PROMPT.format(note=memory.passages[0].text[:1200])}]
+            try:
+                asked = generator.generate_json(prompt, QUESTION_SCHEMA, max_tokens=96, seed=index)
+            except PipelineError:
+                continue  # a question the model cannot write costs that question only
+            questions[memory.id] = [asked["question"]]
+        return questions
 
     def _dataset_summary(self, version: str) -> dict[str, Any]:
         manifest = self._dataset_store().manifest(version)
@@ -457,48 +495,28 @@ class TrainingRun:
         return EvalSet(questions, source="held-out memories")
 
     def _evaluate(self, base: ModelRecord, trained: ModelRecord, version: str) -> dict[str, Any]:
-        from secondme.pipeline.evaluation import evaluate
+        """Base vs trained, with retrieval: as chat serves each (stored, as `secondmectl eval` would), and in
+        each model's own words (as with `chat.use_failed_model`), which is where training shows."""
+        from secondme.daemon.jobs.evaluation import ask
 
         if self.settings.eval_questions == 0 and not self.params.get("eval_questions"):
             return {}
         eval_set = self._eval_set(version)
         if not eval_set.questions:
             return {"questions": 0, "source": eval_set.source}
-        texts = [q.question for q in eval_set.questions]
-        reports: dict[str, Any] = {"questions": len(texts), "source": eval_set.source}
-        total = 2 * len(texts)
-        asked = 0
-        for label, record, with_adapter in (("base", base, False), ("trained", trained, True)):
-            prompts = dict(
-                zip(
-                    [q.id for q in eval_set.questions],
-                    chat_prompts(self.ctx.db_path, self.owner, self.retrieval, texts, record.trained_through),
-                    strict=True,
-                )
-            )
-            model = self._llama(record, with_adapter)
-
-            def answer(
-                question: Any, model: LocalLlama = model, label: str = label, prompts: dict[str, Any] = prompts
-            ) -> str:
-                nonlocal asked
-                text = model.generate(prompts[question.id], max_tokens=ANSWER_TOKENS, temperature=0.0, seed=0)
-                asked += 1
-                self.ctx.progress("eval", asked, total, f"{label}: {question.question[:60]}")
-                return text
-
-            try:
-                report = evaluate(eval_set, answer)
-            except PipelineError as exc:
-                raise TrainingError(f"evaluating the {label} model failed: {exc}") from exc
-            finally:
-                model.close()
-            reports[label] = report.to_dict(with_answers=False)
-            reports[f"{label}_answers"] = [
-                {"id": a.question_id, "answer": a.answer[:300], "recall": a.recall, "abstained": a.abstained}
-                for a in report.answers
-            ]
-        return reports
+        models = [base.id, trained.id]
+        conn = self.ctx.connect()
+        try:
+            served = ask(self.ctx, conn, eval_set, models, retrieval=True)
+            own = ask(self.ctx, conn, eval_set, models, retrieval=True, let_models_write=True, save=False)
+        finally:
+            conn.close()
+        return {
+            "questions": len(eval_set.questions),
+            "source": eval_set.source,
+            "served": {"base": served[0], "trained": served[1]},
+            "own_words": {"base": own[0], "trained": own[1]},
+        }
 
 
 def _parse_time(text: str, from_db: Any) -> datetime | None:

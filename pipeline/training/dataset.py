@@ -27,6 +27,7 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -158,9 +159,12 @@ def _quotable(passage: Passage) -> Passage:
 
 
 class _Builder:
-    def __init__(self, material: Material, settings: DatasetSettings) -> None:
+    def __init__(
+        self, material: Material, settings: DatasetSettings, model_questions: Mapping[str, Sequence[str]]
+    ) -> None:
         self.material = material
         self.settings = settings
+        self.model_questions = model_questions
         seed = hashlib.sha256("".join(sorted(m.id for m in material.memories)).encode()).digest()
         self.random = random.Random(int.from_bytes(seed[:8], "big"))
         usable = [m for m in material.memories if m.id not in material.private_memory_ids and m.passages]
@@ -235,6 +239,8 @@ class _Builder:
                     question = self.random.choice(_RELATION_QUESTIONS).format(a=a, b=b)
                     found.append(("relation", question, _limit_words(said, ANSWER_WORDS), [a, b], passage))
                     break
+        for question in self.model_questions.get(memory.id, ()):
+            found.extend(self._model_question(memory, question))
         first = memory.passages[0]
         opening = clean_sentences(first.text)
         if opening and memory.title:
@@ -244,15 +250,35 @@ class _Builder:
             month = f"{memory.created_at:%B %Y}"
             question = self.random.choice(_DATE_QUESTIONS).format(month=month)
             found.append(("date", question, _limit_words(opening, ANSWER_WORDS), [month], first))
-        # Entity and relation questions first (in graph order), then one of title/date, to the budget.
-        named = [q for q in found if q[0].startswith(("entity", "relation"))]
-        plain = [q for q in found if not q[0].startswith(("entity", "relation"))]
+        # The model's questions, then entity and relation ones (in graph order), then title/date, to the budget.
+        named = [q for q in found if q[0] == "model"] + [q for q in found if q[0].startswith(("entity", "relation"))]
+        plain = [q for q in found if not q[0].startswith(("entity", "relation", "model"))]
         self.random.shuffle(plain)
         chosen = (named[: max(1, self.settings.questions_per_memory - 1)] + plain)[: self.settings.questions_per_memory]
         for _template, _question, _answer, terms, _passage in chosen:
             for term in terms:
                 self.asked[term] += 1
         return chosen
+
+    def _model_question(self, memory: Memory, question: str) -> list[tuple[str, str, str, list[str], Passage]]:
+        """A question the model wrote about this memory, answered with the sentences that share its words.
+
+        The model only asks: a question sharing no content word with any sentence is left out, so a
+        noisy question never becomes an answer the memory does not give.
+        """
+        asked = {w for w in _content_words(question)}
+        best: tuple[int, Passage, list[str]] | None = None
+        for passage in memory.passages:
+            scored = [(len(asked & set(_content_words(s))), s) for s in clean_sentences(passage.text)]
+            said = [s for n, s in scored if n > 0]
+            score = sum(n for n, _ in scored)
+            if said and (best is None or score > best[0]):
+                best = (score, passage, said)
+        if best is None:
+            return []
+        _, passage, said = best
+        answer = _limit_words(said, ANSWER_WORDS)
+        return [("model", question.strip(), answer, _answer_terms(answer), passage)]
 
     def _avoid(self, memory: Memory, template: str, terms: list[str]) -> list[str]:
         if template == "date":
@@ -382,9 +408,17 @@ def first_person(text: str) -> str:
     return text
 
 
-def build_dataset(material: Material, settings: DatasetSettings = DatasetSettings()) -> Dataset:
-    """The training set for `material`, or `TrainingRefused` when there are too few memories to learn from."""
-    builder = _Builder(material, settings)
+def build_dataset(
+    material: Material,
+    settings: DatasetSettings = DatasetSettings(),
+    model_questions: Mapping[str, Sequence[str]] | None = None,
+) -> Dataset:
+    """The training set for `material`, or `TrainingRefused` when there are too few memories to learn from.
+
+    `model_questions` (memory id -> questions) are the base model's own questions about a memory,
+    asked only when it passed its capability check; they join the templates' questions.
+    """
+    builder = _Builder(material, settings, model_questions or {})
     if len(builder.train) < settings.min_memories:
         usable = len(builder.train) + len(builder.held)
         needed = math.ceil(settings.min_memories / (1 - settings.held_out_fraction))
