@@ -18,6 +18,7 @@ JOB_KINDS: dict[str, str] = {
 
 # Kinds whose job, interrupted by the daemon's end, is queued again at the next start: each commits
 # its units of work as it goes and skips what is done (ingest dedupes by content, embed and identity
-# pick up what is left). At most MAX_RESUMES times, so a job that keeps taking the daemon down stops.
-RESUMABLE_KINDS = frozenset({"ingest", "embed", "identity"})
+# pick up what is left, train goes on from its run's newest checkpoint). At most MAX_RESUMES times,
+# so a job that keeps taking the daemon down stops.
+RESUMABLE_KINDS = frozenset({"ingest", "embed", "identity", "train"})
 MAX_RESUMES = 3
