@@ -120,7 +120,7 @@ class Daemon:
         peer_id = peer_id_from_public_key(node_key.public_key())
         prepare_socket_path(paths.socket)
 
-        self.store = await Store.open(paths.db)
+        self.store = await Store.open(paths.db, check_integrity=True)
         originals = Originals(paths.originals)
         memories = MemoryRepository(self.store, originals)
         swept = originals.sweep_orphans(await memories.file_backed_hashes())

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from secondme.daemon.client import Client
+from secondme.daemon.client import Client, DaemonUnavailable
 from secondme.daemon.config import Config, load_config
 from secondme.daemon.paths import Paths
+from secondme.daemon.store import health
+from secondme.daemon.store.db import DatabaseUnusable
 
 
 @dataclass
@@ -37,7 +39,14 @@ class CliContext:
 
     def client(self) -> Client:
         if self._client is None:
-            self._client = Client(self.paths.socket).wait_ready()
+            try:
+                self._client = Client(self.paths.socket).wait_ready()
+            except DaemonUnavailable as exc:
+                # A daemon that will not start on its database says why in its log; say it here too.
+                problem = health.diagnose(self.paths.db)
+                if problem:
+                    raise DatabaseUnusable(health.explained(self.paths.db, problem)) from exc
+                raise
         return self._client
 
     def close(self) -> None:

@@ -44,6 +44,7 @@ def run(ctx: CliContext) -> int:
         key = create_node_key(paths.node_key)
         created.append(str(paths.node_key))
     peer_id = peer_id_from_public_key(key.public_key())
+    asyncio.run(_migrate(paths))  # the database is created, or checked and brought up to date
     model = "" if ctx.args.no_default_model else _default_model(paths)
     data = {
         "peer_id": peer_id,
@@ -86,7 +87,6 @@ def _owner_name(given: str | None, current: str) -> str:
 
 def _default_model(paths: Paths) -> str:
     """Register the packaged default model on first init (a local bootstrap step, like the key)."""
-    asyncio.run(_migrate(paths))
     registry = ModelRegistry(paths.db, paths.models)
     try:
         active = registry.active()

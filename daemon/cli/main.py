@@ -9,6 +9,7 @@ from collections.abc import Callable
 import grpc
 
 from secondme.daemon.cli import (
+    backup,
     chat,
     config_cmd,
     evaluate,
@@ -31,6 +32,7 @@ from secondme.errors import SecondmeError
 # Each module exposes register(subparsers, common) and sets `func` on its parsers.
 COMMAND_GROUPS: list[Callable[..., None]] = [
     init.register,
+    backup.register,
     status.register,
     memories.register,
     identity.register,

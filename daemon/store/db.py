@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from secondme.daemon.store import health
 from secondme.daemon.store.migrations import available_migrations
 from secondme.daemon.store.sync import PRAGMAS
 from secondme.daemon.store.timeutil import now_db
@@ -32,6 +33,10 @@ class SchemaTooNew(StoreError):
     """The database was written by a newer secondme; refusing to touch it protects the data."""
 
 
+class DatabaseUnusable(StoreError):
+    """The database is damaged or not secondme's; the message says what is wrong and what to do."""
+
+
 class Store:
     def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
         self.path = path
@@ -40,7 +45,10 @@ class Store:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, check_integrity: bool = False) -> Store:
+        """Open (creating) and migrate the database; refuse, saying what to do, one that is damaged
+        or another program's. `check_integrity` reads every page first (SQLite's quick_check): the
+        daemon does at start, so damage is found then rather than by a later query."""
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
@@ -52,8 +60,9 @@ class Store:
             try:
                 for pragma in PRAGMAS:
                     await conn.execute(pragma)
+                await store._check(check_integrity)
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{path} is not a secondme database (or is corrupt): {exc}") from exc
+                raise DatabaseUnusable(health.explained(path, health.describe_error(exc))) from exc
             await store._migrate()
             store._reader = await store._open_reader()
         except BaseException:
@@ -74,6 +83,25 @@ class Store:
                 await self._reader.close()
             await self._conn.close()
 
+    async def _check(self, integrity: bool) -> None:
+        """Refuse another program's database before migrating into it, and (`integrity`) a damaged one."""
+        async with self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+            tables = {row[0] for row in await cursor.fetchall()}
+        first = None
+        if "schema_version" in tables:
+            first_sql = "SELECT version, name FROM schema_version ORDER BY version LIMIT 1"
+            async with self._conn.execute(first_sql) as cursor:
+                row = await cursor.fetchone()
+            first = (int(row[0]), str(row[1])) if row else None
+        problem = health.foreign_tables(tables, first)
+        if problem is None and integrity:
+            async with self._conn.execute("PRAGMA quick_check(5)") as cursor:
+                found = [str(row[0]) for row in await cursor.fetchall()]
+            if found != ["ok"]:
+                problem = f"is damaged (SQLite's check found: {'; '.join(found)[:300]})"
+        if problem:
+            raise DatabaseUnusable(health.explained(self.path, problem))
+
     async def schema_version(self) -> int:
         await self._conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version "
@@ -89,7 +117,7 @@ class Store:
         try:
             current = await self.schema_version()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a secondme database (or is corrupt): {exc}") from exc
+            raise DatabaseUnusable(health.explained(self.path, health.describe_error(exc))) from exc
         if current > known:
             raise SchemaTooNew(
                 f"{self.path} has schema version {current}, newer than this secondme knows ({known}); "

@@ -1,0 +1,123 @@
+"""A damaged or foreign database is said plainly, by secondmed and by every secondmectl command, with
+what to do; `secondmectl backup` writes the consistent copy that advice points at."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import sqlite3
+
+import pytest
+from helpers import all_memories, ingest, make_notes, wait_job, wait_progress
+
+from secondme.v1 import daemon_pb2, jobs_pb2, memory_pb2
+
+COMMANDS = [
+    ("status",),
+    ("memories", "list"),
+    ("jobs", "list"),
+    ("chat", "-m", "hello"),
+    ("init", "--no-default-model"),
+    ("backup",),
+]
+
+
+def _garble(db, keep_header: bool) -> None:
+    """Overwrite the file with random bytes: all of it, or every page but the first (the header)."""
+    data = bytearray(db.read_bytes())
+    start = 4096 if keep_header else 0
+    data[start:] = random.Random(3).randbytes(len(data) - start)
+    db.write_bytes(bytes(data))
+
+
+def _foreign(db) -> None:
+    db.unlink()
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
+    conn.execute("INSERT INTO photos(path) VALUES ('/home/me/a.jpg')")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda db: _garble(db, keep_header=False), "is not an SQLite database"),
+        (lambda db: _garble(db, keep_header=True), "is damaged"),
+        (_foreign, "is another program's SQLite database (its tables: photos)"),
+    ],
+    ids=["overwritten", "damaged", "foreign"],
+)
+def test_a_database_that_cannot_be_used_is_said_plainly_everywhere(start_daemon, tmp_path, damage, said):
+    # Before: `secondmectl init` printed a traceback; secondmed said "not a secondme database (or is
+    # corrupt)" and nothing about what to do.
+    daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
+    make_notes(tmp_path / "n", 20)
+    wait_job(daemon.client, ingest(daemon.client, tmp_path / "n").id)
+    assert daemon.stop() == 0
+    db = daemon.data_dir / "secondme.db"
+    damage(db)
+    daemon.start(wait=False)
+    assert daemon.process.wait(60) == 1
+    log = daemon.log_text()
+    assert said in log and "secondmectl backup" in log and "secondmectl init" in log
+    assert "Traceback" not in log
+    for command in COMMANDS:
+        out = daemon.ctl(*command, check=False)
+        assert out.returncode != 0, command
+        assert said in out.stderr and "move" in out.stderr and str(db) in out.stderr, (command, out.stderr)
+        assert "Traceback" not in out.stderr + out.stdout, command
+    as_json = daemon.ctl("status", "--json", check=False)
+    assert said in json.loads(as_json.stdout)["error"]
+    # The advice holds: moved aside, `init` starts afresh and the daemon serves again.
+    db.rename(db.with_suffix(".damaged"))
+    daemon.ctl("init", "--no-default-model")
+    daemon.start()
+    assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest()).memory_count == 0
+
+
+def test_a_backup_taken_during_an_ingest_is_a_data_dir_a_daemon_starts_from(start_daemon, tmp_path):
+    daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
+    make_notes(tmp_path / "first", 30)
+    (tmp_path / "first" / "long.txt").write_text("a long transcript line\n" * 20_000)  # an original kept as a file
+    wait_job(daemon.client, ingest(daemon.client, tmp_path / "first").id)
+    make_notes(tmp_path / "more", 3000, words=200)
+    running = ingest(daemon.client, tmp_path / "more")
+    wait_progress(daemon.client, running.id, 600)
+    out = daemon.ctl("backup", str(tmp_path / "backup"), "--json")  # while the ingest writes
+    report = json.loads(out.stdout)
+    assert report["backup"] == str(tmp_path / "backup") and not report["missing_originals"]
+    assert not (tmp_path / "backup.incomplete").exists()
+    copy = sqlite3.connect(tmp_path / "backup" / "secondme.db")
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        counted = copy.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
+        # every memory in the snapshot is whole: its chunks, and its original inline or as a file
+        broken = copy.execute(
+            """SELECT COUNT(*) FROM memories m LEFT JOIN originals o ON o.hash = m.content_hash
+               WHERE o.hash IS NULL OR NOT EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)"""
+        ).fetchone()[0]
+    finally:
+        copy.close()
+    assert report["memories"] == counted and 31 + 500 <= counted < 3031 and broken == 0
+    assert oct((tmp_path / "backup" / "node.key").stat().st_mode & 0o777) == "0o600"
+    wait_job(daemon.client, running.id)
+    peer = daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest()).peer_id
+    daemon.stop()
+
+    restored = start_daemon("version = 1\n[identity]\nauto_update = false\n", init=False, start=False)
+    shutil.copytree(tmp_path / "backup", restored.data_dir)
+    restored.start()
+    status = restored.client.daemon.GetStatus(daemon_pb2.GetStatusRequest())
+    assert status.peer_id == peer and status.memory_count == counted
+    long = next(m for m in all_memories(restored.client) if m.source.endswith("long.txt"))
+    text = restored.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=long.id, include_text=True)).text
+    assert text.startswith("a long transcript line")
+    stored = restored.data_dir / "originals" / long.content_hash[:2] / long.content_hash
+    assert stored.read_bytes() == (tmp_path / "first" / "long.txt").read_bytes()
+    # the ingest the snapshot caught mid-way goes on in the restored self, as an interrupted job would
+    assert wait_job(restored.client, running.id).state == jobs_pb2.JOB_STATE_SUCCEEDED
+    assert len(all_memories(restored.client)) == 3031
+    assert os.listdir(restored.data_dir / "originals")
