@@ -169,7 +169,7 @@ def test_files_with_nothing_to_read_say_why(tmp_path):
     assert reasons["no-samples.wav"][1].startswith("no audio samples")
     assert reasons["silence.wav"][1] == "silence: 0:00:00.1 of audio without a sound"
     assert reasons["blank.md"][1].startswith("no text in the file")
-    assert reasons["deep.html"][0] is OutcomeKind.INGESTED and "no article found" in reasons["deep.html"][1]
+    assert reasons["deep.html"][0] is OutcomeKind.INGESTED and "nests more than 1,000 levels" in reasons["deep.html"][1]
     stored = {os.path.basename(m.source): m for m in sink.memories.values()}
     assert set(stored) == {"deep.html", "report.pdf"}  # nothing empty is a memory
     assert "The one sentence in the deep page." in stored["deep.html"].document.text
@@ -177,3 +177,24 @@ def test_files_with_nothing_to_read_say_why(tmp_path):
     assert summary.counts == {"ingested": 2, "duplicate": 0, "skipped": 4, "failed": 0, "partial": 1}
     listed = summary.to_dict()["problems"]
     assert {p["kind"] for p in listed} == {"skipped", "partial"} and all(p["reason"] for p in listed)
+
+
+def test_a_slow_document_never_holds_up_the_notes_behind_it():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget
+    from secondme.pipeline.ingest.parse import ParseRequest
+
+    noise = io.BytesIO()
+    Image.fromarray((np.random.default_rng(2).random((2000, 2000)) * 255).astype("uint8")).save(noise, format="PNG")
+    requests = [ParseRequest(0, noise.getvalue(), Path("noise.png"), "noise.png")]
+    notes = [(i, f"# Note {i}\n\nbody {i}\n".encode()) for i in range(1, 21)]
+    requests += [ParseRequest(i, text, Path(f"{i}.md"), f"{i}.md") for i, text in notes]
+    with IsolatedParser(IngestOptions().parse_settings(), ParseBudget()) as parser:
+        order = [request.key for request, _ in parser.parse_all(requests)]
+        assert parser.workers_started == 2  # one for notes, one for the heavier kinds
+    assert sorted(order) == list(range(21))
+    assert order[-1] == 0  # the notes came back while tesseract was still reading the noise

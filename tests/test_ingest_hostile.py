@@ -11,10 +11,27 @@ import time
 from pathlib import Path
 
 import psutil
-from fixtures.hostile_corpus import alias_bomb_note, blank_pages_pdf, inflating_pdf, nested_html, png, wav
-from helpers import all_memories, ingest, make_notes, result, wait_job
+from fixtures.hostile_corpus import (
+    FAILED,
+    PARTIAL,
+    SKIPPED,
+    STORED,
+    alias_bomb_note,
+    blank_pages_pdf,
+    inflating_pdf,
+    nested_html,
+    png,
+    wav,
+    write_hostile_corpus,
+)
+from helpers import TERMINAL, all_memories, ingest, make_notes, result, wait_job
 
-from secondme.v1 import jobs_pb2, memory_pb2
+from secondme.v1 import daemon_pb2, jobs_pb2, memory_pb2
+
+
+def _exact(problem: dict) -> bytes:
+    """A listed file's exact name, as a script reads it from the summary."""
+    return base64.b64decode(problem["path_b64"]) if "path_b64" in problem else problem["path"].encode()
 
 
 def _at(folder: Path, name: bytes) -> bytes:
@@ -86,7 +103,7 @@ def test_files_with_nothing_readable_are_listed_with_reasons_not_stored(daemon, 
     assert listed["blank-2000.pdf"]["kind"] == "skipped"
     assert "inflates past" in listed["inflates.pdf"]["reason"]
     assert listed["no-samples.wav"]["reason"].startswith("no audio samples")
-    assert listed["deep.html"]["kind"] == "partial" and "no article found" in listed["deep.html"]["reason"]
+    assert listed["deep.html"]["kind"] == "partial" and "nests more than 1,000 levels" in listed["deep.html"]["reason"]
     memories = all_memories(daemon.client)
     assert sorted(os.path.basename(m.source) for m in memories) == [
         "deep.html",
@@ -126,16 +143,17 @@ def _noise_png(side: int = 3000) -> bytes:
     return out.getvalue()
 
 
-def _parse_worker(daemon) -> psutil.Process:
-    """The ingest job's parse worker: a child of the job's child of the daemon."""
+def _busy_parse_worker(daemon) -> psutil.Process:
+    """The parse worker running tesseract (on the noise): a child of the job's child of the daemon."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for job_child in psutil.Process(daemon.process.pid).children():
-            workers = [p for p in job_child.children() if "spawn_main" in " ".join(p.cmdline())]
-            if workers:
-                return workers[0]
-        time.sleep(0.05)
-    raise AssertionError("no parse worker appeared")
+            for worker in job_child.children():
+                with contextlib.suppress(psutil.Error):
+                    if any(p.name() == "tesseract" for p in worker.children()):
+                        return worker
+        time.sleep(0.01)
+    raise AssertionError("no parse worker ran tesseract")
 
 
 def test_a_file_that_needs_more_memory_than_its_budget_costs_only_itself(start_daemon, tmp_path):
@@ -163,11 +181,7 @@ def test_a_parse_worker_killed_like_the_oom_killer_does_costs_only_its_file(daem
     (folder / "b-noise.png").write_bytes(_noise_png())
     make_notes(folder, 50, prefix="c")
     job = ingest(daemon.client, folder)
-    worker = _parse_worker(daemon)
-    while not worker.children():  # tesseract reading the noise: the worker is on that file
-        assert worker.is_running()
-        time.sleep(0.01)
-    worker.kill()
+    _busy_parse_worker(daemon).kill()  # while tesseract reads the noise: the worker is on that file
     final = wait_job(daemon.client, job.id)
     assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
     summary = result(final)
@@ -177,20 +191,74 @@ def test_a_parse_worker_killed_like_the_oom_killer_does_costs_only_its_file(daem
 
 
 def test_a_file_that_takes_longer_than_its_time_budget_is_stopped_with_what_it_started(start_daemon, tmp_path):
-    daemon = start_daemon("version = 1\n[ingest]\nparse_timeout_seconds = 1\n[identity]\nauto_update = false\n")
+    daemon = start_daemon("version = 1\n[ingest]\nparse_timeout_seconds = 6\n[identity]\nauto_update = false\n")
     folder = tmp_path / "notes"
     make_notes(folder, 20)
-    (folder / "noise.png").write_bytes(_noise_png())  # seconds of OCR, with no progress to report
+    (folder / "noise.png").write_bytes(_noise_png(4000))  # OCR takes many seconds, with no progress to report
     job = ingest(daemon.client, folder)
-    group = _parse_worker(daemon).pid  # the worker leads its own process group (tesseract runs in it)
-    final = wait_job(daemon.client, job.id)
-    summary = result(final)
+    groups, ocr_seen = set(), False  # each worker leads its own process group; tesseract runs in it
+    while daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job.state not in TERMINAL:
+        with contextlib.suppress(psutil.Error):
+            for job_child in psutil.Process(daemon.process.pid).children():
+                for worker in job_child.children():
+                    groups.add(worker.pid)
+                    ocr_seen = ocr_seen or any(p.name() == "tesseract" for p in worker.children())
+        time.sleep(0.01)
+    summary = result(wait_job(daemon.client, job.id))
     assert summary["ingested"] == 20
     (problem,) = summary["problems"]
-    assert problem["kind"] == "failed" and "longer than 1 s without progress" in problem["reason"]
-    left = []
+    assert problem["kind"] == "failed" and "longer than 6 s without progress" in problem["reason"]
+    assert ocr_seen, "tesseract should have been reading the noise when the budget ran out"
+    in_groups = []
     for process in psutil.process_iter(["name"]):
         with contextlib.suppress(ProcessLookupError, psutil.Error):
-            if os.getpgid(process.pid) == group:
-                left.append(process.info["name"])
+            if os.getpgid(process.pid) in groups:
+                in_groups.append(process)
+    _, alive = psutil.wait_procs(in_groups, timeout=30)  # killed ones go (a zombie waits for its reaper)
+    left = [p.info["name"] for p in alive if p.status() != psutil.STATUS_ZOMBIE]
     assert left == []  # tesseract went with the worker
+
+
+def test_the_hostile_corpus_among_two_thousand_good_notes(start_daemon, tmp_path):
+    """Every good file stored once, every bad one listed by name with a reason, the daemon answering
+    throughout, and the job's memory bounded."""
+    daemon = start_daemon("version = 1\n[ingest]\nparse_memory_mb = 512\n[identity]\nauto_update = false\n")
+    folder = tmp_path / "corpus"
+    good = make_notes(folder, 2000, words=20)
+    hostile = write_hostile_corpus(folder)
+    job = ingest(daemon.client, folder)
+    answered = 0
+    while (
+        state := daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id), timeout=10).job
+    ).state not in TERMINAL:
+        daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=10)  # raises if it does not answer
+        answered += 1
+        time.sleep(0.05)
+    assert state.state == jobs_pb2.JOB_STATE_SUCCEEDED, state.error
+    assert answered > 0
+    summary = result(state)
+    raw = os.fsencode(folder)
+
+    stored = {m.source_bytes: m for m in all_memories(daemon.client)}
+    expected = {os.fsencode(p) for p in good} | {
+        os.path.join(raw, h.name) for h in hostile if h.expect in (STORED, PARTIAL)
+    }
+    assert set(stored) == expected  # every good file once; nothing hostile that should not be
+    assert len({m.content_hash for m in stored.values()}) == len(stored)
+    listed = {_exact(p): p for p in summary["problems"]}
+    for entry in hostile:
+        path = os.path.join(raw, entry.name)
+        if entry.expect in (SKIPPED, FAILED, PARTIAL):
+            assert path in listed, f"{entry.what} ({entry.name!r}) is not listed"
+            problem = listed[path]
+            assert problem["kind"] == entry.expect, (entry.what, problem)
+            assert any(word in problem["reason"] for word in entry.reason), (entry.what, problem["reason"])
+        else:
+            assert path not in listed, (entry.what, listed[path])
+        if entry.text:
+            memory = stored[path]
+            text = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=memory.id, include_text=True))
+            assert entry.text in text.text, entry.what
+    assert summary["failed"] == 0 and summary["problems_not_listed"] == 0
+    # The parse workers stayed within their budget above what they started with; the job child stayed small.
+    assert summary["peak_memory_mb"]["parsers"] < 512 + 300 and summary["peak_memory_mb"]["job"] < 300

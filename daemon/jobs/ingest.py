@@ -7,8 +7,6 @@ their peak.
 
 from __future__ import annotations
 
-import resource
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ from secondme.daemon.models.whisper import WHISPER_FILENAME
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
-from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget
+from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget, peak_rss
 from secondme.pipeline.parsers import ParserSettings
 
 
@@ -42,11 +40,6 @@ def options_for(ctx: JobContext, params: dict[str, Any]) -> IngestOptions:
     )
 
 
-def _peak_mb(who: int) -> int:
-    peak = resource.getrusage(who).ru_maxrss  # kilobytes on Linux, bytes on macOS
-    return round(peak / (2**20 if sys.platform == "darwin" else 2**10))
-
-
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     options = options_for(ctx, params)
     settings = section_from(IngestSection, ctx.config.get("ingest", {}))
@@ -63,5 +56,5 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         for path in params.get("paths", []):
             Path(path).unlink(missing_ok=True)
     result = summary.to_dict()
-    result["peak_memory_mb"] = {"job": _peak_mb(resource.RUSAGE_SELF), "parsers": _peak_mb(resource.RUSAGE_CHILDREN)}
+    result["peak_memory_mb"] = {"job": round(peak_rss() / 2**20), "parsers": round(parser.peak_rss_bytes / 2**20)}
     return result

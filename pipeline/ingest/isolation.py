@@ -1,4 +1,4 @@
-"""The parse worker: documents parsed in a process of their own, each under a memory and a time budget.
+"""The parse workers: documents parsed in processes of their own, each under a memory and a time budget.
 
 No input can take an ingest down. The worker parses one document at a time with its address
 space limited (RLIMIT_AS) to what it had plus `ParseBudget.memory_bytes`, so a document that
@@ -9,9 +9,11 @@ with SIGKILL, its process group with it (tesseract, ffmpeg), and a crash (a segf
 library) costs only the document being parsed. Either way that document is listed with the
 reason and the worker is started again for the rest.
 
-Requests stream to the worker a few at a time (`WINDOW`), so reading, hashing and storing the
-next files overlaps with parsing; results come back in order. What a parser loads once for every
-file of its kind (a speech model) is loaded outside the budget (`parsers.base.loading_libraries`).
+Requests stream to a worker a few at a time (`WINDOW`), so reading, hashing and storing the next
+files overlaps with parsing; results come back in order. Notes and the heavier kinds (PDF, HTML,
+images, audio) have a worker each, so a slow document of one kind never holds up the other and a
+folder of notes never loads the heavy libraries. What a parser loads once for every file of its
+kind (a speech model) is loaded outside the budget (`parsers.base.loading_libraries`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import resource
@@ -29,7 +32,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any
 
+from secondme.pipeline.errors import IngestError
 from secondme.pipeline.ingest.chunking import Chunk
 from secondme.pipeline.ingest.parse import (
     Parsed,
@@ -40,8 +45,9 @@ from secondme.pipeline.ingest.parse import (
     Refused,
     parse_document,
 )
-from secondme.pipeline.parsers import ParsedDocument
+from secondme.pipeline.parsers import ParsedDocument, SourceType
 from secondme.pipeline.parsers import base as parsers_base
+from secondme.pipeline.parsers.sniff import SNIFF_BYTES, sniff
 
 # At most this many requests, and this many bytes of them (beyond the first), wait in the worker.
 WINDOW = 32
@@ -55,6 +61,19 @@ class ParseBudget:
     memory_bytes: int = 1024 * 1024 * 1024
     # The longest a parse may go without reporting progress before it is stopped.
     seconds: float = 120.0
+
+
+def peak_rss(pid: int | str = "self") -> int:
+    """A process's peak resident memory in bytes (VmHWM: it starts afresh at exec, unlike ru_maxrss,
+    which a spawned child inherits from the process it was forked from); 0 where /proc has none."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _address_space() -> int:
@@ -138,6 +157,7 @@ def _worker_main(requests: Connection, results: Connection, settings: ParseSetti
     _die_with_parent()
     budget = _MemoryBudget(memory_bytes)
     parsers_base.set_loading_hook(budget.lifted)
+    results.send(("ready",))  # starting up is not the first document's time
     while True:
         try:
             request: ParseRequest = requests.recv()
@@ -158,7 +178,7 @@ def _worker_main(requests: Connection, results: Connection, settings: ParseSetti
                 failed=True,
             )
             retire = True  # a heap that hit its ceiling is not trusted with the next document
-        results.send(("result", request.key, _packed(result)))
+        results.send(("result", request.key, _packed(result), peak_rss()))
         if retire:
             results.send(("retire",))
             results.close()
@@ -239,91 +259,163 @@ class _Worker:
         return self.process.exitcode
 
 
+class _Lane:
+    """One kind of document's worker, and the requests handed to it, in order.
+
+    Plain text and Markdown go to one lane, everything that needs a heavier parser (PDF, HTML,
+    images, audio) to another: a slow or hostile document of the second kind never holds up the
+    notes, and a folder of notes never loads the heavy libraries.
+    """
+
+    def __init__(self, parser: IsolatedParser) -> None:
+        self.parser = parser
+        self.worker: _Worker | None = None
+        self.waiting: collections.deque[ParseRequest] = collections.deque()
+        self.waiting_bytes = 0
+        self.clock = 0.0  # the last sign of life from the document at the head
+
+    def room(self) -> bool:
+        return not self.waiting or (len(self.waiting) < WINDOW and self.waiting_bytes < WINDOW_BYTES)
+
+    def submit(self, request: ParseRequest) -> None:
+        if self.worker is None:
+            self.worker = self.parser.start_worker()
+        if not self.waiting:
+            self.clock = time.monotonic()  # an idle worker starts on it now
+        self.worker.submit(request)
+        self.waiting.append(request)
+        self.waiting_bytes += len(request.data)
+
+    def pop(self) -> ParseRequest:
+        head = self.waiting.popleft()
+        self.waiting_bytes -= len(head.data)
+        self.clock = time.monotonic()
+        return head
+
+    def replace(self, kill: bool) -> int | None:
+        """A fresh worker for what is still waiting; returns the old one's exit code."""
+        assert self.worker is not None
+        code = self.parser.stop_worker(self.worker, kill)
+        self.worker = self.parser.start_worker()
+        for request in self.waiting:
+            self.worker.submit(request)
+        self.clock = time.monotonic()
+        return code
+
+    def handle(
+        self, message: tuple[Any, ...] | None, progress: ProgressCallback | None
+    ) -> Iterator[tuple[ParseRequest, ParseResult]]:
+        """Act on one message from the worker (None: the head made no progress within the budget)."""
+        seconds = self.parser.budget.seconds
+        if message is None:
+            head = self.pop()
+            self.replace(kill=True)
+            reason = (
+                f"reading it took longer than {seconds:g} s without progress and was stopped "
+                "(raise ingest.parse_timeout_seconds to allow more)"
+            )
+            yield head, Refused(reason, failed=True)
+        elif message[0] == "ready":
+            self.clock = time.monotonic()
+        elif message[0] == "progress":
+            self.clock = time.monotonic()
+            if progress:
+                progress(*message[2:])
+        elif message[0] == "result":
+            head = self.pop()
+            assert head.key == message[1], "results come in the order of the requests"
+            self.parser.peak_rss_bytes = max(self.parser.peak_rss_bytes, message[3])
+            yield head, _unpacked(message[2])
+        elif message[0] == "retire":
+            self.replace(kill=False)
+        else:  # died: the head was being parsed
+            head = self.pop()
+            code = self.replace(kill=True)
+            yield head, Refused(_describe_death(code), failed=True)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.parser.stop_worker(self.worker, kill=False)
+            self.worker = None
+
+
+def _lane_of(request: ParseRequest) -> str:
+    """ "text" for plain text and Markdown (or what no parser takes: refused at once), else "media"."""
+    if request.is_url:
+        return "media"
+    try:
+        source_type, _ = sniff(request.data[:SNIFF_BYTES], request.name_hint)
+    except IngestError:
+        return "text"
+    return "text" if source_type in (SourceType.TEXT, SourceType.MARKDOWN) else "media"
+
+
 class IsolatedParser:
-    """A `DocumentParser` that parses in worker processes under a `ParseBudget`, restarting them as needed."""
+    """A `DocumentParser` that parses in worker processes under a `ParseBudget`, restarting them as needed.
+
+    Two lanes, each with its own worker started when it is first needed: plain text and Markdown,
+    and everything else. Results come in order within a lane; the lanes interleave.
+    """
 
     def __init__(self, settings: ParseSettings, budget: ParseBudget) -> None:
         self.settings = settings
         self.budget = budget
         self.workers_started = 0
-        self._worker: _Worker | None = None
+        # The highest peak resident memory any worker reported (or had when it was stopped), in bytes.
+        self.peak_rss_bytes = 0
+        self._lanes = {"text": _Lane(self), "media": _Lane(self)}
 
-    def _start(self, pending: Iterable[ParseRequest]) -> _Worker:
-        self._worker = _Worker(self.settings, self.budget)
+    def start_worker(self) -> _Worker:
         self.workers_started += 1
-        for request in pending:
-            self._worker.submit(request)
-        return self._worker
+        return _Worker(self.settings, self.budget)
 
-    def _replace(self, worker: _Worker, kill: bool, pending: Iterable[ParseRequest]) -> tuple[_Worker, int | None]:
-        code = worker.stop(kill)
-        self._worker = None
-        return self._start(pending), code
+    def stop_worker(self, worker: _Worker, kill: bool) -> int | None:
+        if worker.process.pid is not None:
+            self.peak_rss_bytes = max(self.peak_rss_bytes, peak_rss(worker.process.pid))
+        return worker.stop(kill)
 
     def parse_all(
         self, requests: Iterable[ParseRequest], progress: ProgressCallback | None = None
     ) -> Iterator[tuple[ParseRequest, ParseResult]]:
         source = iter(requests)
-        waiting: collections.deque[ParseRequest] = collections.deque()
-        waiting_bytes = 0
+        held: ParseRequest | None = None  # the next request, waiting for room in its lane
         exhausted = False
-        clock = time.monotonic()  # the last sign of life from the document at the head
-        worker = self._worker
         while True:
-            while not exhausted and (not waiting or (len(waiting) < WINDOW and waiting_bytes < WINDOW_BYTES)):
-                request = next(source, None)
-                if request is None:
-                    exhausted = True
+            while not exhausted:
+                if held is None:
+                    held = next(source, None)
+                    if held is None:
+                        exhausted = True
+                        break
+                lane = self._lanes[_lane_of(held)]
+                if not lane.room():
                     break
-                if worker is None:
-                    worker = self._start(())
-                if not waiting:
-                    clock = time.monotonic()  # an idle worker starts on it now
-                worker.submit(request)
-                waiting.append(request)
-                waiting_bytes += len(request.data)
-            if not waiting:
+                lane.submit(held)
+                held = None
+            busy = [lane for lane in self._lanes.values() if lane.waiting]
+            if not busy:
                 return
-            assert worker is not None
-            left = clock + self.budget.seconds - time.monotonic()
-            try:
-                message = worker.results.recv() if worker.results.poll(max(0.0, left)) else None
-            except (EOFError, OSError):
-                message = ("died",)
-            if message is None:  # the head made no progress within the budget
-                head = waiting.popleft()
-                waiting_bytes -= len(head.data)
-                worker, _ = self._replace(worker, True, waiting)
-                clock = time.monotonic()
-                reason = (
-                    f"reading it took longer than {self.budget.seconds:g} s without progress and was stopped "
-                    "(raise ingest.parse_timeout_seconds to allow more)"
-                )
-                yield head, Refused(reason, failed=True)
-            elif message[0] == "progress":
-                clock = time.monotonic()
-                if progress:
-                    progress(*message[2:])
-            elif message[0] == "result":
-                head = waiting.popleft()
-                waiting_bytes -= len(head.data)
-                assert head.key == message[1], "results come in the order of the requests"
-                clock = time.monotonic()
-                yield head, _unpacked(message[2])
-            elif message[0] == "retire":
-                worker, _ = self._replace(worker, False, waiting)
-                clock = time.monotonic()
-            else:  # died: the head was being parsed
-                head = waiting.popleft()
-                waiting_bytes -= len(head.data)
-                worker, code = self._replace(worker, True, waiting)
-                clock = time.monotonic()
-                yield head, Refused(_describe_death(code), failed=True)
+            now = time.monotonic()
+            timeout = max(0.0, min(lane.clock + self.budget.seconds for lane in busy) - now)
+            ready = multiprocessing.connection.wait([lane.worker.results for lane in busy if lane.worker], timeout)
+            if not ready:
+                for lane in busy:
+                    if lane.clock + self.budget.seconds <= time.monotonic():
+                        yield from lane.handle(None, progress)
+                continue
+            for lane in busy:
+                assert lane.worker is not None
+                if lane.worker.results not in ready:
+                    continue
+                try:
+                    message: tuple[Any, ...] = lane.worker.results.recv()
+                except (EOFError, OSError):
+                    message = ("died",)
+                yield from lane.handle(message, progress)
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.stop(kill=False)
-            self._worker = None
+        for lane in self._lanes.values():
+            lane.close()
 
     def __enter__(self) -> IsolatedParser:
         return self

@@ -1,12 +1,16 @@
 """Saved web pages: the article's text, title, author and date, without menus and footers.
 
-When no article is found (a page of links, or markup too deep for lxml: 100,000 nested divs),
-the page's whole visible text is kept instead and the memory says so, rather than an empty one.
+When no article is found (a page of links), the page's whole visible text is kept instead and
+the memory says so, rather than an empty one. Markup nested deeper than any extractor reads
+(lxml stops at 256 levels: 100,000 nested divs lost their one sentence) goes straight to its text.
 """
 
 from __future__ import annotations
 
+import html
 import html.parser
+import itertools
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +57,38 @@ class _VisibleText(html.parser.HTMLParser):
             self.parts.append(data)
 
 
+# Elements that never have a closing tag, left out of the nesting count.
+_OPENING = re.compile(
+    r"<(/?)(?!(?:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr)\b)[A-Za-z]", re.IGNORECASE
+)
+# Deeper than this, no article extractor can read the page (lxml stops at 256 levels): skip to the text.
+MAX_ARTICLE_DEPTH = 1000
+_TAG = re.compile(r"<[^<>]*>")  # stops at the next "<": linear even when a ">" never comes
+_INVISIBLE_BLOCK = re.compile(r"<(script|style|noscript|template|head)\b", re.IGNORECASE)
+
+
+def nesting_depth(markup: str) -> int:
+    """How deep the elements nest (void elements aside), from the tags alone, in one pass."""
+    steps = (-1 if slash else 1 for slash in _OPENING.findall(markup))
+    return max(itertools.accumulate(steps, initial=0))
+
+
+def _stripped_text(markup: str) -> tuple[str, str]:
+    """(title, text) by removing tags, for markup too deep to parse as a tree; linear in its length."""
+    kept, at = [], 0
+    for block in _INVISIBLE_BLOCK.finditer(markup):
+        if block.start() < at:
+            continue
+        kept.append(markup[at : block.start()])
+        end = markup.lower().find(f"</{block[1].lower()}", block.end())
+        at = len(markup) if end < 0 else end
+    kept.append(markup[at:])
+    visible = html.unescape(_TAG.sub("\n", "".join(kept)))
+    title = re.search(r"<title[^<>]*>([^<]*)", markup, re.IGNORECASE)
+    lines = (" ".join(line.split()) for line in visible.splitlines())
+    return (" ".join(title[1].split()) if title else ""), "\n".join(line for line in lines if line)
+
+
 def visible_text(markup: str) -> tuple[str, str]:
     """(title, text) of a page without any tree: lines joined, blank runs squeezed."""
     reader = _VisibleText()
@@ -74,24 +110,32 @@ class HtmlParser:
                 f"the page is {len(data) / 2**20:.0f} MB of markup (limit {MAX_HTML_BYTES // 2**20} MB); "
                 "save it as text or PDF instead"
             )
-        import trafilatura
-
         markup, _ = decode_text(data)
-        try:
-            doc = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, favor_recall=True)
-        except (ValueError, RecursionError):
-            doc = None
+        doc = None
+        deep = nesting_depth(markup) > MAX_ARTICLE_DEPTH
+        if not deep:
+            import trafilatura
+
+            try:
+                doc = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, favor_recall=True)
+            except (ValueError, RecursionError):
+                doc = None
         fields = (doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)) if doc is not None else {}
         text = (fields.get("text") or "").strip()
         status, detail = ParseStatus.OK, ""
         title = fields.get("title") or None
         if not text:
-            page_title, text = visible_text(markup)
+            page_title, text = _stripped_text(markup) if deep else visible_text(markup)
             title = title or page_title or None
-            if text:
-                status, detail = ParseStatus.PARTIAL, "no article found in the page; kept all of its visible text"
-            else:
+            if not text:
                 status, detail = ParseStatus.EMPTY, "no text in the page"
+            elif deep:
+                detail = (
+                    f"the page nests more than {MAX_ARTICLE_DEPTH:,} levels deep; kept all of its text, not an article"
+                )
+                status = ParseStatus.PARTIAL
+            else:
+                status, detail = ParseStatus.PARTIAL, "no article found in the page; kept all of its visible text"
         created = None
         if fields.get("date"):
             try:

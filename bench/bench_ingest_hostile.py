@@ -1,0 +1,130 @@
+"""Ingest beside hostile files: the good notes' throughput with the hostile corpus beside them vs without.
+
+Two fresh daemons ingest the same good notes (5,000 by default), the second with the project's
+hostile corpus in the same folder (tests/fixtures/hostile_corpus.py: names that are not UTF-8,
+links out of the folder, pipes and sockets, a billion laughs, a PDF stream inflating to 1 GiB, a
+2,000-page PDF without text, a 10-gigapixel PNG, silence, 100,000 nested divs, ...). For each:
+the ingest job's time (its started_at to finished_at), the good notes per second, and peak
+memory (VmHWM) of the daemon, the job child and its parse workers. The goal: the good notes go
+at least 0.9x as fast with the hostile files beside them.
+
+Run: .venv/bin/python bench/bench_ingest_hostile.py [--notes 5000] [--rounds 1] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+from fixtures.hostile_corpus import write_hostile_corpus  # noqa: E402
+from harness import start_daemon  # noqa: E402
+
+from secondme.v1 import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc  # noqa: E402
+
+CONFIG = "version = 1\n[network]\nenabled = false\n[identity]\nauto_update = false\n"
+TERMINAL = {jobs_pb2.JOB_STATE_SUCCEEDED, jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_CANCELLED}
+WORDS = ["harbour", "ferry", "garden", "letter", "bread", "tide", "walk", "kiln", "glaze", "hive", "train", "map"]
+
+
+def write_notes(folder: Path, count: int) -> None:
+    """Markdown notes of about 150 words with front matter, each different."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        words = " ".join(f"{WORDS[(i + j) % len(WORDS)]}{(i * 31 + j) % 997}" for j in range(150))
+        (folder / f"note-{i:05d}.md").write_text(
+            f"---\ntitle: Note {i}\ndate: 2024-{1 + i % 12:02d}-{1 + i % 28:02d}\ntags: [bench]\n---\n"
+            f"# Note {i}\n\n{words}\n"
+        )
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Run:
+    seconds: float
+    result: dict
+    daemon_peak_mb: float
+
+    def rate(self, notes: int) -> float:
+        return notes / self.seconds
+
+
+def ingest_once(folder: Path) -> Run:
+    daemon = start_daemon(CONFIG)
+    try:
+        channel = grpc.insecure_channel(f"unix:{daemon.socket}")
+        memory = memory_pb2_grpc.MemoryServiceStub(channel)
+        jobs = jobs_pb2_grpc.JobServiceStub(channel)
+        job = memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)]), timeout=60).job
+        while job.state not in TERMINAL:
+            time.sleep(0.1)
+            job = jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id), timeout=30).job
+        if job.state != jobs_pb2.JOB_STATE_SUCCEEDED:
+            raise RuntimeError(f"the ingest ended {jobs_pb2.JobState.Name(job.state)}: {job.error}")
+        seconds = (job.finished_at.ToNanoseconds() - job.started_at.ToNanoseconds()) / 1e9
+        peak = _vm_hwm_mb(daemon.process.pid)
+        channel.close()
+        return Run(seconds, json.loads(job.result_json), peak)
+    finally:
+        daemon.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=1, help="pairs of runs, alternating (noise shows in the spread)")
+    parser.add_argument("--quick", action="store_true", help="300 notes and a 64 MiB stream: the size the test runs")
+    args = parser.parse_args()
+    notes, inflated = (300, 64 << 20) if args.quick else (args.notes, 1 << 30)
+    root = Path(tempfile.mkdtemp(prefix="smb-hostile-", dir="/tmp"))
+    try:
+        good, mixed = root / "good" / "notes", root / "mixed" / "notes"
+        write_notes(good, notes)
+        shutil.copytree(good, mixed)
+        hostile = write_hostile_corpus(mixed, inflated_bytes=inflated)
+        print(
+            f"{notes} good notes; beside them {len(hostile)} hostile files (a stream inflates to {inflated >> 20} MiB)"
+        )
+        pairs = []
+        for _ in range(args.rounds):
+            pairs.append((ingest_once(good), ingest_once(mixed)))
+        print()
+        print(f"{'':28}{'good notes only':>18}{'with hostile files':>22}")
+        for number, (alone, beside) in enumerate(pairs, start=1):
+            print(f"round {number}")
+            print(f"  {'ingest job time':26}{alone.seconds:>15.1f} s{beside.seconds:>19.1f} s")
+            print(f"  {'good notes per second':26}{alone.rate(notes):>17.0f}{beside.rate(notes):>21.0f}")
+            print(f"  {'peak RSS daemon':26}{alone.daemon_peak_mb:>14.0f} MB{beside.daemon_peak_mb:>18.0f} MB")
+            for who, label in (("job", "peak RSS job child"), ("parsers", "peak RSS parse workers")):
+                print(
+                    f"  {label:26}{alone.result['peak_memory_mb'][who]:>14.0f} MB"
+                    f"{beside.result['peak_memory_mb'][who]:>18.0f} MB"
+                )
+        _, beside = pairs[-1]
+        counts = {k: beside.result[k] for k in ("ingested", "partial", "duplicate", "skipped", "failed")}
+        print(f"\nwith the hostile files: {counts}; every problem listed: {len(beside.result['problems'])}")
+        ratios = [beside.rate(notes) / alone.rate(notes) for alone, beside in pairs]
+        print(f"\nthroughput with/without hostile files: {' '.join(f'{r:.2f}x' for r in ratios)} (goal >= 0.9x)")
+        print(f"   ratio {min(ratios):.2f}x")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
