@@ -35,7 +35,7 @@ async def test_a_database_from_a_newer_secondme_is_refused(tmp_path):
 async def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path):
     path = tmp_path / "s.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="is not an SQLite database.*secondmectl init"):
+    with pytest.raises(StoreError, match=r"is not an SQLite database.*secondmectl init"):
         await Store.open(path)
 
 
