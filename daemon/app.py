@@ -96,6 +96,8 @@ class Daemon:
     config: Config
     started_monotonic: float = field(default_factory=time.monotonic)
     store: Store | None = None
+    # What the background jobs still have to do, for status.
+    backlog: Backlog | None = None
     server: grpc.aio.Server | None = None
     jobs: JobManager | None = None
     health: health.aio.HealthServicer | None = None
@@ -163,6 +165,7 @@ class Daemon:
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ]
         )
+        self.backlog = Backlog(paths.db, DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS)
         status = StatusSources(
             data_dir=str(paths.data_dir),
             socket_path=str(paths.socket),
@@ -173,7 +176,7 @@ class Daemon:
             running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
             active_model=lambda: self.runtime.loaded.name if self.runtime and self.runtime.loaded else "",
             addresses=self._mesh_addresses,
-            backlog=Backlog(self.store, DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS).counts,
+            backlog=self.backlog.counts,
         )
         self._add(
             daemon_pb2,
@@ -391,6 +394,8 @@ class Daemon:
             await self.jobs.shutdown()
         if self._grant_ledger:
             self._grant_ledger.close()
+        if self.backlog:
+            await self.backlog.close()
         if self.store:
             await self.store.close()
         with contextlib.suppress(FileNotFoundError):

@@ -2,20 +2,30 @@
 
 Retrieval misses a memory without its embedding, and the identity update has not read a document
 without its insight; `status` says how many there are, so neither is silently behind. Counting
-walks every memory, so a count is reused for `MAX_AGE_SECONDS` (status is polled, and the counts
-move only as jobs commit batches).
+walks every memory's id (a millisecond or two per thousands), so it runs on its own read-only
+connection in a worker thread, never on the daemon's reader that status and chat wait on, and a
+count is reused for `MAX_AGE_SECONDS`: an older one is answered at once and counted again behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-from secondme.daemon.store.db import Store
 from secondme.daemon.store.identity_job_store import NOT_A_COPY
 
 MAX_AGE_SECONDS = 1.0
+_COUNTS = f"""SELECT
+    (SELECT COUNT(*) FROM memories m
+     WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)
+       AND NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id AND e.model = ?)),
+    (SELECT COUNT(*) FROM memories m
+     WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id) AND {NOT_A_COPY}
+       AND NOT EXISTS (SELECT 1 FROM memory_insights i
+                       WHERE i.memory_id = m.id AND (i.status != 'failed' OR i.attempts >= ?)))"""
 
 
 @dataclass(frozen=True)
@@ -27,30 +37,37 @@ class BacklogCounts:
 
 
 class Backlog:
-    def __init__(self, store: Store, embedding_model: str, max_insight_attempts: int) -> None:
-        self._store = store
+    def __init__(self, db: Path, embedding_model: str, max_insight_attempts: int) -> None:
+        self._db = db
         self._model = embedding_model
         self._attempts = max_insight_attempts
+        self._conn: sqlite3.Connection | None = None
         self._counts = BacklogCounts()
-        self._counted_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self._counted_at: float | None = None
+        self._refreshing: asyncio.Task[None] | None = None
 
     async def counts(self) -> BacklogCounts:
-        async with self._lock:
-            if time.monotonic() - self._counted_at >= MAX_AGE_SECONDS:
-                self._counts = await self._count()
-                self._counted_at = time.monotonic()
-            return self._counts
+        if self._counted_at is None:
+            await self._refresh()
+        elif time.monotonic() - self._counted_at >= MAX_AGE_SECONDS and (
+            self._refreshing is None or self._refreshing.done()
+        ):
+            self._refreshing = asyncio.create_task(self._refresh(), name="backlog-count")
+        return self._counts
 
-    async def _count(self) -> BacklogCounts:
-        row = await self._store.fetchone(
-            f"""SELECT
-                  (SELECT COUNT(*) FROM memories m
-                   WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.memory_id = m.id)
-                     AND NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.memory_id = m.id AND e.model = ?)),
-                  (SELECT COUNT(*) FROM memories m LEFT JOIN memory_insights i ON i.memory_id = m.id
-                   WHERE m.parse_status != 'empty' AND {NOT_A_COPY}
-                     AND (i.memory_id IS NULL OR (i.status = 'failed' AND i.attempts < ?)))""",
-            (self._model, self._attempts),
-        )
-        return BacklogCounts(int(row[0]), int(row[1])) if row else BacklogCounts()
+    async def _refresh(self) -> None:
+        self._counts = await asyncio.to_thread(self._count)
+        self._counted_at = time.monotonic()
+
+    def _count(self) -> BacklogCounts:
+        if self._conn is None:
+            self._conn = sqlite3.connect(f"file:{self._db}?mode=ro", uri=True, check_same_thread=False)
+        row = self._conn.execute(_COUNTS, (self._model, self._attempts)).fetchone()
+        return BacklogCounts(int(row[0]), int(row[1]))
+
+    async def close(self) -> None:
+        if self._refreshing is not None:
+            await asyncio.gather(self._refreshing, return_exceptions=True)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
