@@ -13,7 +13,7 @@ from typing import Any
 
 from secondme.pipeline.errors import IngestError
 from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParserSettings, ParseStatus, SourceType
-from secondme.pipeline.parsers.ocr import bound_pixels, ocr_image, tesseract_available
+from secondme.pipeline.parsers.ocr import ocr_image, tesseract_available
 from secondme.pipeline.parsers.text import date_from_name
 
 _EXIF_DATETIME_ORIGINAL = 36867
@@ -57,7 +57,7 @@ class ImageParser:
         from PIL import Image, UnidentifiedImageError
 
         limit = self.settings.max_image_pixels
-        bound_pixels(limit)
+        Image.MAX_IMAGE_PIXELS = None  # opening reads the header only; the size is checked below, in words
         try:
             with Image.open(io.BytesIO(data)) as image:
                 width, height, fmt = image.width, image.height, (image.format or "").lower()
@@ -68,8 +68,6 @@ class ImageParser:
                     )
                 image.load()  # a truncated file fails here, not later
                 taken, meta = _exif(image)
-        except Image.DecompressionBombError as exc:
-            raise IngestError(f"the image has more pixels than allowed (ingest.max_image_pixels): {exc}") from exc
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise IngestError(f"unreadable or truncated image ({exc})") from exc
         text = ocr_image(data)
