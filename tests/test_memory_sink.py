@@ -69,3 +69,25 @@ def test_a_batch_the_writer_cannot_commit_fails_the_ingest_instead_of_vanishing(
         ingest_paths([tmp_path / "notes"], IngestOptions(), sink)
     conn.close()
     assert _count(db, "memories") == 0
+
+
+def test_a_resumed_job_counts_what_it_stored_before_as_its_own_and_copies_as_duplicates(db, tmp_path):
+    notes = make_notes(tmp_path / "notes", 10)
+    conn = connect(db)
+    first = ingest_paths(
+        [tmp_path / "notes"], IngestOptions(), SqliteMemorySink(conn, Originals(tmp_path / "o"), "job")
+    )
+    assert first.counts["ingested"] == 10
+    (tmp_path / "notes" / "copy.md").write_bytes(notes[0].read_bytes())  # the same content twice in this run
+    make_notes(tmp_path / "notes", 3, prefix="late")
+    again = ingest_paths(
+        [tmp_path / "notes"], IngestOptions(), SqliteMemorySink(conn, Originals(tmp_path / "o"), "job")
+    )
+    other = ingest_paths(
+        [tmp_path / "notes"], IngestOptions(), SqliteMemorySink(conn, Originals(tmp_path / "o"), "new")
+    )
+    conn.close()
+    # The same job resumed: its 10 earlier memories and the 3 new ones are its work; the copy is not.
+    assert (again.counts["ingested"], again.counts["duplicate"]) == (13, 1)
+    assert (other.counts["ingested"], other.counts["duplicate"]) == (0, 14)  # another job: all known already
+    assert _count(db, "memories") == 13

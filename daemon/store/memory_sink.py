@@ -70,15 +70,21 @@ class SqliteMemorySink:
         self._writer: threading.Thread | None = None
         self._writer_conn: sqlite3.Connection | None = None
         self._writer_error: BaseException | None = None
+        # The memories this run added (a resumed job's earlier ones are the others with its id).
+        self._added: set[str] = set()
 
     def find_by_hash(self, content_hash: str) -> KnownMemory | None:
         known = self._pending_by_hash.get(content_hash) or self._writing_by_hash.get(content_hash)
         if known:
-            return KnownMemory(known, same_job=True)
+            return KnownMemory(known)
         row = self._conn.execute("SELECT id, job_id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
         if row is None:
             return None
-        return KnownMemory(row[0], same_job=self._job_id is not None and row[1] == self._job_id)
+        # Stored by this job, but not in this run: before the daemon's end interrupted it (credited once).
+        earlier = self._job_id is not None and row[1] == self._job_id and row[0] not in self._added
+        if earlier:
+            self._added.add(row[0])
+        return KnownMemory(row[0], same_job=earlier)
 
     def add(self, memory: NewMemory) -> str:
         memory_id = new_memory_id()
@@ -87,6 +93,7 @@ class SqliteMemorySink:
         if not self._pending:
             self._first_pending_at = time.monotonic()
         self._pending.append(_Pending(memory_id, memory, now_db()))
+        self._added.add(memory_id)
         self._pending_by_hash[memory.content_hash] = memory_id
         self._pending_bytes += len(memory.data) + len(memory.document.text)
         if (
