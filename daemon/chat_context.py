@@ -17,12 +17,14 @@ from secondme.daemon.identity_prompt import SystemPromptSource
 from secondme.daemon.memory_search import RetrievalSettings, RetrievedMemory, Retriever
 from secondme.daemon.store.conversations import StoredMessage
 from secondme.pipeline.chat_prompt import chat_messages
-from secondme.pipeline.grounded_reply import ABSTENTION, quoted_reply, should_abstain
+from secondme.pipeline.grounded_reply import ABSTENTION, asks_about_doings, quoted_reply, recent_reply, should_abstain
 from secondme.pipeline.llm import Message
 
 log = logging.getLogger(__name__)
 
 
+# Newest memories a question about the owner's doings is answered from (saved pages are skipped).
+NEWEST_CANDIDATES = 8
 GENERATED = "generated"
 QUOTED = "quoted"
 ABSTAINED = "abstained"
@@ -90,8 +92,11 @@ class ChatContext:
         if retrieved and should_abstain(text, prepared.best_similarity, grounding.min_relevance):
             return ReplyPlan(ABSTAINED, ABSTENTION, [])
         if model is not None and not capable and not grounding.use_failed_model:
-            quoted, ids = await self.quote(text, prepared.cited)
-            return ReplyPlan(QUOTED if ids else ABSTAINED, quoted, [m for m in prepared.cited if m.memory_id in ids])
+            candidates = prepared.cited
+            if retrieved and asks_about_doings(text) and self._retriever is not None:
+                candidates = await self._retriever.newest(NEWEST_CANDIDATES)
+            quoted, ids = await self.quote(text, candidates)
+            return ReplyPlan(QUOTED if ids else ABSTAINED, quoted, [m for m in candidates if m.memory_id in ids])
         warning = ""
         if model is not None and not capable:
             warning = f"{model} did not pass the capability check: this reply is its own words, unchecked"
@@ -101,5 +106,7 @@ class ChatContext:
         """A reply of the owner's own sentences that best answer `text` (see pipeline.grounded_reply)."""
         if self._retriever is None:
             return ABSTENTION, []
-        retriever = self._retriever
-        return await asyncio.to_thread(quoted_reply, text, cited, retriever.embed_many)
+        embed = self._retriever.embed_many
+        if asks_about_doings(text):
+            return await asyncio.to_thread(recent_reply, cited, embed)
+        return await asyncio.to_thread(quoted_reply, text, cited, embed)

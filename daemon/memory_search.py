@@ -165,6 +165,29 @@ class Retriever:
             return []
         return [int(r["rowid"]) for r in rows]
 
+    async def newest(self, limit: int) -> list[RetrievedMemory]:
+        """The `limit` newest memories by their own date (a copy of another counted once)."""
+        rows = await self._store.fetchall(
+            """SELECT id, title, source, source_type, created_at, substr(text, 1, ?) AS text FROM memories
+               WHERE id NOT IN (SELECT memory_id FROM memory_links) AND trim(text) != ''
+               ORDER BY created_at DESC, id LIMIT ?""",
+            (QUOTE_CHARS, limit),
+        )
+        return [
+            RetrievedMemory(
+                memory_id=r["id"],
+                title=r["title"],
+                source=r["source"],
+                source_type=r["source_type"],
+                created_at=from_db(r["created_at"]),  # type: ignore[arg-type]
+                text=r["text"],
+                score=0.0,
+                similarity=None,
+                fresh=False,
+            )
+            for r in rows
+        ]
+
     async def _describe(self, hits: list[ChunkHit], fresh: set[str]) -> list[RetrievedMemory]:
         found = []
         for hit in hits:

@@ -2,7 +2,8 @@
 
 A question about the owner ("where do you live?") whose best retrieved memory is not relevant
 enough gets `ABSTENTION` instead of the model's imagination. With a model that failed the
-capability check, the reply is made of the owner's own sentences that best match the question,
+capability check, the reply is made of the owner's own sentences that best match the question (or,
+asked what the owner has been up to, the most representative sentence of each of their newest notes),
 each marked as quoted with its date ("On 2024-03-02 I wrote: “…”"; a saved web page is someone
 else's words: "On 2024-03-02 I saved a page that says: “…”"). Both are the owner's words or
 an honest "nothing", so chat, training and the eval share them from here.
@@ -17,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from secondme.pipeline.grounding.select import mmr
+from secondme.pipeline.grounding.select import centrality, mmr
 from secondme.pipeline.grounding.sentences import SAVED_SOURCES, owner_sentences
 
 ABSTENTION = "I have nothing on that in my memories."
@@ -25,6 +26,15 @@ QUOTED_SENTENCES = 2
 # Below this similarity to the question a sentence is not quoted as an answer to it.
 QUOTE_FLOOR = 0.2
 _ABOUT_OWNER = re.compile(r"\b(you|your|yours|yourself|u|ur)\b", re.I)
+# "What have you been up to?": a question about the owner's recent doings, which their newest notes
+# answer whatever they are about (no memory is similar to the question itself).
+_DOINGS = re.compile(
+    r"\b(up to|been doing|been busy|been working on|keeping busy|what'?s new|what is new|new with you"
+    r"|how have you been|what'?s going on)\b",
+    re.I,
+)
+# Newest notes a reply about the owner's doings quotes from.
+RECENT_QUOTED = 3
 
 
 class QuotableMemory(Protocol):
@@ -46,8 +56,20 @@ def about_owner(question: str) -> bool:
     return _ABOUT_OWNER.search(question) is not None
 
 
+def asks_about_doings(question: str) -> bool:
+    """The message asks what the owner has been up to lately."""
+    return _DOINGS.search(question) is not None
+
+
 def should_abstain(question: str, best_similarity: float, min_relevance: float) -> bool:
-    return about_owner(question) and best_similarity < min_relevance
+    """A question about the owner that no retrieved memory is relevant enough to answer (one about their
+    recent doings is answered by their newest notes, whatever those are about)."""
+    return about_owner(question) and not asks_about_doings(question) and best_similarity < min_relevance
+
+
+def _quote_line(memory: QuotableMemory, sentence: str) -> str:
+    said = "saved a page that says" if memory.source_type in SAVED_SOURCES else "wrote"
+    return f"On {memory.created_at:%Y-%m-%d} I {said}: “{sentence}”"
 
 
 def quoted_reply(
@@ -69,8 +91,33 @@ def quoted_reply(
     ids: list[str] = []
     for index in sorted(chosen, key=lambda i: pool[i][0].created_at):
         memory, sentence = pool[index]
-        said = "saved a page that says" if memory.source_type in SAVED_SOURCES else "wrote"
-        lines.append(f"On {memory.created_at:%Y-%m-%d} I {said}: “{sentence.text}”")
+        lines.append(_quote_line(memory, sentence.text))
         if memory.memory_id not in ids:
             ids.append(memory.memory_id)
     return "\n".join(lines), ids
+
+
+def recent_reply(
+    memories: Sequence[QuotableMemory], embed: Callable[[Sequence[str]], np.ndarray], count: int = RECENT_QUOTED
+) -> tuple[str, list[str]]:
+    """(reply, memory ids quoted): the most representative first-person sentence of each of the `count`
+    newest of the owner's own notes (saved pages are someone else's words), oldest first.
+
+    Returns the abstention and no ids when none of them holds a sentence of the owner's.
+    """
+    chosen: list[tuple[QuotableMemory, str]] = []
+    for memory in sorted(memories, key=lambda m: m.created_at, reverse=True):
+        if memory.source_type in SAVED_SOURCES:
+            continue
+        sentences = owner_sentences(memory.memory_id, memory.text)
+        sentences = [s for s in sentences if s.first_person] or sentences
+        if not sentences:
+            continue
+        vectors = np.asarray(embed([s.text for s in sentences]), dtype=np.float64)
+        chosen.append((memory, sentences[int(np.argmax(centrality(vectors)))].text))
+        if len(chosen) >= count:
+            break
+    if not chosen:
+        return ABSTENTION, []
+    chosen.sort(key=lambda pair: pair[0].created_at)
+    return "\n".join(_quote_line(m, s) for m, s in chosen), [m.memory_id for m, _ in chosen]

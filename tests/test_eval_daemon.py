@@ -82,6 +82,9 @@ def test_eval_answers_as_chat_does_quoting_the_owner_or_abstaining(persona_daemo
             assert (match.group(2) != "wrote") == any(said in text for text in saved), line
             quoted += 1
     assert quoted >= 10
+    # "What have you been up to lately?" is answered from the newest notes, the status note first among them.
+    (lately,) = [a for a in run["answers"] if a["question_id"] == "q27"]
+    assert "On 2025-10-18 I wrote" in lately["answer"] and not lately["abstained"]
     # The persona's notes answer these: quoting them recalls some of what the answers must mention.
     assert run["recall"] > 0.2
     assert set(run["recall_by_kind"]) >= {"fact", "temporal"}

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from secondme.pipeline.embeddings import Embedder
-from secondme.pipeline.grounded_reply import ABSTENTION, quoted_reply
+from secondme.pipeline.grounded_reply import ABSTENTION, asks_about_doings, quoted_reply, recent_reply, should_abstain
 from secondme.pipeline.grounding.names import shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import mmr
@@ -40,6 +40,8 @@ from secondme.pipeline.probe import FAILED, PASSED, UNCHECKED, run_probe
          "Your flat looks over the Barbican."),
         ("I was tired, so I went home.", "Alex was tired, so they went home.", "You were tired, so you went home."),
         ("I'm a software engineer.", "Alex is a software engineer.", "You're a software engineer."),
+        ("Moved into the flat on Friday, my back aches.", "Alex moved into the flat on Friday, their back aches.",
+         "You moved into the flat on Friday, your back aches."),
         ("Ines says I really need a new bike.", "Ines says Alex really needs a new bike.",
          "Ines says you really need a new bike."),
         ("I watch the boats from my desk.", "Alex watches the boats from their desk.",
@@ -156,6 +158,29 @@ def test_a_quoted_reply_says_what_the_owner_wrote_and_what_they_only_saved(embed
     reply, ids = quoted_reply("What makes tea taste flat?", notes[1:], embed)
     assert reply.startswith("On 2024-03-02 I saved a page that says: “Black tea") and ids == ["m2"]
     assert quoted_reply("What is your favourite opera?", [], embed) == (ABSTENTION, [])
+
+
+def test_asked_what_they_have_been_up_to_the_self_quotes_the_owners_newest_notes(embed):
+    notes = [
+        _Retrieved("old", "I planted the broad beans in March. I love the allotment.", created_at=datetime(2024, 3, 2)),
+        _Retrieved("page", "Tea\nBlack tea brewed with hard water tastes flat.", "html", datetime(2025, 2, 1)),
+        _Retrieved(
+            "new", "Bread again. I finally got an open crumb on my sourdough loaf.", created_at=datetime(2025, 1, 4)
+        ),
+        _Retrieved("mid", "We took the night ferry and I slept on the floor.", created_at=datetime(2024, 5, 18)),
+    ]
+    assert asks_about_doings("What have you been up to lately?") and asks_about_doings("what's new with you")
+    assert not asks_about_doings("Who do you work for these days?")
+    assert not should_abstain("What have you been up to?", 0.0, 0.35) and should_abstain(
+        "Where do you live?", 0.1, 0.35
+    )
+    reply, ids = recent_reply(notes, embed, count=2)
+    assert ids == ["mid", "new"]  # the two newest of the owner's own notes, oldest first; the saved page is not theirs
+    assert reply.splitlines() == [
+        "On 2024-05-18 I wrote: “We took the night ferry and I slept on the floor.”",
+        "On 2025-01-04 I wrote: “I finally got an open crumb on my sourdough loaf.”",
+    ]
+    assert recent_reply(notes[1:2], embed) == (ABSTENTION, [])
 
 
 class _Capable(http.server.BaseHTTPRequestHandler):

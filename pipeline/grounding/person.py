@@ -4,7 +4,9 @@
 (about them): pronouns are swapped and the verb that follows the owner's name agrees with it
 ("I live" -> "Alex lives"). The first "I" of a sentence becomes the name and later ones the
 singular "they", whose verbs need no change. Nothing else is touched, so a sentence says what the
-owner wrote; "we" stays "we".
+owner wrote; "we" stays "we". A diary sentence that leaves its "I" out and starts with what the
+owner did ("Started as lead data engineer at Minster Maps") gets the subject back ("Alex started
+as...", "You started as...").
 """
 
 from __future__ import annotations
@@ -36,6 +38,22 @@ _SECOND = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yo
 _PARTICIPLES = {"been", "had", "done", "gone", "seen", "made", "taken", "got", "given", "known", "never"}
 
 
+_LEADING_WORDS = re.compile(r"^([A-Z][a-z]+)\s+([a-z0-9])")
+
+
+def subjectless_past(sentence: str) -> bool:
+    """The sentence starts with a verb in the past tense and no subject: the owner's diary ("Moved to York")."""
+    match = _LEADING_WORDS.match(sentence)
+    if match is None:
+        return False
+    verb = match.group(1).lower()
+    return verb in _IRREGULAR_PAST or (len(verb) > 4 and verb.endswith("ed") and not verb.endswith("eed"))
+
+
+def _with_subject(sentence: str, subject: str) -> str:
+    return f"{subject} {sentence[:1].lower()}{sentence[1:]}"
+
+
 def _plain(token: str) -> str:
     return token.lower().replace("’", "'")
 
@@ -62,6 +80,8 @@ def _third_person_verb(word: str) -> str:
 
 def to_second(sentence: str) -> str:
     """Addressed to the owner: "I was" -> "you were", "my" -> "your"."""
+    if subjectless_past(sentence):
+        sentence = _with_subject(sentence, "I")
     tokens = _TOKEN.findall(sentence)
     out: list[str] = []
     words_seen = 0
@@ -89,6 +109,8 @@ def _after_i(tokens: list[str], index: int) -> bool:
 def to_third(sentence: str, name: str) -> str:
     """About the owner: the first "I" becomes their name (its verb agreeing), later ones "they"."""
     name = name.strip() or "the owner"
+    if subjectless_past(sentence):
+        sentence = _with_subject(sentence, "I")
     tokens = _TOKEN.findall(sentence)
     out: list[str] = []
     named = False

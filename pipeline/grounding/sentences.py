@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from secondme.pipeline.grounding.person import subjectless_past
+
 # Sources that hold someone else's words, which the owner saved rather than wrote.
 SAVED_SOURCES = ("html", "url")
 MIN_WORDS = 4
@@ -40,8 +42,9 @@ class Sentence:
 
     @property
     def first_person(self) -> bool:
-        """Says "I", "me" or "my": a statement of the owner about themselves."""
-        return _FIRST_PERSON.search(self.text) is not None
+        """Says "I", "me" or "my", or leaves its "I" out as a diary does ("Moved to York"): a statement
+        of the owner about themselves."""
+        return _FIRST_PERSON.search(self.text) is not None or subjectless_past(self.text)
 
 
 def words(text: str) -> list[str]:

@@ -101,6 +101,21 @@ def specifics(text: str, owner_name: str = "") -> set[str]:
     return found
 
 
+def as_owner(claim: str, owner_name: str) -> str:
+    """The claim with the owner's name said as "I" ("my" for the possessive), as their memories say it.
+
+    Embedded this way a sentence about the owner in the third person ("Next year Nadia wants to go
+    under six hours") is as close to the note it comes from ("Next year I want to...") as its
+    meaning is; the name itself would pull a short sentence's embedding away.
+    """
+    if not owner_name.strip():
+        return claim
+    for name in (re.escape(owner_name.strip()), *(re.escape(w) for w in words(owner_name)[:1])):
+        claim = re.sub(rf"\b{name}(’s|'s)\b", "my", claim)
+        claim = re.sub(rf"\b{name}\b", "I", claim)
+    return claim
+
+
 def states_a_fact(sentence: str) -> bool:
     """Not an order to the reader nor a question: something the memory asserts."""
     return not sentence.rstrip().endswith("?") and _ORDERS.match(sentence) is None

@@ -20,10 +20,18 @@ from secondme.pipeline.grounding.names import shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import centrality, mmr
 from secondme.pipeline.grounding.sentences import SAVED_SOURCES, Sentence, owner_sentences, split_sentences
-from secondme.pipeline.grounding.support import SourceSentence, SupportSettings, check_support
+from secondme.pipeline.grounding.support import (
+    SourceSentence,
+    SupportSettings,
+    as_owner,
+    check_support,
+    content_words,
+)
 from secondme.pipeline.identity.briefs import MemoryBrief
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+# A sentence with fewer words that carry meaning says nothing about the owner ("I have not said anything yet").
+MIN_CONTENT_WORDS = 2
 # Saved web pages (SAVED_SOURCES) are mostly someone else's words; the owner's own notes are preferred.
 WEB_WEIGHT = 0.5
 # Sentences of a shade's content (beside its one-sentence description), and of the status.
@@ -97,7 +105,12 @@ class Grounder:
     support: SupportSettings = field(default_factory=SupportSettings)
 
     def _pool(self, memories: Sequence[MemoryBrief], first_person_only: bool) -> tuple[list[Sentence], np.ndarray]:
-        sentences = [s for m in memories for s in owner_sentences(m.id, m.text)]
+        sentences = [
+            s
+            for m in memories
+            for s in owner_sentences(m.id, m.text)
+            if len(content_words(s.text, self.owner_name)) >= MIN_CONTENT_WORDS
+        ]
         if first_person_only:
             own = [s for s in sentences if s.first_person]
             sentences = own if own else sentences
@@ -241,7 +254,7 @@ class Grounder:
             counts.dropped = len(claims)
             return [], counts
         pool_vectors = np.asarray(self.embed([s.text for s in pool]), dtype=np.float64)
-        claim_vectors = np.asarray(self.embed(claims), dtype=np.float64)
+        claim_vectors = np.asarray(self.embed([as_owner(c, self.owner_name) for c in claims]), dtype=np.float64)
         source_sentences = [SourceSentence(s.memory_id, s.text, v) for s, v in zip(pool, pool_vectors, strict=True)]
         kept = []
         for claim, vector in zip(claims, claim_vectors, strict=True):

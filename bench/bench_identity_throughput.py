@@ -1,0 +1,126 @@
+"""Time per memory of the identity update with the packaged model, against a baseline checkout, in one run.
+
+For each checkout (this one, and with `--baseline DIR` another one with its own `.venv`, e.g. a
+`git worktree` of an older commit), a fresh secondmed with the packaged Gemma 3 270M active ingests
+the first N notes of the persona and updates the identity; the identity jobs' run time (from the
+job records) divided by N is the time per memory. The capability check (once per model, in its own
+job or at the start of the first identity job) is reported apart: it is paid once, not per memory.
+
+    .venv/bin/python bench/bench_identity_throughput.py [--memories 12] [--baseline DIR] [PERSONA_DIR]
+
+Slow (minutes per checkout on 2 cores) and noisy on a shared machine: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import env_for, wait_healthy
+
+from secondme.daemon.client import Client
+from secondme.v1 import jobs_pb2, memory_pb2
+
+REPO = Path(__file__).resolve().parents[1]
+PERSONA = REPO / "tests" / "persona"
+BUSY = [jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING]
+
+
+@dataclass
+class Measured:
+    memories: int
+    identity_seconds: float
+    probe_seconds: float
+    report: str
+
+    @property
+    def per_memory(self) -> float:
+        return self.identity_seconds / self.memories
+
+
+def _seconds(job: jobs_pb2.Job) -> float:
+    return job.finished_at.ToDatetime().timestamp() - job.started_at.ToDatetime().timestamp()
+
+
+def measure(checkout: Path, notes: list[Path], timeout: float) -> Measured:
+    """Ingest `notes` into a fresh daemon run from `checkout` and time its identity update."""
+    python = checkout / ".venv" / "bin" / "python"
+    root = Path(tempfile.mkdtemp(prefix="smt-", dir="/tmp"))
+    env = env_for(root)
+    folder = root / "notes"
+    folder.mkdir()
+    for note in notes:
+        shutil.copy(note, folder / note.name)
+    for argv in (["init", "--name", "Owner"], ["config", "set", "network.enabled", "false"]):
+        command = [str(python), "-m", "secondme.daemon.cli.main", *argv]
+        subprocess.run(command, env=env, check=True, capture_output=True, cwd=checkout)
+    log = (root / "secondmed.log").open("wb")
+    command = [str(python), "-m", "secondme.daemon.main"]
+    daemon = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=checkout)
+    try:
+        socket = root / "run" / "secondmed.sock"
+        wait_healthy(socket)
+        client = Client(socket)
+        client.memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)]))
+        deadline = time.monotonic() + timeout
+        while True:  # until the identity update has run and nothing is left to do
+            jobs = client.jobs.ListJobs(jobs_pb2.ListJobsRequest(page_size=100)).jobs
+            if any(j.kind == "identity" for j in jobs) and not any(j.state in BUSY for j in jobs):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pipeline of {checkout} did not finish within {timeout:.0f} s")
+            time.sleep(1)
+        failed = [j for j in jobs if j.state != jobs_pb2.JOB_STATE_SUCCEEDED]
+        if failed:
+            raise RuntimeError(f"{failed[0].kind} job failed in {checkout}: {failed[0].error}")
+        identity = [j for j in jobs if j.kind == "identity"]
+        probe = [j for j in jobs if j.kind == "probe"]
+        client.close()
+        return Measured(
+            memories=len(notes),
+            identity_seconds=sum(_seconds(j) for j in identity),
+            probe_seconds=sum(_seconds(j) for j in probe),
+            report=identity[0].result_json[:400] if identity else "",
+        )
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memories", type=int, default=12, help="notes ingested (the first N by name)")
+    parser.add_argument("--baseline", type=Path, help="another checkout with its own .venv to compare against")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per checkout")
+    parser.add_argument("persona", nargs="?", type=Path, default=PERSONA, help="persona folder (default: %(default)s)")
+    args = parser.parse_args()
+    notes = sorted((args.persona / "notes").iterdir())[: args.memories]
+    runs = {"this checkout": REPO}
+    if args.baseline:
+        runs = {"baseline": args.baseline.resolve(), **runs}
+    measured: dict[str, Measured] = {}
+    for label, checkout in runs.items():
+        result = measure(checkout, notes, args.timeout)
+        measured[label] = result
+        print(
+            f"{label} ({checkout}): identity update {result.identity_seconds:.1f} s for {result.memories} "
+            f"memories = {result.per_memory:.2f} s/memory; capability-check job {result.probe_seconds:.1f} s"
+        )
+        print(f"   report: {result.report}")
+    if "baseline" in measured:
+        base, now = measured["baseline"], measured["this checkout"]
+        print(f"ratio baseline/this checkout, time per memory: {base.per_memory / max(now.per_memory, 1e-9):.1f}x")
+        with_probe = (now.identity_seconds + now.probe_seconds) / now.memories
+        print(f"ratio counting this checkout's one-time capability check as well: {base.per_memory / with_probe:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
