@@ -100,6 +100,10 @@ class RunningDaemon:
         return result
 
     def start(self, wait: bool = True) -> RunningDaemon:
+        # Whoever made this daemon (the factory, a module fixture, `init` alone), it listens on
+        # loopback unless the test asked for the network as shipped.
+        if not self.network_as_shipped:
+            self.write_config(self.config.read_text() if self.config.exists() else "version = 1\n")
         log = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "secondme.daemon.main", *self.extra_args],
@@ -202,8 +206,6 @@ def start_daemon() -> Iterator:
             _init(daemon)
         if config_text is not None:
             daemon.write_config(config_text)
-        elif not network_as_shipped:
-            daemon.write_config(daemon.config.read_text() if daemon.config.exists() else "version = 1\n")
         started.append(daemon)
         if start:
             daemon.start()

@@ -42,19 +42,21 @@ def persona_daemon(tiny_gguf, tiny_gguf_q8):
     root = Path(tempfile.mkdtemp(prefix="sme-", dir="/tmp"))
     daemon = RunningDaemon(root, root / "config.toml", root / "data", root / "run" / "s.sock", root / "log")
     daemon.ctl("init", "--no-default-model", "--name", "Nadia Brennan")
-    daemon.start()
-    daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
-    daemon.ctl("models", "import", str(tiny_gguf_q8), "--name", "tiny-q8")
-    job = wait_job(daemon.client, ingest(daemon.client, PERSONA / "notes").id)
-    assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED, job.error
+    try:
+        daemon.start()
+        daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
+        daemon.ctl("models", "import", str(tiny_gguf_q8), "--name", "tiny-q8")
+        job = wait_job(daemon.client, ingest(daemon.client, PERSONA / "notes").id)
+        assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED, job.error
 
-    def identity_done() -> bool:
-        jobs = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity", page_size=10)).jobs
-        return bool(jobs) and all(j.state == jobs_pb2.JOB_STATE_SUCCEEDED for j in jobs)
+        def identity_done() -> bool:
+            jobs = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity", page_size=10)).jobs
+            return bool(jobs) and all(j.state == jobs_pb2.JOB_STATE_SUCCEEDED for j in jobs)
 
-    wait_until(identity_done, "the identity update after the ingest", timeout=600, every=0.5)
-    yield daemon
-    daemon.stop()
+        wait_until(identity_done, "the identity update after the ingest", timeout=600, every=0.5)
+        yield daemon
+    finally:
+        daemon.stop()
     shutil.rmtree(root, ignore_errors=True)
 
 

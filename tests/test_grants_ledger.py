@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from secondme.daemon.store import Store
 from secondme.daemon.store.grants import GrantConflict, GrantRepository, SqliteGrantLedger
+from secondme.errors import InvalidArgument
 from secondme.permissions import (
     Action,
     DenyReason,
@@ -76,7 +77,7 @@ async def test_repository_resolves_prefixes_and_refuses_short_unknown_and_confli
     assert [r.grant for r in await repo.received_from(issuer, datetime.now(UTC))] == [received.grant]
     assert await repo.received_from(issuer, datetime.now(UTC) + timedelta(days=2)) == []
     assert await repo.received_from(PEER, datetime.now(UTC)) == []
-    with pytest.raises(GrantNotFound, match="at least 6"):
+    with pytest.raises(InvalidArgument, match="at least 6"):
         await repo.get("abc")
     with pytest.raises(GrantNotFound, match="no grant"):
         await repo.get("ffffffffffff" if not received.grant.id_hex.startswith("ff") else "000000000000")

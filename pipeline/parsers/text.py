@@ -11,7 +11,7 @@ from typing import Any
 import charset_normalizer
 import yaml
 
-from secondme.pipeline.errors import UnsupportedContent
+from secondme.pipeline.errors import IngestError, UnsupportedContent
 from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParserSettings, ParseStatus, SourceType
 from secondme.pipeline.parsers.sniff import looks_binary
 
@@ -30,7 +30,7 @@ MAX_FRONT_MATTER_VALUES = 10_000
 MAX_FRONT_MATTER_DEPTH = 50
 
 
-class FrontMatterRefused(ValueError):
+class FrontMatterRefused(IngestError):
     """The front matter cannot be read as metadata; the message says why, for the owner."""
 
 
