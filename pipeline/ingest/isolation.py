@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
 import multiprocessing.connection
 import os
 import queue
 import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from secondme.pipeline.errors import IngestError
@@ -150,11 +150,18 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def _worker_main(requests: Connection, results: Connection, settings: ParseSettings, memory_bytes: int) -> None:
-    """The worker process: parse requests in order, each within the memory budget, until told to stop."""
-    os.setpgrp()  # its own process group: a kill takes whatever it started (tesseract, ffmpeg) along
+def _worker_main(requests: Connection, results: Connection) -> None:
+    """The worker process: parse requests in order, each within the memory budget, until told to stop.
+
+    It leads its own process group (started with a session of its own), so a kill takes whatever
+    it started (tesseract, ffmpeg) along. Its first message holds the settings and the budget.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    try:
+        settings, memory_bytes = requests.recv()
+    except (EOFError, OSError):
+        os._exit(0)
     budget = _MemoryBudget(memory_bytes)
     parsers_base.set_loading_hook(budget.lifted)
     results.send(("ready",))  # starting up is not the first document's time
@@ -211,23 +218,30 @@ def _describe_death(code: int | None) -> str:
 
 
 class _Worker:
-    """One worker process and the thread that feeds it (so the job's side never blocks on a full pipe)."""
+    """One worker process and the thread that feeds it (so the job's side never blocks on a full pipe).
+
+    Started as `python -m secondme.pipeline.ingest.isolation` rather than by multiprocessing's spawn,
+    which would import the job's whole main module again in every worker (and every restart).
+    """
 
     def __init__(self, settings: ParseSettings, budget: ParseBudget) -> None:
-        context = multiprocessing.get_context("spawn")
-        request_reader, request_writer = context.Pipe(duplex=False)
-        self.results, result_writer = context.Pipe(duplex=False)
-        self.process: BaseProcess = context.Process(
-            target=_worker_main,
-            args=(request_reader, result_writer, settings, budget.memory_bytes),
-            name="secondme-parse",
-            daemon=True,
-        )
-        self.process.start()
-        request_reader.close()
-        result_writer.close()
-        self._outbox: queue.SimpleQueue[ParseRequest | None] = queue.SimpleQueue()
-        self._sender = threading.Thread(target=self._send, args=(request_writer,), daemon=True, name="parse-send")
+        request_read, request_write = os.pipe()
+        result_read, result_write = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(request_read), str(result_write)],
+                pass_fds=(request_read, result_write),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            os.close(request_read)
+            os.close(result_write)
+        self.results = Connection(result_read, writable=False)
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._outbox.put((settings, budget.memory_bytes))
+        writer = Connection(request_write, readable=False)
+        self._sender = threading.Thread(target=self._send, args=(writer,), daemon=True, name="parse-send")
         self._sender.start()
 
     def _send(self, writer: Connection) -> None:
@@ -244,19 +258,20 @@ class _Worker:
 
     def stop(self, kill: bool) -> int | None:
         """Stop the worker (at once when `kill`); returns its exit code."""
-        if kill and self.process.pid is not None:
+        if kill:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
         self._outbox.put(None)
-        self.process.join(30)
-        if self.process.exitcode is None:
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
         self._sender.join(5)
         self.results.close()
-        return self.process.exitcode
+        return self.process.returncode
 
 
 class _Lane:
@@ -370,8 +385,7 @@ class IsolatedParser:
         return _Worker(self.settings, self.budget)
 
     def stop_worker(self, worker: _Worker, kill: bool) -> int | None:
-        if worker.process.pid is not None:
-            self.peak_rss_bytes = max(self.peak_rss_bytes, peak_rss(worker.process.pid))
+        self.peak_rss_bytes = max(self.peak_rss_bytes, peak_rss(worker.process.pid))
         return worker.stop(kill)
 
     def parse_all(
@@ -422,3 +436,7 @@ class IsolatedParser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+if __name__ == "__main__":  # a worker, started by _Worker with the two ends of its pipes
+    _worker_main(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
