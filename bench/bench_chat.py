@@ -13,12 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import grpc
 from harness import start_daemon
 
+from secondme.daemon.client import Client
 from secondme.daemon.models.templates import template_for
 from secondme.pipeline.llm import LlamaSettings, LocalLlama
-from secondme.v1 import chat_pb2, chat_pb2_grpc, models_pb2, models_pb2_grpc
 
 PROMPT = "Write three sentences about walking on Dartmoor in the rain."
 
@@ -58,12 +57,12 @@ def raw_run(model: LocalLlama, max_tokens: int, seed: int) -> tuple[float, float
     return first, (count - 1) / (total - first), count
 
 
-def daemon_run(stub: chat_pb2_grpc.ChatServiceStub, max_tokens: int, seed: int) -> tuple[float, float, int]:
+def daemon_run(client: Client, max_tokens: int, seed: int) -> tuple[float, float, int]:
     started = time.perf_counter()
     first = 0.0
     count = 0
-    for event in stub.Chat(chat_pb2.ChatRequest(message=PROMPT, max_tokens=max_tokens, seed=seed, temperature=0.7)):
-        if event.HasField("token"):
+    for piece in client.chat.send(PROMPT, max_tokens=max_tokens, seed=seed, temperature=0.7):
+        if piece.done is None:
             count += 1
             if count == 1:
                 first = time.perf_counter() - started
@@ -81,22 +80,20 @@ def main() -> None:
         path, label = model_file(Path(tmp))
         daemon = start_daemon(f"version = 1\n[models]\nthreads = {args.threads}\ncontext_size = 4096\n")
         try:
-            channel = grpc.insecure_channel(f"unix:{daemon.socket}")
-            models = models_pb2_grpc.ModelServiceStub(channel)
+            client = Client.connect(daemon.socket)
             # the same bytes may already be registered (init registers the packaged default)
-            name = models.ImportModel(models_pb2.ImportModelRequest(path=str(path), name="bench")).model.name
-            models.ActivateModel(models_pb2.ActivateModelRequest(name=name), timeout=300)
-            chat = chat_pb2_grpc.ChatServiceStub(channel)
+            name = client.models.import_file(path, "bench").name
+            client.models.activate(name)
             raw, ours = [], []
             raw_model = load_raw(path, args.threads)
             for round_ in range(args.rounds + 1):  # round 0 warms both up
                 r = raw_run(raw_model, args.max_tokens, seed=round_)
-                d = daemon_run(chat, args.max_tokens, seed=round_)
+                d = daemon_run(client, args.max_tokens, seed=round_)
                 if round_:
                     raw.append(r)
                     ours.append(d)
             raw_model.close()
-            channel.close()
+            client.close()
         finally:
             daemon.stop()
     raw_ttft = statistics.median(r[0] for r in raw) * 1e3

@@ -19,9 +19,10 @@ from pathlib import Path
 import grpc
 from harness import describe, latencies, percentile, start_daemon, wait_healthy
 
+from secondme.daemon.client import Client
 from secondme.pipeline.ingest import chunk_text
 from secondme.pipeline.parsers.text import MarkdownParser
-from secondme.v1 import daemon_pb2, daemon_pb2_grpc, jobs_pb2, memory_pb2, memory_pb2_grpc
+from secondme.v1 import daemon_pb2, daemon_pb2_grpc
 
 HERE = Path(__file__).resolve().parent
 # No model: a daemon with one checks it in a probe job at start, which would run during the idle
@@ -39,6 +40,7 @@ def make_notes(folder: Path, count: int) -> None:
 
 
 def bench_status_vs_bare(n: int) -> list[float]:
+    """The server side alone: both servers are asked through the same raw stub (no typed client on top)."""
     with tempfile.TemporaryDirectory(prefix="smb-", dir="/tmp") as tmp:
         path = Path(tmp) / "bare.sock"
         bare = subprocess.Popen([sys.executable, str(HERE / "bare_status_server.py"), str(path)])
@@ -82,34 +84,29 @@ def bench_status_under_ingest_and_throughput(files: int, n: int) -> None:
 
         daemon = start_daemon(init_args=NO_MODEL)
         try:
-            channel = grpc.insecure_channel(f"unix:{daemon.socket}")
-            status = daemon_pb2_grpc.DaemonServiceStub(channel)
-            idle = latencies(lambda: status.GetStatus(daemon_pb2.GetStatusRequest()), n)
-            memory = memory_pb2_grpc.MemoryServiceStub(channel)
-            jobs_stub = __import__("secondme.v1.jobs_pb2_grpc", fromlist=["x"]).JobServiceStub(channel)
+            client = Client.connect(daemon.socket)
+            idle = latencies(client.daemon.status, n)
             started = time.perf_counter()
-            job = memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)])).job
+            job = client.memories.ingest([str(folder)])
             busy: list[float] = []
             done = threading.Event()
 
             def watch() -> None:
-                for event in jobs_stub.WatchJob(jobs_pb2.WatchJobRequest(job_id=job.id)):
-                    if event.job.state in (jobs_pb2.JOB_STATE_SUCCEEDED, jobs_pb2.JOB_STATE_FAILED):
-                        break
+                client.jobs.wait(job.id)
                 done.set()
 
             watcher = threading.Thread(target=watch)
             watcher.start()
             while not done.is_set():
                 t0 = time.perf_counter()
-                status.GetStatus(daemon_pb2.GetStatusRequest())
+                client.daemon.status()
                 busy.append(time.perf_counter() - t0)
                 time.sleep(0.002)
             elapsed = time.perf_counter() - started
             watcher.join()
-            final = jobs_stub.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job
-            assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
-            channel.close()
+            final = client.jobs.get(job.id)
+            assert final.succeeded, final.error
+            client.close()
         finally:
             daemon.stop()
     through_daemon = files / elapsed

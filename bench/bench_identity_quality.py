@@ -27,24 +27,23 @@ import tempfile
 import time
 from pathlib import Path
 
-import grpc
 from harness import env_for, wait_healthy
 
 from secondme.daemon.client import Client
+from secondme.daemon.client.jobs import Job
 from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.store import Store
-from secondme.v1 import identity_pb2, jobs_pb2, memory_pb2
 
 PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
 # What a biography of the project's persona must get right, each as alternatives.
 FACTS = {"name": ["Nadia"], "city": ["York"], "job": ["data", "engineer", "Minster", "maps"]}
 
 
-def wait(client: Client, job_id: str, timeout: float = 3600) -> jobs_pb2.Job:
+def wait(client: Client, job_id: str, timeout: float = 3600) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id)).job
-        if job.state not in (jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING):
+        job = client.jobs.get(job_id)
+        if job.finished:
             return job
         time.sleep(0.5)
     raise RuntimeError(f"job {job_id} did not finish")
@@ -53,9 +52,7 @@ def wait(client: Client, job_id: str, timeout: float = 3600) -> jobs_pb2.Job:
 def wait_pipeline(client: Client) -> None:
     """Until no job is queued or running (ingest -> embed -> identity)."""
     while True:
-        busy = client.jobs.ListJobs(
-            jobs_pb2.ListJobsRequest(states=[jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING])
-        ).jobs
+        busy = client.jobs.list(["queued", "running"])
         if not busy:
             return
         wait(client, busy[0].id)
@@ -88,28 +85,24 @@ async def recall(db: Path, questions: list[dict], sources: dict[str, str], k: in
 
 def report_identity(client: Client, facts: dict[str, list[str]]) -> None:
     """What the model wrote of the persona, and whether it names who they are, where and what they do."""
-    identity_jobs = client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity", page_size=1)).jobs
+    identity_jobs = client.jobs.list(kind="identity", limit=1)
     if identity_jobs:
-        report = json.loads(identity_jobs[0].result_json or "{}")
+        report = identity_jobs[0].result
         print("identity update: " + json.dumps({k: report.get(k) for k in ("insights", "shades", "biography")}))
         for error in report.get("errors", [])[:5]:
             print(f"   {error[:200]}")
-    shades = client.identity.ListShades(identity_pb2.ListShadesRequest()).shades
-    try:
-        bio = client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
-    except grpc.RpcError as exc:
-        print(f"biography: none ({exc.details()})")  # type: ignore[attr-defined]
-        bio = identity_pb2.Biography()
-    else:
-        print(f"biography ({bio.model}): {bio.text_third}")
-    words = " ".join([bio.text_third, *(s.latest.text.description_third + " " + s.latest.text.content_third
-                                         for s in shades)])  # fmt: skip
+    shades = client.identity.shades().shades
+    bio = client.identity.biography()
+    print(f"biography ({bio.model}): {bio.text_third}" if bio else "biography: none yet")
+    bio_text = bio.text_third if bio else ""
+    texts = [s.latest.text for s in shades if s.latest and s.latest.text]
+    words = " ".join([bio_text, *(t.description_third + " " + t.content_third for t in texts)])
     for fact, options in facts.items():
-        in_bio = [o for o in options if o.lower() in bio.text_third.lower()]
+        in_bio = [o for o in options if o.lower() in bio_text.lower()]
         in_any = [o for o in options if o.lower() in words.lower()]
         print(f"mentions {fact:<5} biography: {'yes' if in_bio else 'no '}  biography or shades: "
               f"{'yes' if in_any else 'no'}  ({', '.join(in_any) or '-'})")  # fmt: skip
-    print(f"shades: {len(shades)}: " + "; ".join(s.latest.text.name for s in shades))
+    print(f"shades: {len(shades)}: " + "; ".join(s.name for s in shades))
 
 
 def main() -> int:
@@ -128,13 +121,12 @@ def main() -> int:
     try:
         socket = root / "run" / "secondmed.sock"
         wait_healthy(socket)
-        client = Client(socket)
+        client = Client.connect(socket)
         started = time.perf_counter()
-        request = memory_pb2.IngestRequest(paths=[str(persona / "notes"), str(persona / "media")])
-        wait(client, client.memory.Ingest(request).job.id)
+        wait(client, client.memories.ingest([str(persona / "notes"), str(persona / "media")]).id)
         wait_pipeline(client)
         pipeline_seconds = time.perf_counter() - started
-        memories = client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=1000)).memories
+        memories = client.memories.list()
         sources = {m.source.rsplit("/", 1)[-1]: m.id for m in memories}
         questions = [json.loads(line) for line in (persona / "eval" / "questions.jsonl").read_text().splitlines()]
         with_evidence = [q for q in questions if any(name in sources for name in q["evidence"])]

@@ -18,7 +18,6 @@ Run: .venv/bin/python bench/bench_memory.py [--notes 2000] [--pdfs 100] [--embed
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sqlite3
@@ -29,21 +28,21 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import grpc
 import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import BenchDaemon, start_daemon
 
+from secondme.daemon.client import Client
+from secondme.daemon.client.jobs import Job
 from secondme.pipeline.ingest import chunk_text
 from secondme.pipeline.parsers import parser_for, sniff
 from secondme.pipeline.parsers.sniff import SNIFF_BYTES
-from secondme.v1 import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc
 
 # No mesh: nothing here needs it, and its fixed default listen port would clash with other daemons.
 # No mesh, and no identity update after embedding (it is not measured here).
@@ -52,12 +51,6 @@ CHUNK_TOKENS, CHUNK_OVERLAP = 256, 32  # the [ingest] defaults the daemon uses
 EMBED_BATCH = 32  # Embedder.embed's default batch size, the one the embed job uses
 EMBED_GROUP_MEMORIES = 64  # daemon/jobs/embed.py BATCH_MEMORIES: the memories of one embed call
 DIMENSION = 384  # all-MiniLM-L6-v2
-TERMINAL = (
-    jobs_pb2.JOB_STATE_SUCCEEDED,
-    jobs_pb2.JOB_STATE_FAILED,
-    jobs_pb2.JOB_STATE_CANCELLED,
-    jobs_pb2.JOB_STATE_INTERRUPTED,
-)
 
 
 def as_ratio(ratio: float) -> str:
@@ -164,52 +157,46 @@ def daemon_log(daemon: BenchDaemon) -> str:
     return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def wait_terminal(jobs: Any, job_id: str) -> Any:
-    for event in jobs.WatchJob(jobs_pb2.WatchJobRequest(job_id=job_id)):
-        if event.job.state in TERMINAL:
-            return event.job
-    return jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id)).job
-
-
-def succeeded(job: Any, what: str) -> Any:
-    if job.state != jobs_pb2.JOB_STATE_SUCCEEDED:
-        raise RuntimeError(f"{what} ended {jobs_pb2.JobState.Name(job.state)}: {job.error}")
+def succeeded(job: Job, what: str) -> Job:
+    if not job.succeeded:
+        raise RuntimeError(f"{what} ended {job.state}: {job.error}")
     return job
 
 
-def ingest_through_daemon(memory: Any, jobs: Any, folder: Path) -> tuple[float, Any]:
+def ingest_through_daemon(client: Client, folder: Path) -> tuple[float, Job]:
     """Seconds from Ingest submitted to the job seen SUCCEEDED; the finished job."""
     started = time.perf_counter()
-    job = memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)])).job
-    final = wait_terminal(jobs, job.id)
+    job = client.memories.ingest([str(folder)])
+    final = client.jobs.wait(job.id)
     elapsed = time.perf_counter() - started
     return elapsed, succeeded(final, f"ingest of {folder}")
 
 
-def chained_job(jobs: Any, kind: str, after: Any, timeout: float = 60) -> Any:
+def chained_job(client: Client, kind: str, after: Job, timeout: float = 60) -> Job:
     """The first job of `kind` the daemon queued once `after` finished."""
     deadline = time.monotonic() + timeout
+    assert after.finished_at is not None
     while time.monotonic() < deadline:
-        listed = jobs.ListJobs(jobs_pb2.ListJobsRequest(kind=kind, page_size=20)).jobs
-        later = [j for j in listed if j.created_at.ToNanoseconds() >= after.finished_at.ToNanoseconds()]
+        listed = client.jobs.list(kind=kind, limit=20)
+        later = [j for j in listed if j.created_at and j.created_at >= after.finished_at]
         if later:
-            return min(later, key=lambda j: j.created_at.ToNanoseconds())
+            return min(later, key=lambda j: j.created_at)  # type: ignore[arg-type,return-value]
         time.sleep(0.05)
     raise RuntimeError(f"no {kind} job was queued after job {after.id}")
 
 
-def wait_idle(jobs: Any, timeout: float = 600) -> None:
+def wait_idle(client: Client, timeout: float = 600) -> None:
     """Until no job is queued or running (the embed job may chain another, e.g. identity)."""
-    busy = [jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING]
     deadline = time.monotonic() + timeout
-    while jobs.ListJobs(jobs_pb2.ListJobsRequest(states=busy, page_size=1)).jobs:
+    while client.jobs.list(["queued", "running"], limit=1):
         if time.monotonic() > deadline:
             raise RuntimeError(f"the daemon's jobs did not finish within {timeout}s")
         time.sleep(0.1)
 
 
-def seconds_between(a: Any, b: Any) -> float:
-    return (b.ToNanoseconds() - a.ToNanoseconds()) / 1e9
+def seconds_between(a: datetime | None, b: datetime | None) -> float:
+    assert a is not None and b is not None
+    return (b - a).total_seconds()
 
 
 @dataclass
@@ -223,11 +210,11 @@ class EmbedJobTimes:
     chunks: int
 
 
-def embed_job_times(jobs: Any, job: Any) -> EmbedJobTimes:
-    events = [e.progress for e in jobs.WatchJob(jobs_pb2.WatchJobRequest(job_id=job.id)) if e.progress.stage]
+def embed_job_times(client: Client, job: Job) -> EmbedJobTimes:
+    events = [e.progress for e in client.jobs.watch(job.id) if e.progress and e.progress.stage]
     load = next(e.time for e in events if e.stage == "load")
     embeds = [e.time for e in events if e.stage == "embed"]
-    result = json.loads(job.result_json)
+    result = job.result
     return EmbedJobTimes(
         total=seconds_between(job.started_at, job.finished_at),
         spawn=seconds_between(job.started_at, load),
@@ -291,12 +278,12 @@ def raw_embedding(groups: list[list[str]]) -> tuple[float, float, float, int]:
     return load, tokenize, forward, torch.get_num_threads()
 
 
-def cancel_chained(jobs: Any, kind: str, after: Any) -> None:
+def cancel_chained(client: Client, kind: str, after: Job) -> None:
     """Cancel the `kind` job chained after `after` (and wait until it is gone), so the next job runs alone."""
-    job = chained_job(jobs, kind, after)
-    jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id))
-    wait_terminal(jobs, job.id)
-    wait_idle(jobs)
+    job = chained_job(client, kind, after)
+    client.jobs.cancel(job.id)
+    client.jobs.wait(job.id)
+    wait_idle(client)
 
 
 def bench_ingest_and_embed(notes: int, pdfs: int, embed_notes: int, seed: int) -> dict[str, float]:
@@ -308,27 +295,25 @@ def bench_ingest_and_embed(notes: int, pdfs: int, embed_notes: int, seed: int) -
 
         daemon = start_daemon(CONFIG, init_args=("--no-default-model",))  # no LLM to load
         try:
-            channel = grpc.insecure_channel(f"unix:{daemon.socket}")
-            memory = memory_pb2_grpc.MemoryServiceStub(channel)
-            jobs = jobs_pb2_grpc.JobServiceStub(channel)
+            client = Client.connect(daemon.socket)
             # The embedding corpus first: its chained embed job runs to the end with nothing else
             # running. Then each ingest alone, the embed job it chains cancelled before the next.
-            _, small = ingest_through_daemon(memory, jobs, embed_folder)
-            embed = succeeded(wait_terminal(jobs, chained_job(jobs, "embed", small).id), "the embed job")
-            times = embed_job_times(jobs, embed)
+            _, small = ingest_through_daemon(client, embed_folder)
+            embed = succeeded(client.jobs.wait(chained_job(client, "embed", small).id), "the embed job")
+            times = embed_job_times(client, embed)
             groups = embedded_chunk_groups(daemon.root / "data" / "secondme.db")
-            wait_idle(jobs)  # whatever the embed job chains (identity), should the config not turn it off
-            md_seconds, md_job = ingest_through_daemon(memory, jobs, md)
-            cancel_chained(jobs, "embed", md_job)
-            pdf_seconds, pdf_job = ingest_through_daemon(memory, jobs, pdf)
-            channel.close()
+            wait_idle(client)  # whatever the embed job chains (identity), should the config not turn it off
+            md_seconds, md_job = ingest_through_daemon(client, md)
+            cancel_chained(client, "embed", md_job)
+            pdf_seconds, pdf_job = ingest_through_daemon(client, pdf)
+            client.close()
         except Exception:
             print(daemon_log(daemon), file=sys.stderr)
             raise
         finally:
             daemon.stop()
     for label, job, count in (("Markdown", md_job, notes), ("PDF", pdf_job, pdfs)):
-        ingested = json.loads(job.result_json).get("ingested")
+        ingested = job.result.get("ingested")
         if ingested != count:
             raise RuntimeError(f"the {label} ingest job stored {ingested} of {count} files: {job.result_json[:500]}")
 

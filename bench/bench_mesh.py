@@ -23,7 +23,6 @@ from pathlib import Path
 import psutil
 import trio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from google.protobuf.timestamp_pb2 import Timestamp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import BenchDaemon, describe, start_daemon
@@ -40,7 +39,7 @@ from secondme.permissions import (
     decode_token,
     peer_id_from_public_key,
 )
-from secondme.v1 import grant_pb2, peer_pb2, wire_pb2
+from secondme.v1 import wire_pb2
 
 CONFIG = 'version = 1\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\nmdns = false\n'
 MESSAGE = "hello there, how are you today?"
@@ -91,10 +90,8 @@ def client_node() -> MeshNode:
 
 
 def issue(client: Client, audience: str) -> bytes:
-    expires = Timestamp()
-    expires.FromDatetime(datetime.now(UTC) + timedelta(hours=1))
-    request = grant_pb2.IssueGrantRequest(audience=audience, scopes=[grant_pb2.GRANT_SCOPE_ROLEPLAY], expires=expires)
-    return decode_token(client.grants.IssueGrant(request, timeout=30).token)
+    issued = client.grants.issue(audience, ["roleplay"], datetime.now(UTC) + timedelta(hours=1))
+    return decode_token(issued.token)
 
 
 async def tcp_echo_latencies(port: int, n: int) -> list[float]:
@@ -127,7 +124,7 @@ async def session_latencies(node: MeshNode, server: str, grant: bytes, n: int) -
 
 
 async def main(args: argparse.Namespace, daemon: BenchDaemon, client: Client, port: int) -> None:
-    me = client.peers.GetSelf(peer_pb2.GetSelfRequest(), timeout=10)
+    me = client.peers.me()
     server, address = me.peer_id, me.addresses[0]
     rss = psutil.Process(daemon.process.pid)
     print(f"daemon {server} at {address}; RSS at start {rss.memory_info().rss / 2**20:.1f} MiB")
@@ -206,7 +203,7 @@ async def main(args: argparse.Namespace, daemon: BenchDaemon, client: Client, po
 def run(args: argparse.Namespace) -> None:
     daemon = start_daemon(CONFIG)
     echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER], stdout=subprocess.PIPE, text=True)
-    client = Client(daemon.socket).wait_ready()
+    client = Client.connect(daemon.socket)
     try:
         assert echo.stdout is not None
         trio.run(main, args, daemon, client, int(echo.stdout.readline()))

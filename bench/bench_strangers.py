@@ -28,7 +28,6 @@ from harness import BenchDaemon, describe, start_daemon
 from strangers import churn, probe_accepts
 
 from secondme.daemon.client import Client
-from secondme.v1 import peer_pb2
 
 CONFIG = 'version = 1\n[owner]\nname = "Bench"\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\nmdns = false\n'
 CROWD = Path(__file__).resolve().parent / "strangers.py"
@@ -42,7 +41,7 @@ def rows(daemon: BenchDaemon) -> int:
 def settle(client: Client, limit: float = 120.0) -> None:
     """Wait until no stranger is connected any more."""
     deadline = time.monotonic() + limit
-    while client.peers.ListPeers(peer_pb2.ListPeersRequest(), timeout=10).peers and time.monotonic() < deadline:
+    while client.peers.list() and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -58,10 +57,10 @@ def rate(samples: list[float]) -> float:
 
 def run(args: argparse.Namespace) -> None:
     daemon = start_daemon(CONFIG, ("--no-default-model",))  # no model loading in the background
-    client = Client(daemon.socket).wait_ready()
+    client = Client.connect(daemon.socket)
     process = psutil.Process(daemon.process.pid)
     try:
-        address = client.peers.GetSelf(peer_pb2.GetSelfRequest(), timeout=10).addresses[0]
+        address = client.peers.me().addresses[0]
         state("at start", daemon, process)
         warm = trio.run(churn, address, args.warm_up, args.at_once)
         settle(client)

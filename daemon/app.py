@@ -30,6 +30,7 @@ from secondme.daemon.api.memory import MemoryServicer
 from secondme.daemon.api.models import ModelServicer
 from secondme.daemon.api.peers import PeerServicer
 from secondme.daemon.api.training import TrainingServicer
+from secondme.daemon.bootstrap import open_data_dir, read_node_key
 from secondme.daemon.chat_context import ChatContext, Grounding
 from secondme.daemon.config import Config, config_to_dict, load_config
 from secondme.daemon.identity_prompt import IdentityPrompt
@@ -41,7 +42,7 @@ from secondme.daemon.models.activation import ModelSwitch
 from secondme.daemon.models.probes import endpoint_key, is_due, load_probe
 from secondme.daemon.models.registry import ModelRegistry
 from secondme.daemon.models.runtime import ModelRuntime
-from secondme.daemon.node_key import load_node_key, peer_id_from_public_key, private_key_seed
+from secondme.daemon.node_key import peer_id_from_public_key, private_key_seed
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
@@ -115,10 +116,10 @@ class Daemon:
 
     async def start(self) -> None:
         paths = self.paths
-        paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        open_data_dir(paths)
         self._lock = DataDirLock(paths.lock)
         self._lock.acquire()
-        node_key = load_node_key(paths.node_key)
+        node_key = read_node_key(paths)
         peer_id = peer_id_from_public_key(node_key.public_key())
         prepare_socket_path(paths.socket)
 

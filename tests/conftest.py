@@ -20,7 +20,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from secondme.daemon.client import Client
+from secondme.daemon.client import Stubs
 from secondme.daemon.config import ConfigError, parse_config, render_config
 
 # Session-scoped tiny model fixtures (tiny_hf_model_dir, tiny_gguf, tiny_gguf_q8, tiny_gguf_q4km).
@@ -62,7 +62,7 @@ class RunningDaemon:
     # Keep [network] as the test wrote it (default: loopback only, no mDNS; see `for_tests`).
     network_as_shipped: bool = False
     process: subprocess.Popen[bytes] | None = None
-    _client: Client | None = None
+    _client: Stubs | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -82,9 +82,9 @@ class RunningDaemon:
         self.config.write_text(text if self.network_as_shipped else for_tests(text))
 
     @property
-    def client(self) -> Client:
+    def client(self) -> Stubs:
         if self._client is None:
-            self._client = Client(self.socket)
+            self._client = Stubs(self.socket)
         return self._client
 
     def ctl(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:

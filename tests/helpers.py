@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from secondme.daemon.client import Client
+from secondme.daemon.client import Stubs
 from secondme.v1 import jobs_pb2, memory_pb2
 
 TERMINAL = {
@@ -32,7 +32,7 @@ def make_notes(folder: Path, count: int, words: int = 40, prefix: str = "note") 
     return paths
 
 
-def ingest(client: Client, *paths: Path, **kwargs) -> jobs_pb2.Job:
+def ingest(client: Stubs, *paths: Path, **kwargs) -> jobs_pb2.Job:
     request = memory_pb2.IngestRequest(paths=[str(p) for p in paths], **kwargs)
     return client.memory.Ingest(request, timeout=30).job
 
@@ -46,7 +46,7 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 60, 
         time.sleep(every)
 
 
-def wait_job(client: Client, job_id: str, timeout: float = 300) -> jobs_pb2.Job:
+def wait_job(client: Stubs, job_id: str, timeout: float = 300) -> jobs_pb2.Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10).job
@@ -56,7 +56,7 @@ def wait_job(client: Client, job_id: str, timeout: float = 300) -> jobs_pb2.Job:
     raise AssertionError(f"job {job_id} did not finish within {timeout}s")
 
 
-def wait_progress(client: Client, job_id: str, at_least: int, timeout: float = 120) -> jobs_pb2.Job:
+def wait_progress(client: Stubs, job_id: str, at_least: int, timeout: float = 120) -> jobs_pb2.Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10).job
@@ -71,7 +71,7 @@ def result(job: jobs_pb2.Job) -> dict:
     return json.loads(job.result_json)
 
 
-def all_memories(client: Client) -> list[memory_pb2.Memory]:
+def all_memories(client: Stubs) -> list[memory_pb2.Memory]:
     found, token = [], ""
     while True:
         page = client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=1000, page_token=token), timeout=30)

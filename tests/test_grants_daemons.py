@@ -54,7 +54,7 @@ def test_grant_issued_on_one_node_is_imported_checked_and_revoked_across_restart
     received = _json(bob, "grant", "list", "--received")
     assert [g["id"] for g in received] == [imported["grant"]["id"]]
     assert received[0]["issuer"] == _peer_id(alice)
-    assert received[0]["scopes"] == ["GRANT_SCOPE_ROLEPLAY", "GRANT_SCOPE_ICEBREAK"]
+    assert received[0]["scopes"] == ["roleplay", "icebreak"]
     assert received[0]["limits"]["max_turns_per_session"] == 40
     assert _json(bob, "grant", "list", "--issued") == []
     # Importing the same token again changes nothing; the exported token is the same bytes.
@@ -75,14 +75,14 @@ def test_grant_issued_on_one_node_is_imported_checked_and_revoked_across_restart
     grant_id = imported["grant"]["id"]
     revoked = _json(alice, "grant", "revoke", grant_id[:10])
     assert revoked["newly_revoked"] is True and revoked["id"] == grant_id
-    assert revoked["grant"]["state"] == "GRANT_STATE_REVOKED"
+    assert revoked["grant"]["state"] == "revoked"
     check = _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "roleplay", check=False)
     assert check["reason"] == "revoked"
 
     alice.restart()
     check = _json(alice, "grant", "check", token, "--peer", bob_id, "--action", "roleplay", check=False)
     assert check["reason"] == "revoked"
-    assert _json(alice, "grant", "show", grant_id)["state"] == "GRANT_STATE_REVOKED"
+    assert _json(alice, "grant", "show", grant_id)["state"] == "revoked"
     assert _json(alice, "grant", "revoke", grant_id)["newly_revoked"] is False
 
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.daemon.cli.output import console, emit
 from secondme.daemon.client import Client
-from secondme.v1 import chat_pb2
+from secondme.daemon.client.chat import ChatDone
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -23,27 +23,25 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(func=run)
 
 
-def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: bool) -> tuple[str, chat_pb2.ChatDone]:
-    """Stream one reply (printing it as it comes when `echo`); returns (reply, final event)."""
-    request = chat_pb2.ChatRequest(
-        conversation_id=conversation,
-        message=text,
+def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: bool) -> tuple[str, ChatDone]:
+    """Stream one reply (printing it as it comes when `echo`); returns (reply, what it was made of)."""
+    pieces = client.chat.send(
+        text,
+        conversation,
         max_tokens=ctx.args.max_tokens,
+        temperature=ctx.args.temperature,
+        seed=ctx.args.seed,
         without_memories=ctx.args.without_memories,
     )
-    if ctx.args.temperature is not None:
-        request.temperature = ctx.args.temperature
-    if ctx.args.seed is not None:
-        request.seed = ctx.args.seed
     reply: list[str] = []
-    done = chat_pb2.ChatDone()
-    for event in client.chat.Chat(request):
-        if event.HasField("done"):
-            done = event.done
+    done = ChatDone(conversation, "", 0, [], "", "")
+    for piece in pieces:
+        if piece.done is not None:
+            done = piece.done
         else:
-            reply.append(event.token)
+            reply.append(piece.token)
             if echo:
-                sys.stdout.write(event.token)
+                sys.stdout.write(piece.token)
                 sys.stdout.flush()
     if echo:
         sys.stdout.write("\n")
@@ -60,10 +58,10 @@ def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: b
 def run(ctx: CliContext) -> int:
     client = ctx.client()
     if ctx.args.list:
-        conversations = client.chat.ListConversations(chat_pb2.ListConversationsRequest()).conversations
+        conversations = client.chat.conversations()
         emit(
             ctx.json,
-            [message_dict(c) for c in conversations],
+            conversations,
             lambda: [console.print(f"{c.id}  {c.title}  ({c.message_count} messages)", highlight=False, markup=False)
                      for c in conversations],
         )  # fmt: skip
@@ -71,7 +69,7 @@ def run(ctx: CliContext) -> int:
     if ctx.args.message:
         reply, done = _send(client, ctx, ctx.args.message, ctx.args.conversation, echo=not ctx.json)
         if ctx.json:
-            emit(True, {"reply": reply, **message_dict(done)}, lambda: None)
+            emit(True, {"reply": reply, **vars(done)}, lambda: None)
         return 0
     conversation = ctx.args.conversation
     console.print("talking to your AI self; Ctrl-D to leave", style="dim")

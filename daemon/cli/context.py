@@ -40,7 +40,7 @@ class CliContext:
     def client(self) -> Client:
         if self._client is None:
             try:
-                self._client = Client(self.paths.socket).wait_ready()
+                self._client = Client.connect(self.paths.socket)
             except DaemonUnavailable as exc:
                 # A daemon that will not start on its database says why in its log; say it here too.
                 problem = health.diagnose(self.paths.db)

@@ -9,7 +9,6 @@ the memories they cite. With neither, the newest stored run of each model is sho
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,11 @@ from typing import Any
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import console, emit, errors, fail, message_dict
+from secondme.daemon.cli.output import console, emit, errors, fail
 from secondme.daemon.cli.progress import follow_job
+from secondme.daemon.client import Client
+from secondme.daemon.client.evaluation import EvalRun
+from secondme.daemon.client.jobs import Job
 from secondme.pipeline.evaluation.questions import (
     PRIVATE_FILE,
     QUESTIONS_FILE,
@@ -26,7 +28,6 @@ from secondme.pipeline.evaluation.questions import (
     EvalFormatError,
     parse_questions,
 )
-from secondme.v1 import eval_pb2, jobs_pb2
 
 # Rows of the side-by-side table: (label, field of EvalRun, shown as a percentage).
 _ROWS = (
@@ -63,24 +64,24 @@ def _read(path: Path) -> str:
         raise EvalFormatError(f"cannot read {path}: {exc}") from None
 
 
-def _request(ctx: CliContext) -> eval_pb2.StartEvalRequest:
-    request = eval_pb2.StartEvalRequest(
-        models=ctx.args.model, without_retrieval=ctx.args.no_retrieval, identity=ctx.args.identity
-    )
+def _start(ctx: CliContext, client: Client) -> Job:
+    files: dict[str, str] = {}
     if ctx.args.questions:
         path = Path(ctx.args.questions).expanduser()
         if path.is_dir():
             path = path / QUESTIONS_FILE
         if not path.is_file():
             raise EvalFormatError(f"no questions file at {path}")
-        request.questions_jsonl = _read(path)
-        request.source = str(path.resolve())
-        parse_questions(request.questions_jsonl, str(path))  # a bad line is named here, with the file's path
+        files["questions_jsonl"] = _read(path)
+        files["source"] = str(path.resolve())
+        parse_questions(files["questions_jsonl"], str(path))  # a bad line is named here, with the file's path
         if (path.parent / PRIVATE_FILE).is_file():
-            request.private_json = _read(path.parent / PRIVATE_FILE)
+            files["private_json"] = _read(path.parent / PRIVATE_FILE)
         if (path.parent / STYLE_FILE).is_file():
-            request.style_json = _read(path.parent / STYLE_FILE)
-    return request
+            files["style_json"] = _read(path.parent / STYLE_FILE)
+    return client.eval.start(
+        models=ctx.args.model, without_retrieval=ctx.args.no_retrieval, identity=ctx.args.identity, **files
+    )
 
 
 def run(ctx: CliContext) -> int:
@@ -88,21 +89,17 @@ def run(ctx: CliContext) -> int:
     if not ctx.args.questions and not ctx.args.identity:
         if ctx.args.model or ctx.args.no_retrieval:
             return fail("--model and --no-retrieval need a questions file", as_json=ctx.json)
-        runs = client.eval.ListEvalRuns(eval_pb2.ListEvalRunsRequest(with_answers=ctx.args.answers)).runs
-        emit(ctx.json, {"runs": [message_dict(r) for r in runs]}, lambda: _print_runs(list(runs), ctx.args.answers))
+        runs = client.eval.runs(answers=ctx.args.answers)
+        emit(ctx.json, {"runs": runs}, lambda: _print_runs(runs, ctx.args.answers))
         return 0
-    job = client.eval.StartEval(_request(ctx)).job
+    job = _start(ctx, client)
     final = follow_job(ctx, job.id)
-    if final.state != jobs_pb2.JOB_STATE_SUCCEEDED:
+    if not final.succeeded:
         why = final.error or f"see `secondmectl jobs show {final.id}`"
         return fail(f"the eval job did not finish: {why}", as_json=ctx.json)
-    result = json.loads(final.result_json or "{}")
+    result = final.result
     run_ids = [r["id"] for r in result.get("runs", [])]
-    runs = list(
-        client.eval.ListEvalRuns(eval_pb2.ListEvalRunsRequest(run_ids=run_ids, with_answers=ctx.args.answers)).runs
-        if run_ids
-        else []
-    )
+    runs = client.eval.runs(run_ids, answers=ctx.args.answers) if run_ids else []
     runs.sort(key=lambda r: run_ids.index(r.id))
     identity = result.get("identity")
 
@@ -112,25 +109,25 @@ def run(ctx: CliContext) -> int:
         if runs:
             _print_runs(runs, ctx.args.answers)
 
-    data: dict[str, Any] = {"runs": [message_dict(r) for r in runs]}
+    data: dict[str, Any] = {"runs": runs}
     if identity is not None:
         data["identity"] = identity
     emit(ctx.json, data, human)
     return 0
 
 
-def _value(run: eval_pb2.EvalRun, field: str, percent: bool) -> str:
-    if not run.HasField(field):
-        return "-"
+def _value(run: EvalRun, field: str, percent: bool) -> str:
     value = getattr(run, field)
+    if value is None:
+        return "-"
     return f"{value:.0%}" if percent else f"{value:.1f}"
 
 
-def _print_runs(runs: list[eval_pb2.EvalRun], answers: bool) -> None:
+def _print_runs(runs: list[EvalRun], answers: bool) -> None:
     if not runs:
         console.print("no eval runs yet: run `secondmectl eval QUESTIONS.jsonl`", highlight=False)
         return
-    by_source: dict[str, list[eval_pb2.EvalRun]] = defaultdict(list)
+    by_source: dict[str, list[EvalRun]] = defaultdict(list)
     for run in runs:
         by_source[run.source].append(run)
     for source, group in by_source.items():
@@ -156,7 +153,7 @@ def _print_runs(runs: list[eval_pb2.EvalRun], answers: bool) -> None:
                 _print_answers(run)
 
 
-def _print_answers(run: eval_pb2.EvalRun) -> None:
+def _print_answers(run: EvalRun) -> None:
     console.print(f"[bold]{run.model_name}[/] answers", highlight=False)
     for answer in run.answers:
         missed = f"  missed: {', '.join(answer.missed)}" if answer.missed else ""

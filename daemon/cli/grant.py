@@ -6,14 +6,13 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_DENIED, console, emit, message_dict
+from secondme.daemon.cli.output import EXIT_DENIED, console, emit
+from secondme.daemon.client.grants import Grant
 from secondme.errors import InvalidArgument
 from secondme.permissions import Action, Disclosure, parse_moment
-from secondme.v1 import grant_pb2
 
 SCOPES = [a.value for a in Action]
 DISCLOSURES = [d.value for d in Disclosure]
@@ -66,55 +65,42 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     check.set_defaults(func=run_check)
 
 
-def _scope_list(text: str) -> list[int]:
+def _scope_list(text: str) -> list[str]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [n for n in names if n not in SCOPES]
     if unknown or not names:
         raise InvalidArgument(f"unknown scope {', '.join(unknown) or repr(text)}; choose from {', '.join(SCOPES)}")
-    return [grant_pb2.GrantScope.Value(f"GRANT_SCOPE_{n.upper()}") for n in names]
-
-
-def _stamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    return names
 
 
 def _token_arg(text: str) -> str:
     return sys.stdin.read().strip() if text == "-" else text
 
 
-def _scopes_text(grant: grant_pb2.Grant) -> str:
-    return ",".join(grant_pb2.GrantScope.Name(s).removeprefix("GRANT_SCOPE_").lower() for s in grant.scopes)
-
-
-def _state(grant: grant_pb2.Grant) -> str:
-    return grant_pb2.GrantState.Name(grant.state).removeprefix("GRANT_STATE_").lower().replace("_", "-")
-
-
-def _when(stamp: Timestamp) -> str:
-    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
 
 
 def _limit(value: int) -> str:
     return str(value) if value else "unlimited"
 
 
-def _print_grant(grant: grant_pb2.Grant) -> None:
-    direction = grant_pb2.GrantDirection.Name(grant.direction).removeprefix("GRANT_DIRECTION_").lower()
-    disclosure = grant_pb2.DisclosureLevel.Name(grant.disclosure).removeprefix("DISCLOSURE_LEVEL_")
+def _print_grant(grant: Grant) -> None:
     lines = [
-        f"grant       {grant.id}  ({direction}, {_state(grant)})",
+        f"grant       {grant.id}  ({grant.direction}, {grant.state})",
         f"issuer      {grant.issuer}",
         f"audience    {grant.audience}",
-        f"scopes      {_scopes_text(grant)}",
-        f"disclosure  {disclosure.lower().replace('_', '-')}",
+        f"scopes      {','.join(grant.scopes)}",
+        f"disclosure  {grant.disclosure}",
         f"valid       {_when(grant.not_before)} -> {_when(grant.expires)}",
-        f"limits      turns/session {_limit(grant.limits.max_turns_per_session)}, "
-        f"sessions/day {_limit(grant.limits.max_sessions_per_day)}, "
-        f"concurrent {_limit(grant.limits.max_concurrent_sessions)}",
     ]
-    if grant.HasField("revoked_at"):
+    if grant.limits is not None:
+        limits = grant.limits
+        lines.append(
+            f"limits      turns/session {_limit(limits.max_turns_per_session)}, "
+            f"sessions/day {_limit(limits.max_sessions_per_day)}, concurrent {_limit(limits.max_concurrent_sessions)}"
+        )
+    if grant.revoked_at is not None:
         lines.append(f"revoked     {_when(grant.revoked_at)}")
     if grant.note:
         lines.append(f"note        {grant.note}")
@@ -128,108 +114,92 @@ def run_issue(ctx: CliContext) -> int:
     for flag in ("max_turns", "max_sessions_per_day", "max_concurrent"):
         if getattr(args, flag) < 0:
             raise InvalidArgument(f"--{flag.replace('_', '-')} must be at least 1 (leave it out for no limit)")
-    request = grant_pb2.IssueGrantRequest(
-        audience=args.peer_id,
-        scopes=_scope_list(args.scope),
-        limits=grant_pb2.GrantLimits(
-            max_turns_per_session=args.max_turns,
-            max_sessions_per_day=args.max_sessions_per_day,
-            max_concurrent_sessions=args.max_concurrent,
-        ),
-        disclosure=grant_pb2.DisclosureLevel.Value(f"DISCLOSURE_LEVEL_{args.disclosure.upper().replace('-', '_')}"),
-        expires=_stamp(parse_moment(args.expires, now)),
+    response = ctx.client().grants.issue(
+        args.peer_id,
+        _scope_list(args.scope),
+        parse_moment(args.expires, now),
+        not_before=parse_moment(args.not_before, now) if args.not_before else None,
+        disclosure=args.disclosure,
+        max_turns_per_session=args.max_turns,
+        max_sessions_per_day=args.max_sessions_per_day,
+        max_concurrent_sessions=args.max_concurrent,
         note=args.note,
     )
-    if args.not_before:
-        request.not_before.CopyFrom(_stamp(parse_moment(args.not_before, now)))
-    response = ctx.client().grants.IssueGrant(request)
 
     def human() -> None:
         _print_grant(response.grant)
         console.print("\nGive this token to the other self's owner (`secondmectl grant import TOKEN`):")
         console.print(response.token, highlight=False, markup=False, soft_wrap=True)
 
-    emit(ctx.json, {"grant": message_dict(response.grant), "token": response.token}, human)
+    emit(ctx.json, response, human)
     return 0
 
 
 def run_list(ctx: CliContext) -> int:
-    direction = grant_pb2.GRANT_DIRECTION_UNSPECIFIED
-    if ctx.args.issued:
-        direction = grant_pb2.GRANT_DIRECTION_ISSUED
-    elif ctx.args.received:
-        direction = grant_pb2.GRANT_DIRECTION_RECEIVED
-    grants = list(ctx.client().grants.ListGrants(grant_pb2.ListGrantsRequest(direction=direction)).grants)
+    direction = "issued" if ctx.args.issued else "received" if ctx.args.received else ""
+    grants = ctx.client().grants.list(direction)
 
     def human() -> None:
         table = Table("id", "direction", "peer", "scopes", "state", "expires")
         for g in grants:
-            issued = g.direction == grant_pb2.GRANT_DIRECTION_ISSUED
-            peer = g.audience if issued else g.issuer
             table.add_row(
                 g.id[:12],
-                "issued" if issued else "received",
-                peer[:16] + "…",
-                _scopes_text(g),
-                _state(g),
-                g.expires.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d"),
+                g.direction,
+                g.peer[:16] + "…",
+                ",".join(g.scopes),
+                g.state,
+                f"{g.expires:%Y-%m-%d}" if g.expires else "",
             )
         console.print(table)
         console.print(f"{len(grants)} grants", highlight=False)
 
-    emit(ctx.json, [message_dict(g) for g in grants], human)
+    emit(ctx.json, grants, human)
     return 0
 
 
 def run_show(ctx: CliContext) -> int:
-    grant = ctx.client().grants.GetGrant(grant_pb2.GetGrantRequest(id=ctx.args.grant_id)).grant
-    emit(ctx.json, message_dict(grant), lambda: _print_grant(grant))
+    grant = ctx.client().grants.get(ctx.args.grant_id)
+    emit(ctx.json, grant, lambda: _print_grant(grant))
     return 0
 
 
 def run_revoke(ctx: CliContext) -> int:
-    response = ctx.client().grants.RevokeGrant(grant_pb2.RevokeGrantRequest(id=ctx.args.grant_id))
+    response = ctx.client().grants.revoke(ctx.args.grant_id)
 
     def human() -> None:
         verb = "revoked" if response.newly_revoked else "was already revoked:"
         console.print(f"{verb} grant {response.id}", highlight=False)
-        if not response.HasField("grant"):
+        if response.grant is None:
             console.print("(this node has no record of that grant; the revocation holds anyway)", highlight=False)
 
-    emit(ctx.json, message_dict(response), human)
+    emit(ctx.json, response, human)
     return 0
 
 
 def run_import(ctx: CliContext) -> int:
-    response = ctx.client().grants.ImportGrant(grant_pb2.ImportGrantRequest(token=_token_arg(ctx.args.token)))
+    response = ctx.client().grants.import_token(_token_arg(ctx.args.token))
 
     def human() -> None:
         if response.already_present:
             console.print("already imported; nothing changed", highlight=False)
         _print_grant(response.grant)
 
-    emit(ctx.json, message_dict(response), human)
+    emit(ctx.json, response, human)
     return 0
 
 
 def run_export(ctx: CliContext) -> int:
-    token = ctx.client().grants.ExportGrant(grant_pb2.ExportGrantRequest(id=ctx.args.grant_id)).token
+    token = ctx.client().grants.export_token(ctx.args.grant_id)
     emit(ctx.json, {"token": token}, lambda: console.print(token, highlight=False, markup=False, soft_wrap=True))
     return 0
 
 
 def run_check(ctx: CliContext) -> int:
-    response = ctx.client().grants.CheckGrant(
-        grant_pb2.CheckGrantRequest(
-            token=_token_arg(ctx.args.token),
-            peer=ctx.args.peer,
-            action=grant_pb2.GrantScope.Value(f"GRANT_SCOPE_{ctx.args.action.upper()}"),
-        )
-    )
+    response = ctx.client().grants.check(_token_arg(ctx.args.token), ctx.args.peer, ctx.args.action)
 
     def human() -> None:
         verdict = "allowed" if response.allowed else f"denied ({response.reason})"
         console.print(f"{verdict}: {response.message}", highlight=False, markup=False)
 
-    emit(ctx.json, message_dict(response), human)
+    emit(ctx.json, response, human)
     return 0 if response.allowed else EXIT_DENIED

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, message_dict
+from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail
 from secondme.daemon.cli.progress import follow_job
-from secondme.v1 import identity_pb2, jobs_pb2
+from secondme.daemon.client.identity import GroundedSentence, Shade, ShadeList, ShadeText, ShadeVersion
+from secondme.daemon.client.jobs import Job
 
 _TEXT_FLAGS = {
     "name": "name",
@@ -21,7 +21,7 @@ _TEXT_FLAGS = {
     "content": "content_third",
     "content_you": "content_second",
 }
-_KIND = {"global": identity_pb2.BIOGRAPHY_KIND_GLOBAL, "status": identity_pb2.BIOGRAPHY_KIND_STATUS}
+_KINDS = ("global", "status")
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     split.set_defaults(func=run_split)
     history = actions.add_parser("history", parents=[common], help="every version of a shade or the biography")
     history.add_argument("shade_id", type=int, nargs="?", default=0, metavar="N")
-    history.add_argument("--kind", choices=sorted(_KIND), default="global", help="which biography")
+    history.add_argument("--kind", choices=_KINDS, default="global", help="which biography")
     history.set_defaults(func=run_history)
     refresh = actions.add_parser("refresh", parents=[common], help="bring the identity up to date now")
     refresh.add_argument("--no-wait", action="store_true", help="print the job id and return at once")
@@ -70,41 +70,20 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     refresh.set_defaults(func=run_refresh)
 
 
-def _enum(value: int, enum: object, prefix: str) -> str:
-    return enum.Name(value).removeprefix(prefix).lower()  # type: ignore[attr-defined]
-
-
-def _name(shade: identity_pb2.Shade) -> str:
-    text = shade.latest.text
-    name = text.name or "(not described yet)"
-    return f"{text.icon} {name}".strip() if text.icon else name
-
-
-def _flags(shade: identity_pb2.Shade) -> str:
+def _flags(shade: Shade) -> str:
     flags = []
-    if shade.privacy != identity_pb2.SHADE_PRIVACY_UNMARKED:
-        flags.append(_enum(shade.privacy, identity_pb2.ShadePrivacy, "SHADE_PRIVACY_"))
+    if shade.privacy != "unmarked":
+        flags.append(shade.privacy)
     if shade.owner_edited:
         flags.append("your text")
     if shade.pending:
         flags.append("update pending")
-    if shade.state != identity_pb2.SHADE_STATE_ACTIVE:
-        flags.append(_enum(shade.state, identity_pb2.ShadeState, "SHADE_STATE_"))
+    if shade.state != "active":
+        flags.append(shade.state)
     return ", ".join(flags)
 
 
-def _biography(ctx: CliContext, kind: str) -> identity_pb2.Biography | None:
-    import grpc
-
-    try:
-        return ctx.client().identity.GetBiography(identity_pb2.GetBiographyRequest(kind=_KIND[kind])).biography
-    except grpc.RpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
-            return None
-        raise
-
-
-def _cited(sentences, field: str, fallback: str, indent: str = "") -> None:
+def _cited(sentences: list[GroundedSentence], field: str, fallback: str, indent: str = "") -> None:
     """Each sentence of a field with the memories it rests on; the plain text when it has none recorded."""
     chosen = [s for s in sentences if s.field == field]
     if not chosen:
@@ -116,15 +95,17 @@ def _cited(sentences, field: str, fallback: str, indent: str = "") -> None:
         console.print(f"{indent}{sentence.text} [dim]\\[{ids}][/]", highlight=False)
 
 
-def _timeline(version: identity_pb2.ShadeVersion, indent: str = "    ") -> None:
+def _timeline(version: ShadeVersion | None, indent: str = "    ") -> None:
+    if version is None:
+        return
     for entry in version.timeline:
         console.print(f"{indent}{entry.date}  {entry.title}", highlight=False, markup=False)
 
 
 def run_show(ctx: CliContext) -> int:
-    client = ctx.client()
-    global_bio, status_bio = _biography(ctx, "global"), _biography(ctx, "status")
-    listing = client.identity.ListShades(identity_pb2.ListShadesRequest())
+    identity = ctx.client().identity
+    global_bio, status_bio = identity.biography("global"), identity.biography("status")
+    listing = identity.shades()
 
     def human() -> None:
         mode = f"  [dim]({global_bio.mode})[/]" if global_bio and global_bio.mode else ""
@@ -133,7 +114,7 @@ def run_show(ctx: CliContext) -> int:
             _cited(global_bio.sentences, "text_third", global_bio.text_third)
         elif not listing.shades:
             console.print("(none yet: it is written from your shades, and none has formed)")
-        elif any(s.privacy == identity_pb2.SHADE_PRIVACY_PRIVATE for s in listing.shades):
+        elif any(s.privacy == "private" for s in listing.shades):
             console.print("(none yet without the shades marked private: the next identity update writes it)")
         else:
             console.print("(none yet: the next identity update writes it)")
@@ -144,31 +125,31 @@ def run_show(ctx: CliContext) -> int:
             console.print("(none yet)")
         console.print(f"\n[bold]Shades[/] ({len(listing.shades)})")
         for shade in listing.shades:
-            confidence = _enum(shade.latest.confidence, identity_pb2.Confidence, "CONFIDENCE_")
+            version, text = _version_text(shade)
             flags = _flags(shade)
             console.print(
-                f"\n[bold]{shade.id}. {_name(shade)}[/]  {shade.latest.text.aspect}  "
-                f"({shade.member_count} memories, {confidence} confidence{'; ' + flags if flags else ''})",
+                f"\n[bold]{shade.id}. {shade.name}[/]  {text.aspect if text else ''}  "
+                f"({shade.member_count} memories, {version.confidence if version else ''} confidence"
+                f"{'; ' + flags if flags else ''})",
                 highlight=False,
             )
-            _cited(shade.latest.sentences, "description_third", shade.latest.text.description_third, "  ")
-            _cited(shade.latest.sentences, "content_third", shade.latest.text.content_third, "  ")
-            _timeline(shade.latest)
+            if version and text:
+                _cited(version.sentences, "description_third", text.description_third, "  ")
+                _cited(version.sentences, "content_third", text.content_third, "  ")
+            _timeline(version)
         _footer(listing)
 
-    emit(
-        ctx.json,
-        {
-            "biography": message_dict(global_bio) if global_bio else None,
-            "status": message_dict(status_bio) if status_bio else None,
-            **message_dict(listing),
-        },
-        human,
-    )
+    emit(ctx.json, {"biography": global_bio, "status": status_bio, **vars(listing)}, human)
     return 0
 
 
-def _footer(listing: identity_pb2.ListShadesResponse) -> None:
+def _version_text(shade: Shade) -> tuple[ShadeVersion | None, ShadeText | None]:
+    """The shade's newest version and its text (either may be missing on a shade not written yet)."""
+    version = shade.latest
+    return version, version.text if version else None
+
+
+def _footer(listing: ShadeList) -> None:
     notes = []
     if listing.unclustered_memory_count:
         notes.append(f"{listing.unclustered_memory_count} memories not yet alike enough to others to form a shade")
@@ -182,17 +163,18 @@ def _footer(listing: identity_pb2.ListShadesResponse) -> None:
 
 
 def run_shades(ctx: CliContext) -> int:
-    listing = ctx.client().identity.ListShades(identity_pb2.ListShadesRequest(include_inactive=ctx.args.all))
+    listing = ctx.client().identity.shades(include_inactive=ctx.args.all)
 
     def human() -> None:
         table = Table("id", "shade", "aspect", "confidence", "memories", "since", "notes")
         for shade in listing.shades:
-            timeline = shade.latest.timeline
+            version, text = _version_text(shade)
+            timeline = version.timeline if version else []
             table.add_row(
                 str(shade.id),
-                _name(shade),
-                shade.latest.text.aspect,
-                _enum(shade.latest.confidence, identity_pb2.Confidence, "CONFIDENCE_"),
+                shade.name,
+                text.aspect if text else "",
+                version.confidence if version else "",
                 str(shade.member_count),
                 timeline[0].date if timeline else "",
                 _flags(shade),
@@ -200,50 +182,44 @@ def run_shades(ctx: CliContext) -> int:
         console.print(table)
         _footer(listing)
 
-    emit(ctx.json, message_dict(listing), human)
+    emit(ctx.json, listing, human)
     return 0
 
 
 def run_shade(ctx: CliContext) -> int:
-    response = ctx.client().identity.GetShade(
-        identity_pb2.GetShadeRequest(shade_id=ctx.args.shade_id, include_members=True)
-    )
+    response = ctx.client().identity.shade(ctx.args.shade_id, members=True)
     shade = response.shade
 
     def human() -> None:
-        text = shade.latest.text
-        version = shade.latest
-        author = _enum(version.author, identity_pb2.Author, "AUTHOR_")
-        console.print(f"[bold]{shade.id}. {_name(shade)}[/]  {text.aspect}", highlight=False)
-        console.print(
-            f"version {version.version} by {author}{' (' + version.model + ')' if version.model else ''}, "
-            f"{_enum(version.confidence, identity_pb2.Confidence, 'CONFIDENCE_')} confidence"
-            f"{'; ' + _flags(shade) if _flags(shade) else ''}",
-            style="dim",
-            highlight=False,
-        )
+        version, text = _version_text(shade)
+        console.print(f"[bold]{shade.id}. {shade.name}[/]  {text.aspect if text else ''}", highlight=False)
+        if version is not None:
+            console.print(
+                f"version {version.version} by {version.author}{' (' + version.model + ')' if version.model else ''}, "
+                f"{version.confidence} confidence{'; ' + _flags(shade) if _flags(shade) else ''}",
+                style="dim",
+                highlight=False,
+            )
         console.print()
-        _cited(version.sentences, "description_third", text.description_third)
-        _cited(version.sentences, "content_third", text.content_third)
+        if version and text:
+            _cited(version.sentences, "description_third", text.description_third)
+            _cited(version.sentences, "content_third", text.content_third)
         console.print("\n[bold]Timeline[/] (the memories its text rests on)")
         _timeline(version, "  ")
         console.print(f"\n[bold]Members[/] ({len(response.members)})")
         for member in response.members:
             pinned = "  (placed by you)" if member.pinned else ""
-            console.print(
-                f"  {member.created_at.ToDatetime():%Y-%m-%d}  {member.title}  {member.memory_id}{pinned}",
-                markup=False,
-                highlight=False,
-            )
+            date = f"{member.created_at:%Y-%m-%d}" if member.created_at else ""
+            console.print(f"  {date}  {member.title}  {member.memory_id}{pinned}", markup=False, highlight=False)
 
-    emit(ctx.json, message_dict(response), human)
+    emit(ctx.json, response, human)
     return 0
 
 
-def _after_change(ctx: CliContext, job: jobs_pb2.Job, what: str) -> None:
+def _after_change(ctx: CliContext, job: Job | None, what: str) -> None:
     if not ctx.json:
         console.print(what, highlight=False)
-        if job.id:
+        if job is not None:
             console.print(f"updating the identity in the background (job {job.id})", style="dim", highlight=False)
 
 
@@ -251,42 +227,31 @@ def run_edit(ctx: CliContext) -> int:
     values = {field: getattr(ctx.args, flag) for flag, field in _TEXT_FLAGS.items() if getattr(ctx.args, flag)}
     if not values and not ctx.args.regenerate:
         return fail("give the text to change (e.g. --name, --description) or --regenerate", EXIT_USAGE, ctx.json)
-    request = identity_pb2.UpdateShadeRequest(shade_id=ctx.args.shade_id, regenerate=ctx.args.regenerate, **values)
-    response = ctx.client().identity.UpdateShade(request)
-    emit(ctx.json, message_dict(response), lambda: None)
-    _after_change(ctx, response.job, f"shade {response.shade.id}: {_name(response.shade)}")
+    response = ctx.client().identity.update_shade(ctx.args.shade_id, text=values, regenerate=ctx.args.regenerate)
+    emit(ctx.json, response, lambda: None)
+    _after_change(ctx, response.job, f"shade {response.shade.id}: {response.shade.name}")
     return 0
 
 
 def run_mark(ctx: CliContext) -> int:
-    privacy = {
-        "private": identity_pb2.SHADE_PRIVACY_PRIVATE,
-        "public": identity_pb2.SHADE_PRIVACY_PUBLIC,
-        "unmark": identity_pb2.SHADE_PRIVACY_UNMARKED,
-    }[ctx.args.privacy]
-    response = ctx.client().identity.UpdateShade(
-        identity_pb2.UpdateShadeRequest(shade_id=ctx.args.shade_id, privacy=privacy)
-    )
-    emit(ctx.json, message_dict(response), lambda: None)
-    shown = _enum(response.shade.privacy, identity_pb2.ShadePrivacy, "SHADE_PRIVACY_")
-    _after_change(ctx, response.job, f"shade {response.shade.id} ({_name(response.shade)}) is now {shown}")
+    privacy = {"private": "private", "public": "public", "unmark": "unmarked"}[ctx.args.privacy]
+    response = ctx.client().identity.update_shade(ctx.args.shade_id, privacy=privacy)
+    emit(ctx.json, response, lambda: None)
+    shade = response.shade
+    _after_change(ctx, response.job, f"shade {shade.id} ({shade.name}) is now {shade.privacy}")
     return 0
 
 
 def run_merge(ctx: CliContext) -> int:
-    response = ctx.client().identity.MergeShades(
-        identity_pb2.MergeShadesRequest(target_shade_id=ctx.args.target, source_shade_ids=ctx.args.sources)
-    )
-    emit(ctx.json, message_dict(response), lambda: None)
+    response = ctx.client().identity.merge(ctx.args.target, ctx.args.sources)
+    emit(ctx.json, response, lambda: None)
     _after_change(ctx, response.job, f"merged into shade {response.shade.id}: {response.shade.member_count} memories")
     return 0
 
 
 def run_split(ctx: CliContext) -> int:
-    response = ctx.client().identity.SplitShade(
-        identity_pb2.SplitShadeRequest(shade_id=ctx.args.shade_id, memory_ids=ctx.args.memories)
-    )
-    emit(ctx.json, message_dict(response), lambda: None)
+    response = ctx.client().identity.split(ctx.args.shade_id, ctx.args.memories)
+    emit(ctx.json, response, lambda: None)
     _after_change(
         ctx,
         response.job,
@@ -297,56 +262,50 @@ def run_split(ctx: CliContext) -> int:
 
 
 def run_history(ctx: CliContext) -> int:
-    client = ctx.client()
+    identity = ctx.client().identity
     if ctx.args.shade_id:
-        versions = client.identity.ListShadeVersions(
-            identity_pb2.ListShadeVersionsRequest(shade_id=ctx.args.shade_id)
-        ).versions
+        versions = identity.versions(ctx.args.shade_id)
 
         def human_shade() -> None:
             for v in versions:
-                author = _enum(v.author, identity_pb2.Author, "AUTHOR_")
+                when = f"{v.created_at:%Y-%m-%d %H:%M}" if v.created_at else ""
                 console.print(
-                    f"[bold]version {v.version}[/]  {v.created_at.ToDatetime():%Y-%m-%d %H:%M}  by {author}"
+                    f"[bold]version {v.version}[/]  {when}  by {v.author}"
                     f"{' (' + v.model + ')' if v.model else ''}, {v.member_count} memories",
                     highlight=False,
                 )
-                console.print(f"  {v.text.name}: {v.text.description_third}", markup=False, highlight=False)
+                if v.text is not None:
+                    console.print(f"  {v.text.name}: {v.text.description_third}", markup=False, highlight=False)
 
-        emit(ctx.json, [message_dict(v) for v in versions], human_shade)
+        emit(ctx.json, versions, human_shade)
         return 0
-    biographies = client.identity.ListBiographies(
-        identity_pb2.ListBiographiesRequest(kind=_KIND[ctx.args.kind])
-    ).biographies
+    biographies = identity.biographies(ctx.args.kind)
 
     def human_bio() -> None:
         if not biographies:
             console.print(f"no {ctx.args.kind} biography yet", highlight=False)
         for b in biographies:
-            console.print(f"[bold]{b.id}[/]  {b.created_at.ToDatetime():%Y-%m-%d %H:%M}  ({b.model})", highlight=False)
+            when = f"{b.created_at:%Y-%m-%d %H:%M}" if b.created_at else ""
+            console.print(f"[bold]{b.id}[/]  {when}  ({b.model})", highlight=False)
             console.print(f"  {b.text_third}", markup=False, highlight=False)
 
-    emit(ctx.json, [message_dict(b) for b in biographies], human_bio)
+    emit(ctx.json, biographies, human_bio)
     return 0
 
 
 def run_refresh(ctx: CliContext) -> int:
-    job = (
-        ctx.client()
-        .identity.RefreshIdentity(identity_pb2.RefreshIdentityRequest(retry_failed=ctx.args.retry_failed))
-        .job
-    )
+    job = ctx.client().identity.refresh(retry_failed=ctx.args.retry_failed)
     if ctx.args.no_wait:
         emit(ctx.json, {"job": job.id}, lambda: console.print(job.id, highlight=False))
         return 0
     final = follow_job(ctx, job.id)
     if ctx.json:
-        emit(True, message_dict(final), lambda: None)
-    elif final.state == jobs_pb2.JOB_STATE_SUCCEEDED:
-        _report(json.loads(final.result_json or "{}"))
+        emit(True, final, lambda: None)
+    elif final.succeeded:
+        _report(final.result)
     else:
-        console.print(f"job {final.id} {jobs_pb2.JobState.Name(final.state)}: {final.error}", highlight=False)
-    return 0 if final.state == jobs_pb2.JOB_STATE_SUCCEEDED else EXIT_ERROR
+        console.print(f"job {final.id} {final.state}: {final.error}", highlight=False)
+    return 0 if final.succeeded else EXIT_ERROR
 
 
 def _report(result: dict) -> None:

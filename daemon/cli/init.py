@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import sys
 
+from secondme.daemon.bootstrap import initialise
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit
 from secondme.daemon.config import Config, load_config, write_config
-from secondme.daemon.models.default import register_default_model
-from secondme.daemon.models.registry import ModelRegistry
-from secondme.daemon.node_key import create_node_key, load_node_key, peer_id_from_public_key
-from secondme.daemon.paths import Paths
-from secondme.daemon.store import Store
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -37,15 +32,9 @@ def run(ctx: CliContext) -> int:
         write_config(paths.config, config)
         if not existed:
             created.append(str(paths.config))
-    paths.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if paths.node_key.exists():
-        key = load_node_key(paths.node_key)
-    else:
-        key = create_node_key(paths.node_key)
-        created.append(str(paths.node_key))
-    peer_id = peer_id_from_public_key(key.public_key())
-    asyncio.run(_migrate(paths))  # the database is created, or checked and brought up to date
-    model = "" if ctx.args.no_default_model else _default_model(paths)
+    done = initialise(paths, default_model=not ctx.args.no_default_model)
+    created += done.created
+    peer_id, model = done.peer_id, done.model
     data = {
         "peer_id": peer_id,
         "config": str(paths.config),
@@ -83,21 +72,3 @@ def _owner_name(given: str | None, current: str) -> str:
         return input("Your name, as your self should say it (Enter to skip): ").strip()
     except EOFError:
         return ""
-
-
-def _default_model(paths: Paths) -> str:
-    """Register the packaged default model on first init (a local bootstrap step, like the key)."""
-    registry = ModelRegistry(paths.db, paths.models)
-    try:
-        active = registry.active()
-        if active is not None:
-            return active.name
-        record = register_default_model(registry, paths.models)
-        return record.name if record else ""
-    finally:
-        registry.close()
-
-
-async def _migrate(paths: Paths) -> None:
-    store = await Store.open(paths.db)
-    await store.close()

@@ -9,9 +9,9 @@ from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.memories import print_problems
-from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.daemon.cli.output import console, emit
 from secondme.daemon.cli.progress import follow_job
-from secondme.v1 import jobs_pb2
+from secondme.daemon.client.jobs import Job
 
 STATES = ["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 
@@ -34,19 +34,15 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         sub.set_defaults(func=func)
 
 
-def _state(job: jobs_pb2.Job) -> str:
-    return jobs_pb2.JobState.Name(job.state).removeprefix("JOB_STATE_").lower()
-
-
-def _print_job(job: jobs_pb2.Job) -> None:
-    console.print(f"[bold]{job.id}[/] {job.kind} {_state(job)}", highlight=False)
+def _print_job(job: Job) -> None:
+    console.print(f"[bold]{job.id}[/] {job.kind} {job.state}", highlight=False)
     p = job.progress
-    if p.stage:
+    if p is not None and p.stage:
         console.print(f"  progress {p.stage} {p.done}/{p.total} {p.message}", highlight=False, markup=False)
     if job.error:
         console.print(f"  error    {job.error}", highlight=False, markup=False)
-    if job.result_json:
-        result = json.loads(job.result_json)
+    result = job.result
+    if result:
         brief = {k: v for k, v in result.items() if not isinstance(v, list)}
         console.print(f"  result   {json.dumps(brief)}", highlight=False, markup=False)
         if result.get("problems"):
@@ -54,51 +50,50 @@ def _print_job(job: jobs_pb2.Job) -> None:
 
 
 def run_list(ctx: CliContext) -> int:
-    states = [jobs_pb2.JobState.Value(f"JOB_STATE_{s.upper()}") for s in ctx.args.state]
-    response = ctx.client().jobs.ListJobs(jobs_pb2.ListJobsRequest(states=states, page_size=ctx.args.limit))
+    jobs = ctx.client().jobs.list(ctx.args.state, limit=ctx.args.limit)
 
     def human() -> None:
         table = Table("kind", "state", "progress", "created")
         table.add_column("id", no_wrap=True)
-        for job in response.jobs:
+        for job in jobs:
             p = job.progress
             table.add_row(
                 job.kind,
-                _state(job),
-                f"{p.done}/{p.total}" if p.total else "",
-                job.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"),
+                job.state,
+                f"{p.done}/{p.total}" if p and p.total else "",
+                f"{job.created_at:%Y-%m-%d %H:%M:%S}" if job.created_at else "",
                 job.id,
             )
         console.print(table)
 
-    emit(ctx.json, [message_dict(j) for j in response.jobs], human)
+    emit(ctx.json, jobs, human)
     return 0
 
 
 def run_show(ctx: CliContext) -> int:
-    job = ctx.client().jobs.GetJob(jobs_pb2.GetJobRequest(job_id=ctx.args.job_id)).job
-    emit(ctx.json, message_dict(job), lambda: _print_job(job))
+    job = ctx.client().jobs.get(ctx.args.job_id)
+    emit(ctx.json, job, lambda: _print_job(job))
     return 0
 
 
 def run_watch(ctx: CliContext) -> int:
     job = follow_job(ctx, ctx.args.job_id)
-    emit(ctx.json, message_dict(job), lambda: _print_job(job))
-    return 0 if job.state == jobs_pb2.JOB_STATE_SUCCEEDED else 1
+    emit(ctx.json, job, lambda: _print_job(job))
+    return 0 if job.succeeded else 1
 
 
 def run_cancel(ctx: CliContext) -> int:
-    job = ctx.client().jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=ctx.args.job_id)).job
-    emit(ctx.json, message_dict(job), lambda: _print_job(job))
+    job = ctx.client().jobs.cancel(ctx.args.job_id)
+    emit(ctx.json, job, lambda: _print_job(job))
     return 0
 
 
 def run_retry(ctx: CliContext) -> int:
-    job = ctx.client().jobs.RetryJob(jobs_pb2.RetryJobRequest(job_id=ctx.args.job_id)).job
+    job = ctx.client().jobs.retry(ctx.args.job_id)
     if ctx.json:
-        emit(True, message_dict(job), lambda: None)
+        emit(True, job, lambda: None)
         return 0
     console.print(f"retrying as {job.id}", highlight=False)
     final = follow_job(ctx, job.id)
     _print_job(final)
-    return 0 if final.state == jobs_pb2.JOB_STATE_SUCCEEDED else 1
+    return 0 if final.succeeded else 1

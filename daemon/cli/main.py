@@ -6,8 +6,6 @@ import argparse
 import sys
 from collections.abc import Callable
 
-import grpc
-
 from secondme.daemon.cli import (
     backup,
     chat,
@@ -26,7 +24,6 @@ from secondme.daemon.cli import (
 )
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_FOR_KIND, fail
-from secondme.daemon.client import error_from_rpc
 from secondme.errors import SecondmeError
 
 # Each module exposes register(subparsers, common) and sets `func` on its parsers.
@@ -67,9 +64,6 @@ def main(argv: list[str] | None = None) -> int:
     ctx = CliContext(args, json=getattr(args, "json", False))
     try:
         return int(args.func(ctx) or 0)
-    except grpc.RpcError as exc:
-        error = error_from_rpc(exc)
-        return fail(error.message, EXIT_FOR_KIND[error.kind], ctx.json)
     except SecondmeError as exc:
         return fail(exc.message, EXIT_FOR_KIND[exc.kind], ctx.json)
     except KeyboardInterrupt:

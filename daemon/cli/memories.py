@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, human_bytes, message_dict
+from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, human_bytes
 from secondme.daemon.cli.progress import follow_job
-from secondme.pipeline.ingest.names import is_exact, name_bytes, printable, shown
-from secondme.v1 import jobs_pb2, memory_pb2
+from secondme.daemon.client.jobs import Job
+from secondme.daemon.client.memories import Memory
+from secondme.pipeline.ingest.names import printable, shown
 
-UPLOAD_CHUNK_BYTES = 1024 * 1024
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 SOURCE_TYPES = ["text", "markdown", "pdf", "html", "image", "audio", "url"]
 
@@ -53,15 +51,6 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     delete.set_defaults(func=run_delete)
 
 
-def _upload_messages(path: Path) -> Iterator[memory_pb2.UploadFileRequest]:
-    yield memory_pb2.UploadFileRequest(
-        metadata=memory_pb2.UploadMetadata(filename=shown(path.name), size_bytes=path.stat().st_size)
-    )
-    with path.open("rb") as handle:
-        while chunk := handle.read(UPLOAD_CHUNK_BYTES):
-            yield memory_pb2.UploadFileRequest(data=chunk)
-
-
 def print_problems(result: dict, job_id: str, limit: int | None = 50) -> None:
     """The files an ingest skipped, failed or only partly read, each with its reason (one line each)."""
     problems = result.get("problems", [])
@@ -78,8 +67,8 @@ def print_problems(result: dict, job_id: str, limit: int | None = 50) -> None:
         console.print(more, highlight=False, markup=False)
 
 
-def _summary(job: jobs_pb2.Job, identity_follows: bool) -> None:
-    result = json.loads(job.result_json) if job.result_json else {}
+def _summary(job: Job, identity_follows: bool) -> None:
+    result = job.result
     partial = f" ({result['partial']} partly read)" if result.get("partial") else ""
     console.print(
         f"{result.get('ingested', 0)} ingested{partial}, {result.get('duplicate', 0)} already known, "
@@ -108,87 +97,66 @@ def run_ingest(ctx: CliContext) -> int:
     if ctx.args.upload:
         if any(p.is_dir() for p in paths):
             return fail("--upload takes files, not folders", EXIT_USAGE, ctx.json)
-        jobs = [client.memory.UploadFile(_upload_messages(p)).job for p in paths]
+        jobs = [client.memories.upload(p) for p in paths]
     if urls or (paths and not ctx.args.upload):
-        named = [] if ctx.args.upload else paths
-        request = memory_pb2.IngestRequest(
-            paths=[shown(p) for p in named if is_exact(p)],
-            path_bytes=[name_bytes(p) for p in named if not is_exact(p)],
-            urls=urls,
-            include=ctx.args.include,
-            exclude=ctx.args.exclude,
-            follow_external_links=ctx.args.follow_external_links,
+        local = [] if ctx.args.upload else paths
+        jobs.append(
+            client.memories.ingest(
+                local, urls, ctx.args.include, ctx.args.exclude, follow_external_links=ctx.args.follow_external_links
+            )
         )
-        jobs.append(client.memory.Ingest(request).job)
     if ctx.args.no_wait:
         emit(ctx.json, {"jobs": [j.id for j in jobs]}, lambda: [console.print(j.id) for j in jobs])
         return 0
     finals = [follow_job(ctx, j.id) for j in jobs]
     if ctx.json:
-        emit(True, {"jobs": [message_dict(j) for j in finals]}, lambda: None)
+        emit(True, {"jobs": finals}, lambda: None)
     else:
         for job in finals:
-            if job.state == jobs_pb2.JOB_STATE_SUCCEEDED:
+            if job.succeeded:
                 _summary(job, ctx.config().identity.auto_update)
             else:
-                console.print(f"job {job.id} {jobs_pb2.JobState.Name(job.state)}: {job.error}", highlight=False)
-    return 0 if all(j.state == jobs_pb2.JOB_STATE_SUCCEEDED for j in finals) else EXIT_ERROR
+                console.print(f"job {job.id} {job.state}: {job.error}", highlight=False)
+    return 0 if all(j.succeeded for j in finals) else EXIT_ERROR
 
 
-def _list_all(ctx: CliContext) -> list[memory_pb2.Memory]:
-    source_type = memory_pb2.SourceType.Value(f"SOURCE_TYPE_{ctx.args.type.upper()}") if ctx.args.type else 0
-    found: list[memory_pb2.Memory] = []
-    token = ""
-    while True:
-        page_size = min(500, ctx.args.limit - len(found)) if ctx.args.limit else 500
-        response = ctx.client().memory.ListMemories(
-            memory_pb2.ListMemoriesRequest(
-                page_size=page_size, page_token=token, source_type=source_type, query=ctx.args.query
-            )
-        )
-        found.extend(response.memories)
-        token = response.next_page_token
-        if not token or (ctx.args.limit and len(found) >= ctx.args.limit):
-            return found
-
-
-def _date(memory: memory_pb2.Memory) -> str:
-    return memory.created_at.ToDatetime().strftime("%Y-%m-%d") if memory.HasField("created_at") else ""
+def _date(memory: Memory) -> str:
+    return f"{memory.created_at:%Y-%m-%d}" if memory.created_at else ""
 
 
 def run_list(ctx: CliContext) -> int:
-    memories = _list_all(ctx)
+    memories = ctx.client().memories.list(ctx.args.type or "", ctx.args.query, ctx.args.limit)
 
     def human() -> None:
         table = Table("date", "type", "title", "chunks", "size")
         table.add_column("id", no_wrap=True)
         for m in memories:
-            kind = memory_pb2.SourceType.Name(m.source_type).removeprefix("SOURCE_TYPE_").lower()
-            table.add_row(_date(m), kind, printable(m.title), str(m.chunk_count), human_bytes(m.size_bytes), m.id)
+            table.add_row(
+                _date(m), m.source_type, printable(m.title), str(m.chunk_count), human_bytes(m.size_bytes), m.id
+            )
         console.print(table)
         console.print(f"{len(memories)} memories", highlight=False)
 
-    emit(ctx.json, [message_dict(m) for m in memories], human)
+    emit(ctx.json, memories, human)
     return 0
 
 
 def run_show(ctx: CliContext) -> int:
-    response = ctx.client().memory.GetMemory(
-        memory_pb2.GetMemoryRequest(memory_id=ctx.args.memory_id, include_text=True, include_chunks=ctx.args.chunks)
-    )
+    response = ctx.client().memories.get(ctx.args.memory_id, text=True, chunks=ctx.args.chunks)
     m = response.memory
 
     def human() -> None:
         console.print(f"{printable(m.title)}  ({m.id})", style="bold", highlight=False, markup=False)
         console.print(f"source   {printable(m.source)}", highlight=False, markup=False, soft_wrap=True)
-        console.print(f"date     {_date(m)}   ingested {m.ingested_at.ToDatetime():%Y-%m-%d %H:%M}", highlight=False)
+        ingested = f"{m.ingested_at:%Y-%m-%d %H:%M}" if m.ingested_at else ""
+        console.print(f"date     {_date(m)}   ingested {ingested}", highlight=False)
         console.print(f"type     {m.media_type}, {human_bytes(m.size_bytes)}, {m.chunk_count} chunks", highlight=False)
         if m.same_content_as:
             console.print(f"same     content as {m.same_content_as} (counted once)", highlight=False)
         insight = response.insight
-        if insight.status == "failed":
+        if insight is not None and insight.status == "failed":
             console.print(f"insight  failed, retried next update: {insight.error}", markup=False, highlight=False)
-        elif insight.status:
+        elif insight is not None:
             console.print(f"summary  {insight.summary}", markup=False, highlight=False)
             if insight.insight:
                 console.print(f"insight  {insight.insight}", markup=False, highlight=False)
@@ -200,15 +168,15 @@ def run_show(ctx: CliContext) -> int:
             console.print(f"\n--- chunk {chunk.index} ({chunk.token_count} tokens)", highlight=False)
             console.print(chunk.text, markup=False, highlight=False)
 
-    emit(ctx.json, message_dict(response), human)
+    emit(ctx.json, response, human)
     return 0
 
 
 def run_delete(ctx: CliContext) -> int:
-    response = ctx.client().memory.DeleteMemory(memory_pb2.DeleteMemoryRequest(memory_id=ctx.args.memory_id))
+    original_removed = ctx.client().memories.delete(ctx.args.memory_id)
     emit(
         ctx.json,
-        {"deleted": ctx.args.memory_id, "original_removed": response.original_removed},
+        {"deleted": ctx.args.memory_id, "original_removed": original_removed},
         lambda: console.print(f"deleted {ctx.args.memory_id}", highlight=False),
     )
     return 0

@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_USAGE, console, emit, fail, human_bytes, message_dict
-from secondme.v1 import models_pb2
+from secondme.daemon.cli.output import EXIT_USAGE, console, emit, fail, human_bytes
+from secondme.daemon.client.models import Model
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -38,7 +38,7 @@ def _params(count: int) -> str:
     return f"{count / 1e9:.1f}B" if count >= 1e9 else f"{count / 1e6:.0f}M"
 
 
-def _print(model: models_pb2.Model) -> None:
+def _print(model: Model) -> None:
     console.print(f"[bold]{model.name}[/]{'  (active)' if model.active else ''}", highlight=False)
     for key, value in (
         ("architecture", model.architecture),
@@ -51,14 +51,14 @@ def _print(model: models_pb2.Model) -> None:
         ("capability", _probe_line(model)),
     ):
         console.print(f"  {key:<14}{value}", highlight=False, markup=False)
-    for check in model.probe.checks:
+    for check in model.probe.checks if model.probe else []:
         mark = "ok  " if check.passed else "fail"
         console.print(f"    {mark} {check.name}: {check.detail[:60]}", highlight=False, markup=False)
 
 
-def _probe_line(model: models_pb2.Model) -> str:
+def _probe_line(model: Model) -> str:
     probe = model.probe
-    if not probe.status:
+    if probe is None or not probe.status:
         return "not checked yet (runs once it is active)"
     if probe.status == "passed":
         return "passed: it may write about you, each sentence checked against your memories"
@@ -71,21 +71,20 @@ def run_import(ctx: CliContext) -> int:
     path = Path(ctx.args.path).expanduser().resolve()
     if not path.is_file():
         return fail(f"no such file: {path}", EXIT_USAGE, ctx.json)
-    client = ctx.client()
-    kind = models_pb2.MODEL_KIND_WHISPER if ctx.args.kind == "whisper" else models_pb2.MODEL_KIND_CHAT
-    request = models_pb2.ImportModelRequest(path=str(path), name=ctx.args.name, kind=kind)
-    model = client.models.ImportModel(request).model
-    if kind == models_pb2.MODEL_KIND_WHISPER:
-        emit(ctx.json, message_dict(model), lambda: console.print("imported the Whisper speech model", highlight=False))
+    models = ctx.client().models
+    kind = "whisper" if ctx.args.kind == "whisper" else "chat"
+    model = models.import_file(path, ctx.args.name, kind)
+    if kind == "whisper":
+        emit(ctx.json, model, lambda: console.print("imported the Whisper speech model", highlight=False))
         return 0
     if ctx.args.activate:
-        model = client.models.ActivateModel(models_pb2.ActivateModelRequest(name=model.name)).model
-    emit(ctx.json, message_dict(model), lambda: _print(model))
+        model = models.activate(model.name)
+    emit(ctx.json, model, lambda: _print(model))
     return 0
 
 
 def run_list(ctx: CliContext) -> int:
-    models = ctx.client().models.ListModels(models_pb2.ListModelsRequest()).models
+    models = ctx.client().models.list()
 
     def human() -> None:
         table = Table("", "name", "arch", "params", "quant", "context", "size")
@@ -96,26 +95,25 @@ def run_list(ctx: CliContext) -> int:
             )  # fmt: skip
         console.print(table)
 
-    emit(ctx.json, [message_dict(m) for m in models], human)
+    emit(ctx.json, models, human)
     return 0
 
 
 def run_show(ctx: CliContext) -> int:
-    model = ctx.client().models.GetModel(models_pb2.GetModelRequest(name=ctx.args.name)).model
-    emit(ctx.json, message_dict(model), lambda: _print(model))
+    model = ctx.client().models.get(ctx.args.name)
+    emit(ctx.json, model, lambda: _print(model))
     return 0
 
 
 def run_activate(ctx: CliContext) -> int:
     if not ctx.args.name and not ctx.args.previous:
         return fail("give a model name or --previous", EXIT_USAGE, ctx.json)
-    request = models_pb2.ActivateModelRequest(name=ctx.args.name, previous=ctx.args.previous)
-    model = ctx.client().models.ActivateModel(request, timeout=600).model
-    emit(ctx.json, message_dict(model), lambda: console.print(f"active model: {model.name}", highlight=False))
+    model = ctx.client().models.activate(ctx.args.name, ctx.args.previous)
+    emit(ctx.json, model, lambda: console.print(f"active model: {model.name}", highlight=False))
     return 0
 
 
 def run_remove(ctx: CliContext) -> int:
-    ctx.client().models.RemoveModel(models_pb2.RemoveModelRequest(name=ctx.args.name))
+    ctx.client().models.remove(ctx.args.name)
     emit(ctx.json, {"removed": ctx.args.name}, lambda: console.print(f"removed {ctx.args.name}", highlight=False))
     return 0

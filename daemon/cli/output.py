@@ -7,10 +7,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
 from rich.console import Console
 
+from secondme.daemon.client.convert import jsonable
 from secondme.errors import Kind
 
 EXIT_OK = 0
@@ -34,16 +33,12 @@ console = Console()
 errors = Console(stderr=True)
 
 
-def message_dict(message: Message) -> dict[str, Any]:
-    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
-
-
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.write(json.dumps(jsonable(data), indent=2, sort_keys=True, default=str) + "\n")
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
-    """Print `data` as JSON or call `human` to render it for a person."""
+    """Print `data` (plain values or the client's dataclasses) as JSON, or call `human` to render it for a person."""
     if as_json:
         print_json(data)
     else:

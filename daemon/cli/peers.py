@@ -11,9 +11,8 @@ import argparse
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.daemon.cli.output import console, emit
 from secondme.network.protocols import KIND_BY_NAME
-from secondme.v1 import peer_pb2, wire_pb2
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -60,69 +59,69 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_id(ctx: CliContext) -> int:
-    me = ctx.client().peers.GetSelf(peer_pb2.GetSelfRequest(), timeout=10)
+    me = ctx.client().peers.me()
 
     def human() -> None:
         console.print(f"[bold]peer ID[/] {me.peer_id}", highlight=False)
         for address in me.addresses:
             console.print(address, highlight=False, soft_wrap=True)
 
-    emit(ctx.json, message_dict(me), human)
+    emit(ctx.json, me, human)
     return 0
 
 
 def run_list(ctx: CliContext) -> int:
-    reply = ctx.client().peers.ListPeers(peer_pb2.ListPeersRequest(), timeout=10)
+    peers = ctx.client().peers.list()
 
     def human() -> None:
-        if not reply.peers:
+        if not peers:
             console.print("no peers yet; `secondmectl peers connect MULTIADDR` dials one")
             return
         table = Table("peer ID", "name", "connected", "last seen", "address")
-        for peer in reply.peers:
-            seen = peer.last_seen.ToDatetime().strftime("%Y-%m-%d %H:%M") if peer.HasField("last_seen") else ""
+        for peer in peers:
+            seen = f"{peer.last_seen:%Y-%m-%d %H:%M}" if peer.last_seen else ""
             state = "blocked" if peer.blocked else ("yes" if peer.connected else "no")
-            name = peer.card.display_name if peer.HasField("card") else ""
+            name = peer.card.display_name if peer.card else ""
             table.add_row(peer.peer_id, name, state, seen, peer.addresses[0] if peer.addresses else "")
         console.print(table)
 
-    emit(ctx.json, message_dict(reply), human)
+    emit(ctx.json, {"peers": peers}, human)
     return 0
 
 
 def run_discovered(ctx: CliContext) -> int:
-    reply = ctx.client().peers.ListDiscovered(peer_pb2.ListDiscoveredRequest(), timeout=10)
+    discovered = ctx.client().peers.discovered()
 
     def human() -> None:
-        if not reply.peers:
+        if not discovered:
             console.print("nothing discovered lately (mDNS finds selves on the LAN when network.mdns is on)")
             return
         table = Table("peer ID", "found by", "connected", "address")
-        for peer in reply.peers:
+        for peer in discovered:
             state = "yes" if peer.connected else ("no (known)" if peer.known else "no")
             table.add_row(peer.peer_id, peer.source, state, peer.addresses[0] if peer.addresses else "")
         console.print(table)
         console.print("`secondmectl peers connect ADDRESS/p2p/PEER_ID` dials one", highlight=False)
 
-    emit(ctx.json, message_dict(reply), human)
+    emit(ctx.json, {"peers": discovered}, human)
     return 0
 
 
 def run_connect(ctx: CliContext) -> int:
-    reply = ctx.client().peers.Connect(peer_pb2.ConnectRequest(multiaddr=ctx.args.multiaddr), timeout=30)
-    emit(ctx.json, message_dict(reply), lambda: console.print(f"connected to {reply.peer_id}", highlight=False))
+    peer_id = ctx.client().peers.connect(ctx.args.multiaddr)
+    emit(ctx.json, {"peer_id": peer_id}, lambda: console.print(f"connected to {peer_id}", highlight=False))
     return 0
 
 
 def run_disconnect(ctx: CliContext) -> int:
-    reply = ctx.client().peers.Disconnect(peer_pb2.DisconnectRequest(peer_id=ctx.args.peer_id), timeout=10)
-    text = "disconnected" if reply.was_connected else "was not connected"
-    emit(ctx.json, message_dict(reply), lambda: console.print(text))
+    was_connected = ctx.client().peers.disconnect(ctx.args.peer_id)
+    text = "disconnected" if was_connected else "was not connected"
+    emit(ctx.json, {"was_connected": was_connected}, lambda: console.print(text))
     return 0
 
 
 def run_card(ctx: CliContext) -> int:
-    card = ctx.client().peers.GetCard(peer_pb2.GetCardRequest(peer_id=ctx.args.peer_id), timeout=30).card
+    card = ctx.client().peers.card(ctx.args.peer_id)
 
     def human() -> None:
         if card.withheld:
@@ -133,43 +132,39 @@ def run_card(ctx: CliContext) -> int:
             console.print(f"  - {shade.name}: {shade.description}", highlight=False)
         if card.biography:
             console.print(card.biography, highlight=False)
-        names = [wire_pb2.SessionKind.Name(k).removeprefix("SESSION_KIND_").lower() for k in card.session_kinds]
-        kinds = ", ".join(names)
-        console.print(f"sessions {kinds}", highlight=False)
+        console.print(f"sessions {', '.join(card.session_kinds)}", highlight=False)
         if card.software_version:
             console.print(f"software {card.software_version}", highlight=False)
 
-    emit(ctx.json, message_dict(card), human)
+    emit(ctx.json, card, human)
     return 0
 
 
 def run_block(ctx: CliContext) -> int:
-    ctx.client().peers.Block(peer_pb2.BlockRequest(peer_id=ctx.args.peer_id), timeout=10)
+    ctx.client().peers.block(ctx.args.peer_id)
     emit(ctx.json, {"blocked": ctx.args.peer_id}, lambda: console.print(f"blocked {ctx.args.peer_id}"))
     return 0
 
 
 def run_unblock(ctx: CliContext) -> int:
-    ctx.client().peers.Unblock(peer_pb2.UnblockRequest(peer_id=ctx.args.peer_id), timeout=10)
+    ctx.client().peers.unblock(ctx.args.peer_id)
     emit(ctx.json, {"unblocked": ctx.args.peer_id}, lambda: console.print(f"unblocked {ctx.args.peer_id}"))
     return 0
 
 
 def run_send_grant(ctx: CliContext) -> int:
-    request = peer_pb2.SendGrantRequest(grant_id=ctx.args.grant_id, peer_id=ctx.args.peer_id)
-    reply = ctx.client().peers.SendGrant(request, timeout=30)
+    reply = ctx.client().peers.send_grant(ctx.args.grant_id, ctx.args.peer_id)
     text = "delivered" if reply.accepted else f"refused by the peer: {reply.message}"
-    emit(ctx.json, message_dict(reply), lambda: console.print(text, highlight=False))
+    emit(ctx.json, reply, lambda: console.print(text, highlight=False))
     return 0 if reply.accepted else 1
 
 
 def run_talk(ctx: CliContext) -> int:
-    request = peer_pb2.ExchangeRequest(peer_id=ctx.args.peer_id, kind=KIND_BY_NAME[ctx.args.kind], turns=ctx.args.turns)
-    reply = ctx.client().peers.Exchange(request, timeout=120)
+    replies = ctx.client().peers.exchange(ctx.args.peer_id, ctx.args.kind, ctx.args.turns)
 
     def human() -> None:
-        for text, answer in zip(ctx.args.turns, reply.replies, strict=False):
+        for text, answer in zip(ctx.args.turns, replies, strict=False):
             console.print(f"[bold]you[/]  {text}\n[bold]them[/] {answer}", highlight=False)
 
-    emit(ctx.json, message_dict(reply), human)
+    emit(ctx.json, {"replies": replies}, human)
     return 0

@@ -6,18 +6,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import errors
-from secondme.v1 import jobs_pb2
+from secondme.daemon.client.jobs import Job
 
 
-def follow_job(ctx: CliContext, job_id: str) -> jobs_pb2.Job:
-    """Stream WatchJob until the job ends; returns the final job."""
-    stream = ctx.client().jobs.WatchJob(jobs_pb2.WatchJobRequest(job_id=job_id))
-    final: jobs_pb2.Job | None = None
+def follow_job(ctx: CliContext, job_id: str) -> Job:
+    """Watch the job until it ends; returns the final job."""
     if ctx.json:
-        for event in stream:
-            final = event.job
-        assert final is not None
-        return final
+        return ctx.client().jobs.wait(job_id)
+    final: Job | None = None
     with Progress(
         TextColumn("[bold]{task.fields[stage]:<8}"),
         BarColumn(),
@@ -28,9 +24,9 @@ def follow_job(ctx: CliContext, job_id: str) -> jobs_pb2.Job:
         transient=False,
     ) as bar:
         task = bar.add_task(job_id, total=None, stage="queued", note="")
-        for event in stream:
+        for event in ctx.client().jobs.watch(job_id):
             final = event.job
-            if event.HasField("progress"):
+            if event.progress is not None:
                 p = event.progress
                 bar.update(task, total=p.total or None, completed=p.done, stage=p.stage, note=p.message[:60])
     assert final is not None

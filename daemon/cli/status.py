@@ -8,9 +8,9 @@ from rich.table import Table
 
 from secondme.daemon import __version__
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import console, emit, message_dict
+from secondme.daemon.cli.output import console, emit
 from secondme.daemon.client import DaemonUnavailable
-from secondme.v1 import daemon_pb2
+from secondme.daemon.client.daemon import DaemonStatus
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     subparsers.add_parser("stop", parents=[common], help="stop the daemon gracefully").set_defaults(func=stop)
 
 
-def _memories(response: daemon_pb2.GetStatusResponse) -> str:
+def _memories(response: DaemonStatus) -> str:
     """The count, and what background work has still to reach (retrieval misses what is not embedded)."""
     waiting = []
     if response.memories_awaiting_embedding:
@@ -30,8 +30,8 @@ def _memories(response: daemon_pb2.GetStatusResponse) -> str:
 
 
 def status(ctx: CliContext) -> int:
-    response = ctx.client().daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=10)
-    uptime = response.uptime.ToTimedelta()
+    response = ctx.client().daemon.status()
+    uptime = response.uptime
 
     def human() -> None:
         table = Table(show_header=False, box=None)
@@ -51,14 +51,14 @@ def status(ctx: CliContext) -> int:
             table.add_row(f"[bold]{key}[/]", value)
         console.print(table, highlight=False)
 
-    emit(ctx.json, message_dict(response), human)
+    emit(ctx.json, response, human)
     return 0
 
 
 def version(ctx: CliContext) -> int:
     daemon_version = ""
     try:
-        daemon_version = ctx.client().daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=5).version
+        daemon_version = ctx.client().daemon.status(timeout=5).version
     except DaemonUnavailable:
         daemon_version = ""
 
@@ -71,6 +71,6 @@ def version(ctx: CliContext) -> int:
 
 
 def stop(ctx: CliContext) -> int:
-    ctx.client().daemon.Shutdown(daemon_pb2.ShutdownRequest(), timeout=10)
+    ctx.client().daemon.shutdown()
     emit(ctx.json, {"stopping": True}, lambda: console.print("secondmed is stopping"))
     return 0

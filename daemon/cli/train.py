@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_USAGE, console, emit, errors, fail, human_bytes, message_dict
-from secondme.v1 import jobs_pb2, training_pb2
+from secondme.daemon.cli.output import EXIT_USAGE, console, emit, errors, fail, human_bytes
+from secondme.daemon.client.jobs import Job
 
 _STAGE_NAMES = {
     "wait": "waiting", "data": "data", "plan": "plan", "pairs": "pairs", "sft": "SFT", "dpo": "DPO",
@@ -52,16 +52,16 @@ def run_train(ctx: CliContext) -> int:
     if args.max_steps < 0:
         return fail("--max-steps must be 0 or more", EXIT_USAGE, ctx.json)
     eval_questions = str(Path(args.eval_questions).expanduser().resolve()) if args.eval_questions else ""
-    request = training_pb2.TrainRequest(
-        stages=[s for s in args.stages.split(",") if s.strip()],
+    response = ctx.client().training.train(
+        [s for s in args.stages.split(",") if s.strip()],
         max_steps=args.max_steps,
         dry_run=args.dry_run,
         merged=args.merged or "",
         no_activate=args.no_activate,
         eval_questions=eval_questions,
     )
-    response = ctx.client().training.Train(request)
     job = response.job
+    assert job is not None
     if response.queued_behind and not ctx.json:
         errors.print(
             f"another training job is running or queued ({', '.join(response.queued_behind)}); "
@@ -69,23 +69,19 @@ def run_train(ctx: CliContext) -> int:
             highlight=False,
         )
     if args.no_wait:
-        emit(ctx.json, message_dict(job), lambda: console.print(job.id, highlight=False))
+        emit(ctx.json, job, lambda: console.print(job.id, highlight=False))
         return 0
     final = _follow(ctx, job.id)
-    result = json.loads(final.result_json) if final.result_json else {}
-    emit(ctx.json, {**message_dict(final), "result": result}, lambda: _print_outcome(final, result))
-    return 0 if final.state == jobs_pb2.JOB_STATE_SUCCEEDED else 1
+    result = final.result
+    emit(ctx.json, {**vars(final), "result": result}, lambda: _print_outcome(final, result))
+    return 0 if final.succeeded else 1
 
 
-def _follow(ctx: CliContext, job_id: str) -> jobs_pb2.Job:
+def _follow(ctx: CliContext, job_id: str) -> Job:
     """Streams the job: a line per finished stage (the plan among them), a bar for the stage running."""
-    stream = ctx.client().jobs.WatchJob(jobs_pb2.WatchJobRequest(job_id=job_id))
-    final: jobs_pb2.Job | None = None
     if ctx.json:
-        for event in stream:
-            final = event.job
-        assert final is not None
-        return final
+        return ctx.client().jobs.wait(job_id)
+    final: Job | None = None
     with Progress(
         TextColumn("[bold]{task.fields[stage]:<8}"),
         BarColumn(),
@@ -97,9 +93,9 @@ def _follow(ctx: CliContext, job_id: str) -> jobs_pb2.Job:
     ) as bar:
         task = bar.add_task(job_id, total=None, stage="queued", note="")
         stage, last = "", ""
-        for event in stream:
+        for event in ctx.client().jobs.watch(job_id):
             final = event.job
-            if not event.HasField("progress"):
+            if event.progress is None:
                 continue
             p = event.progress
             if p.stage != stage and stage and last:
@@ -117,10 +113,9 @@ def _percent(value: Any) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _print_outcome(job: jobs_pb2.Job, result: dict[str, Any]) -> None:
-    if job.state != jobs_pb2.JOB_STATE_SUCCEEDED:
-        state = jobs_pb2.JobState.Name(job.state).removeprefix("JOB_STATE_").lower()
-        console.print(f"training job {job.id} {state}: {job.error}", highlight=False, markup=False)
+def _print_outcome(job: Job, result: dict[str, Any]) -> None:
+    if not job.succeeded:
+        console.print(f"training job {job.id} {job.state}: {job.error}", highlight=False, markup=False)
         return
     if result.get("dry_run"):
         _print_plan(result)
@@ -197,10 +192,8 @@ def _print_eval(report: dict[str, Any]) -> None:
 
 
 def run_data_show(ctx: CliContext) -> int:
-    request = training_pb2.GetTrainingDataRequest(version=ctx.args.version, examples=max(0, ctx.args.examples))
-    response = ctx.client().training.GetTrainingData(request)
-    manifest = json.loads(response.manifest_json)
-    examples = [json.loads(e) for e in response.examples_json]
+    data = ctx.client().training.data(ctx.args.version, max(0, ctx.args.examples))
+    manifest, examples = data.manifest, data.examples
 
     def human() -> None:
         counts = ", ".join(f"{n} {k.replace('_', '-')}" for k, n in manifest["counts"].items())
@@ -233,18 +226,17 @@ def run_data_show(ctx: CliContext) -> int:
 
 
 def run_data_export(ctx: CliContext) -> int:
-    request = training_pb2.ExportTrainingDataRequest(version=ctx.args.version, part=ctx.args.part)
-    stream = ctx.client().training.ExportTrainingData(request)
+    records = ctx.client().training.export(ctx.args.version, ctx.args.part)
     count = 0
     if ctx.args.path == "-":
-        for record in stream:
-            sys.stdout.write(record.record_json + "\n")
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
         return 0
     path = Path(ctx.args.path).expanduser()
     with path.open("w", encoding="utf-8") as out:
-        for record in stream:
-            out.write(record.record_json + "\n")
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     emit(ctx.json, {"path": str(path), "records": count}, lambda: console.print(f"wrote {count} records to {path}"))
     return 0

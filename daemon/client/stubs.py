@@ -1,13 +1,18 @@
-"""The typed client every program (and `secondmectl`) uses to talk to secondmed.
+"""The wire under the typed client: one channel to secondmed's socket, its raw stubs, and its errors.
 
-The CLI never reaches into daemon internals: it only calls these stubs over the socket.
+Programs use `secondme.daemon.client.Client`; tests that check the wire itself use these stubs.
+Every failure the daemon sends back becomes the `SecondmeError` of its kind here (`error_from_rpc`),
+so nothing above this module sees a gRPC exception.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from secondme.daemon.api.errors import KIND_METADATA, STATUS_FOR_KIND
 from secondme.errors import CLASS_FOR_KIND, Kind, SecondmeError, Unavailable
@@ -23,6 +28,8 @@ from secondme.v1 import (
     peer_pb2_grpc,
     training_pb2_grpc,
 )
+
+R = TypeVar("R")
 
 
 class DaemonUnavailable(Unavailable):
@@ -45,7 +52,9 @@ def error_from_rpc(exc: grpc.RpcError) -> SecondmeError:
     return CLASS_FOR_KIND[kind](details)
 
 
-class Client:
+class Stubs:
+    """A channel to the daemon and a raw stub per service."""
+
     def __init__(self, socket_path: Path, connect_timeout: float = 3.0) -> None:
         self.socket_path = socket_path
         self.channel = grpc.insecure_channel(
@@ -63,7 +72,7 @@ class Client:
         self.training = training_pb2_grpc.TrainingServiceStub(self.channel)
         self._connect_timeout = connect_timeout
 
-    def wait_ready(self) -> Client:
+    def wait_ready(self) -> Stubs:
         if not self.socket_path.exists():
             raise DaemonUnavailable(
                 f"secondmed is not running (no socket at {self.socket_path}); "
@@ -78,10 +87,24 @@ class Client:
             ) from exc
         return self
 
+    def call(self, method: Callable[..., R], request: Message, timeout: float | None = None) -> R:
+        """One unary call; the daemon's refusal comes back as the `SecondmeError` of its kind."""
+        try:
+            return method(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from exc
+
+    def stream(self, method: Callable[..., Iterable[R]], request: Any, timeout: float | None = None) -> Iterator[R]:
+        """A streaming call's answers as they come, its refusal as the `SecondmeError` of its kind."""
+        try:
+            yield from method(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from exc
+
     def close(self) -> None:
         self.channel.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Stubs:
         return self
 
     def __exit__(self, *exc: object) -> None:
