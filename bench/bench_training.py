@@ -33,7 +33,7 @@ import psutil
 from harness import BenchDaemon, start_daemon
 
 from secondme.daemon.client import Client
-from secondme.v1 import jobs_pb2, memory_pb2, models_pb2, training_pb2
+from secondme.daemon.client.jobs import Job
 
 PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
 PROMPT = [{"role": "user", "content": "Tell me about the last race you ran, and how it went."}]
@@ -55,19 +55,18 @@ eval_questions = {eval_questions}
 """
 
 
-def wait(client: Client, job_id: str, timeout: float = 4 * 3600) -> jobs_pb2.Job:
+def wait(client: Client, job_id: str, timeout: float = 4 * 3600) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id)).job
-        if job.state not in (jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING):
+        job = client.jobs.get(job_id)
+        if job.finished:
             return job
         time.sleep(0.5)
     raise RuntimeError(f"job {job_id} did not finish")
 
 
 def wait_idle(client: Client) -> None:
-    busy = [jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING]
-    while client.jobs.ListJobs(jobs_pb2.ListJobsRequest(states=busy)).jobs:
+    while client.jobs.list(["queued", "running"]):
         time.sleep(0.5)
 
 
@@ -101,13 +100,14 @@ class PeakRss:
 def train(daemon: BenchDaemon, client: Client, **fields: Any) -> tuple[dict[str, Any], float, int]:
     rss = PeakRss(daemon.process.pid)
     started = time.monotonic()
-    job = client.training.Train(training_pb2.TrainRequest(**fields)).job
+    job = client.training.train(**fields).job
+    assert job is not None
     done = wait(client, job.id)
     seconds = time.monotonic() - started
     peak = rss.stop()
-    if done.state != jobs_pb2.JOB_STATE_SUCCEEDED:
+    if not done.succeeded:
         raise RuntimeError(f"training failed: {done.error}")
-    return json.loads(done.result_json), seconds, peak
+    return done.result, seconds, peak
 
 
 def plain_trl(args: argparse.Namespace) -> None:
@@ -161,11 +161,10 @@ def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int
     print(f"\n1. SFT, {steps} optimizer steps: the training job vs a plain trl loop")
     result, _, job_peak = train(daemon, client, stages=["sft"], max_steps=steps, no_activate=True)
     stage, plan = result["stages"]["sft"], result["plan"]
-    base = client.models.GetModel(models_pb2.GetModelRequest(name=result["base"]["id"])).model
+    base = client.models.get(result["base"]["id"])
     gguf = daemon.root / "data" / "models" / f"{base.sha256}.gguf"
     template = _chat_template(daemon, base.id)
-    records = client.training.ExportTrainingData(training_pb2.ExportTrainingDataRequest(part="examples"))
-    examples = [json.loads(r.record_json) for r in records]
+    examples = list(client.training.export(part="examples"))
     rows = [
         {"prompt": e["prompt"], "completion": [{"role": "assistant", "content": e["completion"]}]} for e in examples
     ]
@@ -224,7 +223,7 @@ def decode_comparison(daemon: BenchDaemon, client: Client, adapter_name: str, me
     from secondme.pipeline.llm import LlamaSettings, LocalLlama
 
     print("\n2. Decode: the adapter on the base vs the merged model")
-    models = {m.name: m for m in client.models.ListModels(models_pb2.ListModelsRequest()).models}
+    models = {m.name: m for m in client.models.list()}
     adapter, merged = models[adapter_name], models[merged_name]
     base = next(m for m in models.values() if m.name == adapter.base)
     path = daemon.root / "data" / "models"
@@ -285,16 +284,16 @@ def main() -> None:
     text = config(args.threads, args.eval_questions, identity=args.gemma, max_length=args.max_length)
     daemon = start_daemon(text, init_args=() if args.gemma else ("--no-default-model",))
     try:
-        client = Client(daemon.socket).wait_ready()
+        client = Client.connect(daemon.socket)
         if not args.gemma:
             tiny = build_tiny_model(daemon.root / "tiny")["f16"]
-            client.models.ImportModel(models_pb2.ImportModelRequest(path=str(tiny), name="tiny"))
-            client.models.ActivateModel(models_pb2.ActivateModelRequest(name="tiny"), timeout=300)
-        active = next(m for m in client.models.ListModels(models_pb2.ListModelsRequest()).models if m.active)
+            client.models.import_file(tiny, "tiny")
+            client.models.activate("tiny")
+        active = next(m for m in client.models.list() if m.active)
         print(f"base {active.name} ({active.quantization}), persona {args.persona}, {args.threads} threads")
 
         loop_started = time.monotonic()
-        job = client.memory.Ingest(memory_pb2.IngestRequest(paths=[str(args.persona / "notes")])).job
+        job = client.memories.ingest([args.persona / "notes"])
         wait(client, job.id)
         wait_idle(client)  # embed, and the identity update when it runs
         ingest_seconds = time.monotonic() - loop_started
