@@ -17,6 +17,7 @@ from typing import Any
 
 from secondme.errors import SecondmeError
 from secondme.network.settings import NetworkSettings
+from secondme.pipeline.ingest.settings import IngestSettings
 
 CONFIG_VERSION = 1
 
@@ -40,26 +41,6 @@ class DaemonSection:
     socket: str = ""
     log_level: str = "info"
     log_format: str = "plain"
-
-
-@dataclass
-class IngestSection:
-    # Files above this size are skipped with a reason instead of being read into memory.
-    max_file_bytes: int = 50 * 1024 * 1024
-    chunk_tokens: int = 256
-    chunk_overlap: int = 32
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    # An image with more pixels is refused before it is decoded: a few bytes can claim gigapixels.
-    max_image_pixels: int = 100_000_000
-    # A voice memo is transcribed up to this many seconds; the rest is left out and the memory says so.
-    max_audio_seconds: float = 4 * 3600.0
-    # Memory one file's parse may take beyond what the parsers' libraries and models need: a file that
-    # needs more is listed as failed, instead of growing until the system kills the whole ingest.
-    parse_memory_mb: int = 1024
-    # The longest one file's parse may run without progress (a PDF's page, a stretch of a memo) before
-    # it is stopped and listed as failed.
-    parse_timeout_seconds: float = 120.0
 
 
 @dataclass
@@ -178,7 +159,7 @@ class Config:
     version: int = CONFIG_VERSION
     owner: OwnerSection = field(default_factory=OwnerSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
-    ingest: IngestSection = field(default_factory=IngestSection)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     jobs: JobsSection = field(default_factory=JobsSection)
     grants: GrantsSection = field(default_factory=GrantsSection)
     network: NetworkSettings = field(default_factory=NetworkSettings)

@@ -10,40 +10,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from secondme.daemon.config import IngestSection, section_from
+from secondme.daemon.config import section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.models.whisper import WHISPER_FILENAME
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
 from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget, peak_rss
-from secondme.pipeline.parsers import ParserSettings
+from secondme.pipeline.ingest.settings import IngestSettings
 
 
 def options_for(ctx: JobContext, params: dict[str, Any]) -> IngestOptions:
     """The job's options: the [ingest] settings, with what the request chose on top."""
-    settings = section_from(IngestSection, ctx.config.get("ingest", {}))
+    settings = section_from(IngestSettings, ctx.config.get("ingest", {}))
     whisper = ctx.data_dir / "models" / WHISPER_FILENAME
     return IngestOptions(
-        max_file_bytes=settings.max_file_bytes,
-        chunk_tokens=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
-        include=list(params.get("include") or settings.include),
-        exclude=list(params.get("exclude") or settings.exclude),
+        **{
+            **vars(settings),
+            "include": list(params.get("include") or settings.include),
+            "exclude": list(params.get("exclude") or settings.exclude),
+        },
         source_label=str(params.get("source_label", "")),
         follow_external_links=bool(params.get("follow_external_links", False)),
-        parsers=ParserSettings(
-            max_image_pixels=settings.max_image_pixels,
-            max_audio_seconds=settings.max_audio_seconds,
-            whisper_checkpoint=str(whisper) if whisper.is_file() else "",
-        ),
+        whisper_checkpoint=str(whisper) if whisper.is_file() else "",
     )
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     options = options_for(ctx, params)
-    settings = section_from(IngestSection, ctx.config.get("ingest", {}))
-    budget = ParseBudget(settings.parse_memory_mb * 2**20, settings.parse_timeout_seconds)
+    budget = ParseBudget(options.parse_memory_mb * 2**20, options.parse_timeout_seconds)
     conn = ctx.connect()
     try:
         sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id, connect=ctx.connect)

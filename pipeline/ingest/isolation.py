@@ -45,6 +45,7 @@ from secondme.pipeline.ingest.parse import (
     Refused,
     parse_document,
 )
+from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.parsers import ParsedDocument, SourceType
 from secondme.pipeline.parsers import base as parsers_base
 from secondme.pipeline.parsers.sniff import SNIFF_BYTES, sniff
@@ -58,9 +59,9 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 @dataclass(frozen=True)
 class ParseBudget:
     # Address space one document's parse may add to the worker (the libraries' and models' excluded).
-    memory_bytes: int = 1024 * 1024 * 1024
+    memory_bytes: int = IngestSettings.parse_memory_mb * 2**20
     # The longest a parse may go without reporting progress before it is stopped.
-    seconds: float = 120.0
+    seconds: float = IngestSettings.parse_timeout_seconds
 
 
 def peak_rss(pid: int | str = "self") -> int:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from secondme.pipeline.errors import IngestError
 from secondme.pipeline.ingest.chunking import Chunk, chunk_text
+from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.parsers import ParsedDocument, Parser, ParserSettings, ParseStatus, SourceType, parser_for
 from secondme.pipeline.parsers.sniff import SNIFF_BYTES, sniff
 
@@ -28,8 +29,8 @@ ProgressCallback = Callable[[str, int, int, str], None]
 @dataclass(frozen=True)
 class ParseSettings:
     parsers: ParserSettings = field(default_factory=ParserSettings)
-    chunk_tokens: int = 256
-    chunk_overlap: int = 32
+    chunk_tokens: int = IngestSettings.chunk_tokens
+    chunk_overlap: int = IngestSettings.chunk_overlap
 
 
 @dataclass(frozen=True)

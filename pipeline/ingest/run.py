@@ -34,6 +34,7 @@ from secondme.pipeline.ingest.parse import (
     ProgressCallback,
 )
 from secondme.pipeline.ingest.reading import read_regular
+from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.ingest.walk import Candidate, walk_paths
 from secondme.pipeline.parsers import ParsedDocument, ParserSettings, ParseStatus
 
@@ -95,18 +96,21 @@ class MemorySink(Protocol):
         """Make everything added so far durable."""
 
 
-@dataclass(frozen=True)
-class IngestOptions:
-    max_file_bytes: int = 50 * 1024 * 1024
-    chunk_tokens: int = 256
-    chunk_overlap: int = 32
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
+@dataclass
+class IngestOptions(IngestSettings):
+    """One ingest run: the `[ingest]` settings (the request's globs in place of the configured ones)
+    and what only this run decides."""
+
     # Shown instead of the path (e.g. "upload:notes.md" for a file streamed by a client).
     source_label: str = ""
     # Follow symlinks whose targets lie outside the paths the owner named.
     follow_external_links: bool = False
-    parsers: ParserSettings = field(default_factory=ParserSettings)
+    # The owner's imported Whisper checkpoint ("" for none: the packaged speech model is used).
+    whisper_checkpoint: str = ""
+
+    @property
+    def parsers(self) -> ParserSettings:
+        return ParserSettings(self.max_image_pixels, self.max_audio_seconds, self.whisper_checkpoint)
 
     def parse_settings(self) -> ParseSettings:
         return ParseSettings(self.parsers, self.chunk_tokens, self.chunk_overlap)

@@ -40,14 +40,17 @@ class ParseStatus(enum.StrEnum):
     EMPTY = "empty"  # no text at all: the ingest skips the file with `status_detail` as the reason
 
 
+# The defaults of `[ingest] max_image_pixels` and `max_audio_seconds` (`pipeline.ingest.settings`).
+MAX_IMAGE_PIXELS = 100_000_000
+MAX_AUDIO_SECONDS = 4 * 3600.0
+
+
 @dataclass(frozen=True)
 class ParserSettings:
     """What parsers may spend on one file, and which speech model they use (from `[ingest]`)."""
 
-    # An image with more pixels is refused before it is decoded: a few bytes can claim gigapixels.
-    max_image_pixels: int = 100_000_000
-    # A voice memo is transcribed up to this length; the rest is left out and the memory says so.
-    max_audio_seconds: float = 4 * 3600.0
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+    max_audio_seconds: float = MAX_AUDIO_SECONDS
     # The owner's imported Whisper checkpoint ("" for none: the packaged speech model is used).
     whisper_checkpoint: str = ""
 
