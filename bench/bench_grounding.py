@@ -9,10 +9,10 @@ On a persona (the project's own by default), through a real secondmed with one m
 2. `secondmectl eval` on the persona's questions with retrieval and with `--no-retrieval`: recall,
    abstention on unknown questions, false abstention, private facts leaked, seconds per answer, and
    the ratio of recall with memories to without, measured in the same run;
-3. with `--let-model-write`, the same eval again with `chat.use_failed_model = true`, so a model that
-   failed the capability check writes its own answers (what chat would say without the check).
+3. with `--let-models-write`, the same eval again letting a model that failed the capability check
+   write its own answers (what chat says with `chat.use_failed_model`).
 
-    .venv/bin/python bench/bench_grounding.py [--model tiny|default] [--let-model-write] [--media] [PERSONA_DIR]
+    .venv/bin/python bench/bench_grounding.py [--model tiny|default] [--let-models-write] [--media] [PERSONA_DIR]
 
 `--model tiny` (the default) uses the tiny random-weight test model, built here from nothing; it
 fails the capability check, so everything is the extractive path. `--model default` uses the
@@ -25,7 +25,6 @@ import argparse
 import json
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -84,7 +83,7 @@ def wait_idle(client: Client) -> None:
         wait_job(client, jobs[0].id)
 
 
-def run_eval(client: Client, persona: Path, retrieval: bool) -> eval_pb2.EvalRun:
+def run_eval(client: Client, persona: Path, retrieval: bool, write: bool) -> eval_pb2.EvalRun:
     questions = persona / "eval" / "questions.jsonl"
     extra = {}
     for field, name in (("private_json", PRIVATE_FILE), ("style_json", STYLE_FILE)):
@@ -92,7 +91,7 @@ def run_eval(client: Client, persona: Path, retrieval: bool) -> eval_pb2.EvalRun
             extra[field] = (persona / "eval" / name).read_text(encoding="utf-8")
     request = eval_pb2.StartEvalRequest(
         questions_jsonl=questions.read_text(encoding="utf-8"), source=str(questions), without_retrieval=not retrieval,
-        **extra,
+        let_models_write=write, **extra,
     )  # fmt: skip
     job = wait_job(client, client.eval.StartEval(request).job.id)
     (run_id,) = [r["id"] for r in json.loads(job.result_json)["runs"]]
@@ -110,9 +109,9 @@ def describe(run: eval_pb2.EvalRun) -> str:
     )
 
 
-def compare(client: Client, persona: Path, label: str) -> None:
-    with_memories = run_eval(client, persona, retrieval=True)
-    without = run_eval(client, persona, retrieval=False)
+def compare(client: Client, persona: Path, label: str, write: bool = False) -> None:
+    with_memories = run_eval(client, persona, retrieval=True, write=write)
+    without = run_eval(client, persona, retrieval=False, write=write)
     print(f"eval {label} with retrieval:    {describe(with_memories)}")
     print(f"eval {label} without retrieval: {describe(without)}")
     kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(with_memories.recall_by_kind.items()))
@@ -149,7 +148,7 @@ def tiny_model(folder: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["tiny", "default"], default="tiny")
-    parser.add_argument("--let-model-write", action="store_true", help="also eval with chat.use_failed_model")
+    parser.add_argument("--let-models-write", action="store_true", help="also eval with the model writing")
     parser.add_argument("--media", action="store_true", help="ingest media/ too (OCR and speech: slower)")
     parser.add_argument("persona", nargs="?", type=Path, default=PERSONA, help="persona folder (default: %(default)s)")
     args = parser.parse_args()
@@ -182,15 +181,8 @@ def main() -> int:
         print(f"ingest + embed + capability check + identity update: {time.perf_counter() - started:.1f} s")
         identity_report(client, facts_of(questions))
         compare(client, persona, args.model)
-        if args.let_model_write:
-            ctl("config", "set", "chat.use_failed_model", "true")
-            daemon.send_signal(signal.SIGHUP)
-            deadline = time.monotonic() + 30  # the reload is logged, not acknowledged
-            while b"reloaded config" not in (root / "secondmed.log").read_bytes():
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the daemon did not reload its config")
-                time.sleep(0.1)
-            compare(client, persona, f"{args.model} writing")
+        if args.let_models_write:
+            compare(client, persona, f"{args.model} writing", write=True)
         client.close()
     finally:
         daemon.terminate()

@@ -165,3 +165,16 @@ def test_the_eval_job_result_names_its_runs(persona_daemon):
     ).runs
     assert len(stored) == 1 and stored[0].source == "api" and len(stored[0].answers) == 31
     assert stored[0].HasField("recall") and stored[0].recall == run["recall"]
+
+
+def test_a_model_that_failed_the_check_writes_its_own_answers_when_let(persona_daemon, tmp_path):
+    questions = ["Tell me about beekeeping.", "Tell me about the pottery studio.", "Describe the fell race."]
+    lines = [json.dumps({"id": f"w{i}", "question": q, "must_mention": ["bees"]}) for i, q in enumerate(questions)]
+    (tmp_path / "questions.jsonl").write_text("\n".join(lines) + "\n")
+    quoting = _eval(persona_daemon, str(tmp_path / "questions.jsonl"), "--answers")["runs"][0]
+    assert all(QUOTE.match(a["answer"].splitlines()[0]) for a in quoting["answers"])
+    (run,) = _eval(persona_daemon, str(tmp_path / "questions.jsonl"), "--let-models-write", "--answers")["runs"]
+    # the random-weight model's own words: neither quotations of the owner nor the abstention
+    said = [a["answer"] for a in run["answers"]]
+    assert len(said) == 3 and any(s.strip() for s in said)
+    assert not any(QUOTE.match(line) for answer in said for line in answer.splitlines()) and ABSTENTION not in said

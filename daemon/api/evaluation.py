@@ -125,6 +125,7 @@ class EvalServicer(eval_pb2_grpc.EvalServiceServicer):
                 "models": list(dict.fromkeys(model_ids)),
                 "retrieval": not request.without_retrieval,
                 "identity": request.identity,
+                "let_models_write": request.let_models_write,
             },
         )
         return eval_pb2.StartEvalResponse(job=job_to_pb(job))

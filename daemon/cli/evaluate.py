@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     parser.add_argument("--no-retrieval", action="store_true", help="ask without the owner's memories")
     parser.add_argument("--identity", action="store_true", help="score the identity's support by its memories")
+    parser.add_argument(
+        "--let-models-write",
+        action="store_true",
+        help="a model that failed its capability check writes its answers instead of quoting you",
+    )
     parser.add_argument("--answers", action="store_true", help="print every answer with its score")
     parser.set_defaults(func=run)
 
@@ -80,15 +85,19 @@ def _start(ctx: CliContext, client: Client) -> Job:
         if (path.parent / STYLE_FILE).is_file():
             files["style_json"] = _read(path.parent / STYLE_FILE)
     return client.eval.start(
-        models=ctx.args.model, without_retrieval=ctx.args.no_retrieval, identity=ctx.args.identity, **files
+        models=ctx.args.model,
+        without_retrieval=ctx.args.no_retrieval,
+        identity=ctx.args.identity,
+        let_models_write=ctx.args.let_models_write,
+        **files,
     )
 
 
 def run(ctx: CliContext) -> int:
     client = ctx.client()
     if not ctx.args.questions and not ctx.args.identity:
-        if ctx.args.model or ctx.args.no_retrieval:
-            return fail("--model and --no-retrieval need a questions file", as_json=ctx.json)
+        if ctx.args.model or ctx.args.no_retrieval or ctx.args.let_models_write:
+            return fail("--model, --no-retrieval and --let-models-write need a questions file", as_json=ctx.json)
         runs = client.eval.runs(answers=ctx.args.answers)
         emit(ctx.json, {"runs": runs}, lambda: _print_runs(runs, ctx.args.answers))
         return 0

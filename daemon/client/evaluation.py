@@ -73,6 +73,7 @@ class EvalCalls:
         models: Sequence[str] = (),
         without_retrieval: bool = False,
         identity: bool = False,
+        let_models_write: bool = False,
     ) -> Job:
         """An eval job: the questions asked of each model (default: the active one), and/or the identity scored."""
         request = eval_pb2.StartEvalRequest(
@@ -83,6 +84,7 @@ class EvalCalls:
             models=list(models),
             without_retrieval=without_retrieval,
             identity=identity,
+            let_models_write=let_models_write,
         )
         return from_message(Job, self._wire.call(self._wire.eval.StartEval, request).job)
 

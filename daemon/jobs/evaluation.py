@@ -121,7 +121,14 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("identity"):
             found["identity"] = identity_support(conn, ctx).to_dict()
         if eval_set is not None:
-            found["runs"] = ask(ctx, conn, eval_set, list(params.get("models", [])), bool(params.get("retrieval")))
+            found["runs"] = ask(
+                ctx,
+                conn,
+                eval_set,
+                list(params.get("models", [])),
+                bool(params.get("retrieval")),
+                let_models_write=bool(params.get("let_models_write")),
+            )
     finally:
         conn.close()
     return found

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from secondme.v1 import jobs_pb2 as secondme_dot_v1_dot_jobs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/eval.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16secondme/v1/jobs.proto\"\xa2\x01\n\x10StartEvalRequest\x12\x17\n\x0fquestions_jsonl\x18\x01 \x01(\t\x12\x14\n\x0cprivate_json\x18\x02 \x01(\t\x12\x12\n\nstyle_json\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0e\n\x06models\x18\x05 \x03(\t\x12\x19\n\x11without_retrieval\x18\x06 \x01(\x08\x12\x10\n\x08identity\x18\x07 \x01(\x08\"2\n\x11StartEvalResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.secondme.v1.Job\"O\n\x13ListEvalRunsRequest\x12\x0f\n\x07run_ids\x18\x01 \x03(\x03\x12\x14\n\x0cwith_answers\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\":\n\x14ListEvalRunsResponse\x12\"\n\x04runs\x18\x01 \x03(\x0b\x32\x14.secondme.v1.EvalRun\"\xfa\x05\n\x07\x45valRun\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x12\n\nmodel_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x11\n\tretrieval\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tquestions\x18\x07 \x01(\x05\x12\x13\n\x06recall\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12>\n\x0erecall_by_kind\x18\t \x03(\x0b\x32&.secondme.v1.EvalRun.RecallByKindEntry\x12\x16\n\tall_terms\x18\n \x01(\x01H\x01\x88\x01\x01\x12\x17\n\nabstention\x18\x0b \x01(\x01H\x02\x88\x01\x01\x12\x1d\n\x10\x66\x61lse_abstention\x18\x0c \x01(\x01H\x03\x88\x01\x01\x12\x1a\n\rstyle_markers\x18\r \x01(\x01H\x04\x88\x01\x01\x12\x1d\n\x10style_violations\x18\x0e \x01(\x01H\x05\x88\x01\x01\x12$\n\x05leaks\x18\x0f \x03(\x0b\x32\x15.secondme.v1.EvalLeak\x12\x19\n\x0cseconds_mean\x18\x10 \x01(\x01H\x06\x88\x01\x01\x12\x18\n\x0bseconds_p50\x18\x11 \x01(\x01H\x07\x88\x01\x01\x12\x18\n\x0bseconds_max\x18\x12 \x01(\x01H\x08\x88\x01\x01\x12\x0e\n\x06\x65rrors\x18\x13 \x01(\x05\x12(\n\x07\x61nswers\x18\x14 \x03(\x0b\x32\x17.secondme.v1.EvalAnswer\x1a\x33\n\x11RecallByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\t\n\x07_recallB\x0c\n\n_all_termsB\r\n\x0b_abstentionB\x13\n\x11_false_abstentionB\x10\n\x0e_style_markersB\x13\n\x11_style_violationsB\x0f\n\r_seconds_meanB\x0e\n\x0c_seconds_p50B\x0e\n\x0c_seconds_max\";\n\x08\x45valLeak\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\x0c\n\x04what\x18\x02 \x01(\t\x12\x13\n\x0bquestion_id\x18\x03 \x01(\t\"\xcf\x01\n\nEvalAnswer\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x03 \x01(\t\x12\x0f\n\x07seconds\x18\x04 \x01(\x01\x12\x11\n\tmentioned\x18\x05 \x03(\t\x12\x0e\n\x06missed\x18\x06 \x03(\t\x12\x11\n\tabstained\x18\x07 \x01(\x08\x12\x0e\n\x06leaked\x18\x08 \x03(\t\x12\x12\n\nstyle_used\x18\t \x03(\t\x12\x14\n\x0cstyle_broken\x18\n \x03(\t\x12\r\n\x05\x65rror\x18\x0b \x01(\t2\xae\x01\n\x0b\x45valService\x12J\n\tStartEval\x12\x1d.secondme.v1.StartEvalRequest\x1a\x1e.secondme.v1.StartEvalResponse\x12S\n\x0cListEvalRuns\x12 .secondme.v1.ListEvalRunsRequest\x1a!.secondme.v1.ListEvalRunsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16secondme/v1/eval.proto\x12\x0bsecondme.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16secondme/v1/jobs.proto\"\xbc\x01\n\x10StartEvalRequest\x12\x17\n\x0fquestions_jsonl\x18\x01 \x01(\t\x12\x14\n\x0cprivate_json\x18\x02 \x01(\t\x12\x12\n\nstyle_json\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0e\n\x06models\x18\x05 \x03(\t\x12\x19\n\x11without_retrieval\x18\x06 \x01(\x08\x12\x10\n\x08identity\x18\x07 \x01(\x08\x12\x18\n\x10let_models_write\x18\x08 \x01(\x08\"2\n\x11StartEvalResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.secondme.v1.Job\"O\n\x13ListEvalRunsRequest\x12\x0f\n\x07run_ids\x18\x01 \x03(\x03\x12\x14\n\x0cwith_answers\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\":\n\x14ListEvalRunsResponse\x12\"\n\x04runs\x18\x01 \x03(\x0b\x32\x14.secondme.v1.EvalRun\"\xfa\x05\n\x07\x45valRun\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\x12\n\nmodel_name\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x11\n\tretrieval\x18\x05 \x01(\x08\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tquestions\x18\x07 \x01(\x05\x12\x13\n\x06recall\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12>\n\x0erecall_by_kind\x18\t \x03(\x0b\x32&.secondme.v1.EvalRun.RecallByKindEntry\x12\x16\n\tall_terms\x18\n \x01(\x01H\x01\x88\x01\x01\x12\x17\n\nabstention\x18\x0b \x01(\x01H\x02\x88\x01\x01\x12\x1d\n\x10\x66\x61lse_abstention\x18\x0c \x01(\x01H\x03\x88\x01\x01\x12\x1a\n\rstyle_markers\x18\r \x01(\x01H\x04\x88\x01\x01\x12\x1d\n\x10style_violations\x18\x0e \x01(\x01H\x05\x88\x01\x01\x12$\n\x05leaks\x18\x0f \x03(\x0b\x32\x15.secondme.v1.EvalLeak\x12\x19\n\x0cseconds_mean\x18\x10 \x01(\x01H\x06\x88\x01\x01\x12\x18\n\x0bseconds_p50\x18\x11 \x01(\x01H\x07\x88\x01\x01\x12\x18\n\x0bseconds_max\x18\x12 \x01(\x01H\x08\x88\x01\x01\x12\x0e\n\x06\x65rrors\x18\x13 \x01(\x05\x12(\n\x07\x61nswers\x18\x14 \x03(\x0b\x32\x17.secondme.v1.EvalAnswer\x1a\x33\n\x11RecallByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\t\n\x07_recallB\x0c\n\n_all_termsB\r\n\x0b_abstentionB\x13\n\x11_false_abstentionB\x10\n\x0e_style_markersB\x13\n\x11_style_violationsB\x0f\n\r_seconds_meanB\x0e\n\x0c_seconds_p50B\x0e\n\x0c_seconds_max\";\n\x08\x45valLeak\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\x0c\n\x04what\x18\x02 \x01(\t\x12\x13\n\x0bquestion_id\x18\x03 \x01(\t\"\xcf\x01\n\nEvalAnswer\x12\x13\n\x0bquestion_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x03 \x01(\t\x12\x0f\n\x07seconds\x18\x04 \x01(\x01\x12\x11\n\tmentioned\x18\x05 \x03(\t\x12\x0e\n\x06missed\x18\x06 \x03(\t\x12\x11\n\tabstained\x18\x07 \x01(\x08\x12\x0e\n\x06leaked\x18\x08 \x03(\t\x12\x12\n\nstyle_used\x18\t \x03(\t\x12\x14\n\x0cstyle_broken\x18\n \x03(\t\x12\r\n\x05\x65rror\x18\x0b \x01(\t2\xae\x01\n\x0b\x45valService\x12J\n\tStartEval\x12\x1d.secondme.v1.StartEvalRequest\x1a\x1e.secondme.v1.StartEvalResponse\x12S\n\x0cListEvalRuns\x12 .secondme.v1.ListEvalRunsRequest\x1a!.secondme.v1.ListEvalRunsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,21 +36,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVALRUN_RECALLBYKINDENTRY']._loaded_options = None
   _globals['_EVALRUN_RECALLBYKINDENTRY']._serialized_options = b'8\001'
   _globals['_STARTEVALREQUEST']._serialized_start=97
-  _globals['_STARTEVALREQUEST']._serialized_end=259
-  _globals['_STARTEVALRESPONSE']._serialized_start=261
-  _globals['_STARTEVALRESPONSE']._serialized_end=311
-  _globals['_LISTEVALRUNSREQUEST']._serialized_start=313
-  _globals['_LISTEVALRUNSREQUEST']._serialized_end=392
-  _globals['_LISTEVALRUNSRESPONSE']._serialized_start=394
-  _globals['_LISTEVALRUNSRESPONSE']._serialized_end=452
-  _globals['_EVALRUN']._serialized_start=455
-  _globals['_EVALRUN']._serialized_end=1217
-  _globals['_EVALRUN_RECALLBYKINDENTRY']._serialized_start=1017
-  _globals['_EVALRUN_RECALLBYKINDENTRY']._serialized_end=1068
-  _globals['_EVALLEAK']._serialized_start=1219
-  _globals['_EVALLEAK']._serialized_end=1278
-  _globals['_EVALANSWER']._serialized_start=1281
-  _globals['_EVALANSWER']._serialized_end=1488
-  _globals['_EVALSERVICE']._serialized_start=1491
-  _globals['_EVALSERVICE']._serialized_end=1665
+  _globals['_STARTEVALREQUEST']._serialized_end=285
+  _globals['_STARTEVALRESPONSE']._serialized_start=287
+  _globals['_STARTEVALRESPONSE']._serialized_end=337
+  _globals['_LISTEVALRUNSREQUEST']._serialized_start=339
+  _globals['_LISTEVALRUNSREQUEST']._serialized_end=418
+  _globals['_LISTEVALRUNSRESPONSE']._serialized_start=420
+  _globals['_LISTEVALRUNSRESPONSE']._serialized_end=478
+  _globals['_EVALRUN']._serialized_start=481
+  _globals['_EVALRUN']._serialized_end=1243
+  _globals['_EVALRUN_RECALLBYKINDENTRY']._serialized_start=1043
+  _globals['_EVALRUN_RECALLBYKINDENTRY']._serialized_end=1094
+  _globals['_EVALLEAK']._serialized_start=1245
+  _globals['_EVALLEAK']._serialized_end=1304
+  _globals['_EVALANSWER']._serialized_start=1307
+  _globals['_EVALANSWER']._serialized_end=1514
+  _globals['_EVALSERVICE']._serialized_start=1517
+  _globals['_EVALSERVICE']._serialized_end=1691
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StartEvalRequest(_message.Message):
-    __slots__ = ("questions_jsonl", "private_json", "style_json", "source", "models", "without_retrieval", "identity")
+    __slots__ = ("questions_jsonl", "private_json", "style_json", "source", "models", "without_retrieval", "identity", "let_models_write")
     QUESTIONS_JSONL_FIELD_NUMBER: _ClassVar[int]
     PRIVATE_JSON_FIELD_NUMBER: _ClassVar[int]
     STYLE_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class StartEvalRequest(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     WITHOUT_RETRIEVAL_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    LET_MODELS_WRITE_FIELD_NUMBER: _ClassVar[int]
     questions_jsonl: str
     private_json: str
     style_json: str
@@ -26,7 +27,8 @@ class StartEvalRequest(_message.Message):
     models: _containers.RepeatedScalarFieldContainer[str]
     without_retrieval: bool
     identity: bool
-    def __init__(self, questions_jsonl: _Optional[str] = ..., private_json: _Optional[str] = ..., style_json: _Optional[str] = ..., source: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., without_retrieval: _Optional[bool] = ..., identity: _Optional[bool] = ...) -> None: ...
+    let_models_write: bool
+    def __init__(self, questions_jsonl: _Optional[str] = ..., private_json: _Optional[str] = ..., style_json: _Optional[str] = ..., source: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., without_retrieval: _Optional[bool] = ..., identity: _Optional[bool] = ..., let_models_write: _Optional[bool] = ...) -> None: ...
 
 class StartEvalResponse(_message.Message):
     __slots__ = ("job",)
