@@ -22,7 +22,6 @@ packaged Gemma 3 270M (opt-in, slow: the capability check alone takes minutes on
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -34,8 +33,9 @@ from pathlib import Path
 from harness import env_for, wait_healthy
 
 from secondme.daemon.client import Client
+from secondme.daemon.client.evaluation import EvalRun
+from secondme.daemon.client.jobs import Job
 from secondme.pipeline.evaluation.questions import PRIVATE_FILE, STYLE_FILE, load_eval_set
-from secondme.v1 import eval_pb2, identity_pb2, jobs_pb2, memory_pb2
 
 PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
 # Which of the persona's questions say who the owner is, where they live and what they do.
@@ -64,48 +64,41 @@ def owner_name(questions: list[dict]) -> str:
     return ""
 
 
-def wait_job(client: Client, job_id: str, timeout: float = 7200) -> jobs_pb2.Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id)).job
-        if job.state not in (jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING):
-            if job.state != jobs_pb2.JOB_STATE_SUCCEEDED:
-                raise RuntimeError(f"{job.kind} job {job.id} ended {jobs_pb2.JobState.Name(job.state)}: {job.error}")
-            return job
-        time.sleep(0.5)
-    raise RuntimeError(f"job {job_id} did not finish")
+def wait_job(client: Client, job: Job) -> Job:
+    final = client.jobs.wait(job.id)
+    if not final.succeeded:
+        raise RuntimeError(f"{final.kind} job {final.id} ended {final.state}: {final.error}")
+    return final
 
 
 def wait_idle(client: Client) -> None:
     """Until no job is queued or running (ingest -> embed -> identity, and the capability check)."""
-    busy = [jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING]
-    while jobs := client.jobs.ListJobs(jobs_pb2.ListJobsRequest(states=busy)).jobs:
-        wait_job(client, jobs[0].id)
+    while jobs := client.jobs.list(states=["queued", "running"]):
+        wait_job(client, jobs[0])
 
 
-def run_eval(client: Client, persona: Path, retrieval: bool, write: bool) -> eval_pb2.EvalRun:
+def run_eval(client: Client, persona: Path, retrieval: bool, write: bool) -> EvalRun:
     questions = persona / "eval" / "questions.jsonl"
     extra = {}
     for field, name in (("private_json", PRIVATE_FILE), ("style_json", STYLE_FILE)):
         if (persona / "eval" / name).is_file():
             extra[field] = (persona / "eval" / name).read_text(encoding="utf-8")
-    request = eval_pb2.StartEvalRequest(
-        questions_jsonl=questions.read_text(encoding="utf-8"), source=str(questions), without_retrieval=not retrieval,
+    job = client.eval.start(
+        questions.read_text(encoding="utf-8"), source=str(questions), without_retrieval=not retrieval,
         let_models_write=write, **extra,
     )  # fmt: skip
-    job = wait_job(client, client.eval.StartEval(request).job.id)
-    (run_id,) = [r["id"] for r in json.loads(job.result_json)["runs"]]
-    return client.eval.ListEvalRuns(eval_pb2.ListEvalRunsRequest(run_ids=[run_id])).runs[0]
+    (run_id,) = [r["id"] for r in wait_job(client, job).result["runs"]]
+    return client.eval.runs([run_id])[0]
 
 
-def describe(run: eval_pb2.EvalRun) -> str:
-    def pct(name: str) -> str:
-        return f"{getattr(run, name):.2f}" if run.HasField(name) else "-"
+def describe(run: EvalRun) -> str:
+    def score(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
 
     return (
-        f"recall {pct('recall')}  all terms {pct('all_terms')}  abstention {pct('abstention')}  "
-        f"false abstention {pct('false_abstention')}  leaks {len(run.leaks)}  "
-        f"s/answer {run.seconds_mean:.2f}"
+        f"recall {score(run.recall)}  all terms {score(run.all_terms)}  abstention {score(run.abstention)}  "
+        f"false abstention {score(run.false_abstention)}  leaks {len(run.leaks)}  "
+        f"s/answer {score(run.seconds_mean)}"
     )
 
 
@@ -116,27 +109,27 @@ def compare(client: Client, persona: Path, label: str, write: bool = False) -> N
     print(f"eval {label} without retrieval: {describe(without)}")
     kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(with_memories.recall_by_kind.items()))
     print(f"eval {label} recall by kind with retrieval: {kinds}")
-    ratio = with_memories.recall / without.recall if without.recall else float("inf")
+    ratio = (with_memories.recall or 0.0) / without.recall if without.recall else float("inf")
     print(f"eval {label} ratio recall with/without retrieval: {ratio:.2f}x")
     for leak in with_memories.leaks:
         print(f"   leak with retrieval: {leak.fact!r} ({leak.what}) in {leak.question_id}")
 
 
 def identity_report(client: Client, facts: dict[str, list[str]]) -> None:
-    job = wait_job(client, client.eval.StartEval(eval_pb2.StartEvalRequest(identity=True)).job.id)
-    support = json.loads(job.result_json)["identity"]
+    support = wait_job(client, client.eval.start(identity=True)).result["identity"]
     score = support["score"]
     print(f"identity support score: {score if score is None else f'{score:.3f}'} "
           f"({support['supported']} of {support['total']} sentences; goal >= 0.95)")  # fmt: skip
     for sentence in support["unsupported"][:10]:
         print(f"   unsupported ({sentence['part']}): {sentence['text'][:160]}")
-    biography = client.identity.GetBiography(identity_pb2.GetBiographyRequest()).biography
-    print(f"biography ({biography.mode or 'none'}): {biography.text_third}")
+    biography = client.identity.biography()
+    text = biography.text_third if biography else ""
+    print(f"biography ({biography.mode if biography else 'none'}): {text}")
     for fact, terms in facts.items():
-        named = [t for t in terms if t.lower() in biography.text_third.lower()]
+        named = [t for t in terms if t.lower() in text.lower()]
         print(f"biography names the {fact:<4}: {'yes' if named else 'no'} ({', '.join(terms)})")
-    shades = client.identity.ListShades(identity_pb2.ListShadesRequest()).shades
-    print(f"shades: {len(shades)}: " + "; ".join(s.latest.text.name for s in shades))
+    shades = client.identity.shades().shades
+    print(f"shades: {len(shades)}: " + "; ".join(s.name for s in shades))
 
 
 def tiny_model(folder: Path) -> Path:
@@ -169,14 +162,14 @@ def main() -> int:
     try:
         socket = root / "run" / "secondmed.sock"
         wait_healthy(socket)
-        client = Client(socket)
+        client = Client.connect(socket)
         if args.model == "tiny":
             ctl("models", "import", str(tiny_model(root / "tiny")), "--name", "tiny", "--activate")
         started = time.perf_counter()
         paths = [str(persona / "notes"), *([str(persona / "media")] if args.media else [])]
-        wait_job(client, client.memory.Ingest(memory_pb2.IngestRequest(paths=paths)).job.id)
+        wait_job(client, client.memories.ingest(paths))
         wait_idle(client)
-        memories = len(client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=1000)).memories)
+        memories = len(client.memories.list(limit=1000))
         print(f"persona {persona.name}: {memories} memories, {len(questions)} questions; model {args.model}")
         print(f"ingest + embed + capability check + identity update: {time.perf_counter() - started:.1f} s")
         identity_report(client, facts_of(questions))

@@ -25,11 +25,11 @@ from pathlib import Path
 from harness import env_for, wait_healthy
 
 from secondme.daemon.client import Client
-from secondme.v1 import jobs_pb2, memory_pb2
+from secondme.daemon.client.jobs import Job
 
 REPO = Path(__file__).resolve().parents[1]
 PERSONA = REPO / "tests" / "persona"
-BUSY = [jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING]
+BUSY = ("queued", "running")
 
 
 @dataclass
@@ -44,8 +44,9 @@ class Measured:
         return self.identity_seconds / self.memories
 
 
-def _seconds(job: jobs_pb2.Job) -> float:
-    return job.finished_at.ToDatetime().timestamp() - job.started_at.ToDatetime().timestamp()
+def _seconds(job: Job) -> float:
+    assert job.started_at is not None and job.finished_at is not None
+    return (job.finished_at - job.started_at).total_seconds()
 
 
 def measure(checkout: Path, notes: list[Path], timeout: float) -> Measured:
@@ -66,17 +67,17 @@ def measure(checkout: Path, notes: list[Path], timeout: float) -> Measured:
     try:
         socket = root / "run" / "secondmed.sock"
         wait_healthy(socket)
-        client = Client(socket)
-        client.memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)]))
+        client = Client.connect(socket)
+        client.memories.ingest([folder])
         deadline = time.monotonic() + timeout
         while True:  # until the identity update has run and nothing is left to do
-            jobs = client.jobs.ListJobs(jobs_pb2.ListJobsRequest(page_size=100)).jobs
+            jobs = client.jobs.list(limit=100)
             if any(j.kind == "identity" for j in jobs) and not any(j.state in BUSY for j in jobs):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the pipeline of {checkout} did not finish within {timeout:.0f} s")
             time.sleep(1)
-        failed = [j for j in jobs if j.state != jobs_pb2.JOB_STATE_SUCCEEDED]
+        failed = [j for j in jobs if not j.succeeded]
         if failed:
             raise RuntimeError(f"{failed[0].kind} job failed in {checkout}: {failed[0].error}")
         identity = [j for j in jobs if j.kind == "identity"]
