@@ -32,6 +32,9 @@ class OwnerSection:
     # `secondmectl init --name` or `secondmectl config set owner.name`; never taken from the OS login
     # or from a model. Empty: the self says "the owner".
     name: str = ""
+    # How the identity's third-person sentences refer to the owner after their name: they, she or he
+    # ("Mrs Okafor lent Sam her hoe and told her to weed").
+    pronouns: str = "they"
 
 
 @dataclass
@@ -169,6 +172,8 @@ class Config:
     training: TrainingSection = field(default_factory=TrainingSection)
 
     def validate(self) -> None:
+        if self.owner.pronouns not in ("they", "she", "he"):
+            raise ConfigError(f"owner.pronouns must be they, she or he, not {self.owner.pronouns!r}")
         if self.daemon.log_format not in ("plain", "json"):
             raise ConfigError(f"daemon.log_format must be 'plain' or 'json', not {self.daemon.log_format!r}")
         if self.daemon.log_level.lower() not in ("debug", "info", "warning", "error"):

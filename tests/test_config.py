@@ -38,6 +38,8 @@ def test_wrong_types_and_bad_values_are_refused():
         parse_config('[daemon]\nlog_format = "xml"\n')
     with pytest.raises(ConfigError, match="not valid TOML"):
         parse_config("[ingest\n")
+    with pytest.raises(ConfigError, match=r"owner\.pronouns must be they, she or he"):
+        parse_config('[owner]\npronouns = "it"\n')
 
 
 def test_a_newer_config_version_is_refused_with_advice():

@@ -53,6 +53,17 @@ def test_first_person_sentences_move_to_the_third_and_second_person_by_rules(sen
     assert to_third(sentence, "Alex") == third and to_second(sentence) == second
 
 
+def test_after_their_name_the_owner_is_called_by_their_pronouns():
+    sentence = "Mrs Okafor lent me her hoe and told me to weed, so I was tired and I go home to my flat."
+    assert to_third(sentence, "Sam") == (
+        "Mrs Okafor lent Sam her hoe and told them to weed, so they were tired and they go home to their flat."
+    )
+    assert to_third(sentence, "Sam", "she") == (
+        "Mrs Okafor lent Sam her hoe and told her to weed, so she was tired and she goes home to her flat."
+    )
+    assert to_third("I think I'm done; the bike is mine.", "Sam", "he") == "Sam thinks he's done; the bike is his."
+
+
 def test_a_notes_furniture_is_not_a_sentence_of_the_owner():
     text = (
         "---\ndate: 2024-03-28\n---\n# First week\n\nBoxes everywhere. The flat looks over the Barbican and I "

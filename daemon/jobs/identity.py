@@ -70,6 +70,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             settings = IdentitySettings(
                 membership=MembershipSettings(section.cluster_distance, section.min_shade_memories),
                 owner_name=str(ctx.config.get("owner", {}).get("name", "")),
+                owner_pronouns=str(ctx.config.get("owner", {}).get("pronouns", "they")),
                 recent_memories=section.recent_memories,
                 length_scale=section.text_length_scale,
                 mode=mode,

@@ -3,10 +3,11 @@
 "I moved to Plymouth" becomes "You moved to Plymouth" (to the owner) and "Alex moved to Plymouth"
 (about them): pronouns are swapped and the verb that follows the owner's name agrees with it
 ("I live" -> "Alex lives"). The first "I" of a sentence becomes the name and later ones the
-singular "they", whose verbs need no change. Nothing else is touched, so a sentence says what the
-owner wrote; "we" stays "we". A diary sentence that leaves its "I" out and starts with what the
-owner did ("Started as lead data engineer at Minster Maps") gets the subject back ("Alex started
-as...", "You started as...").
+owner's pronoun: "they" unless they set "she" or "he" (`[owner] pronouns`), so "Mrs Okafor lent me
+her hoe and told me to weed" reads "... lent Sam her hoe and told her to weed". Nothing else is
+touched, so a sentence says what the owner wrote; "we" stays "we". A diary sentence that leaves
+its "I" out and starts with what the owner did ("Started as lead data engineer at Minster Maps")
+gets the subject back ("Alex started as...", "You started as...").
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ _PRESENT = {"am": "is", "'m": "is", "have": "has", "'ve": "has", "do": "does", "
             "haven't": "hasn't", "aren't": "isn't", "go": "goes", "be": "is"}  # fmt: skip
 _SECOND = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
            "i've": "you've", "i'd": "you'd", "i'll": "you'll"}  # fmt: skip
+# The owner's pronoun after their name: subject, object, possessive, possessive pronoun, reflexive.
+PRONOUNS = {
+    "they": ("they", "them", "their", "theirs", "themselves"),
+    "she": ("she", "her", "her", "hers", "herself"),
+    "he": ("he", "him", "his", "his", "himself"),
+}
 _PARTICIPLES = {"been", "had", "done", "gone", "seen", "made", "taken", "got", "given", "known", "never"}
 
 
@@ -106,15 +113,28 @@ def _after_i(tokens: list[str], index: int) -> bool:
     return back >= 0 and tokens[back] == "I"
 
 
-def to_third(sentence: str, name: str) -> str:
-    """About the owner: the first "I" becomes their name (its verb agreeing), later ones "they"."""
+def to_third(sentence: str, name: str, pronouns: str = "they") -> str:
+    """About the owner: the first "I" becomes their name (its verb agreeing), later ones their pronoun."""
     name = name.strip() or "the owner"
+    subject, obj, possessive, possessive_pronoun, reflexive = PRONOUNS.get(pronouns, PRONOUNS["they"])
+    plural = subject == "they"
+    later = {
+        "i": subject,
+        "i'm": f"{subject}'re" if plural else f"{subject}'s",
+        "i've": f"{subject}'ve" if plural else f"{subject}'s",
+        "i'd": f"{subject}'d",
+        "i'll": f"{subject}'ll",
+        "me": obj,
+        "myself": reflexive,
+        "my": possessive,
+        "mine": possessive_pronoun,
+    }
     if subjectless_past(sentence):
         sentence = _with_subject(sentence, "I")
     tokens = _TOKEN.findall(sentence)
     out: list[str] = []
     named = False
-    agree = False  # the next verb must agree with the name
+    agree = False  # the next verb must agree with the name (or a singular pronoun)
     words_seen = 0
     for token in tokens:
         plain = _plain(token)
@@ -123,31 +143,26 @@ def to_third(sentence: str, name: str) -> str:
         replacement: str | None = None
         if plain in ("i", "i'm", "i've", "i'd", "i'll"):
             if not named:
-                subject = _case_like(token, name, start) if name == "the owner" else name
+                owner = _case_like(token, name, start) if name == "the owner" else name
                 contracted = {"i'm": " is", "i've": " has", "i'd": " would", "i'll": " will"}.get(plain, "")
-                replacement = subject + contracted
+                replacement = owner + contracted
                 agree = plain == "i"
                 named = True
             else:
-                replacement = _case_like(token, {"i": "they", "i'm": "they're", "i've": "they've", "i'd": "they'd",
-                                                 "i'll": "they'll"}[plain], start)  # fmt: skip
-                agree = False
+                replacement = _case_like(token, later[plain], start)
+                agree = plain == "i" and not plural
         elif plain in ("me", "myself", "my", "mine"):
             if not named and plain != "myself":
                 replacement = name + ("'s" if plain in ("my", "mine") else "")
                 named = True
             else:
-                replacement = _case_like(
-                    token, {"me": "them", "myself": "themselves", "my": "their", "mine": "theirs"}[plain], start
-                )
+                replacement = _case_like(token, later[plain], start)
         elif agree and is_word:
             if plain in _ADVERBS:
                 replacement = token
             else:
                 replacement = _third_person_verb(token)
                 agree = False
-        elif not named and agree is False and plain in ("am", "was") and out and _plain(out[-1].strip()) == "they":
-            replacement = {"am": "are", "was": "were"}[plain]
         out.append(token if replacement is None else replacement)
         if is_word:
             words_seen += 1

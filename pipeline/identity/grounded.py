@@ -103,6 +103,8 @@ class Grounder:
     embed: Embed
     owner_name: str = ""
     support: SupportSettings = field(default_factory=SupportSettings)
+    # they | she | he (grounding.person.PRONOUNS)
+    owner_pronouns: str = "they"
 
     def _pool(self, memories: Sequence[MemoryBrief], first_person_only: bool) -> tuple[list[Sentence], np.ndarray]:
         sentences = [
@@ -125,7 +127,7 @@ class Grounder:
     def _pair(self, field_name: str, sentence: Sentence) -> list[GroundedSentence]:
         ids = (sentence.memory_id,)
         return [
-            GroundedSentence(f"{field_name}_third", to_third(sentence.text, self.owner_name), ids),
+            GroundedSentence(f"{field_name}_third", to_third(sentence.text, self.owner_name, self.owner_pronouns), ids),
             GroundedSentence(f"{field_name}_second", to_second(sentence.text), ids),
         ]
 
@@ -184,7 +186,8 @@ class Grounder:
             return summary, "", [GroundedSentence("summary", s, (memory.id,)) for s in first]
         ordered = sorted(chosen[:2], key=lambda s: s.position)
         summary = [GroundedSentence("summary", s.text, (memory.id,)) for s in ordered]
-        insight = GroundedSentence("insight", to_third(chosen[0].text, self.owner_name), (memory.id,))
+        third = to_third(chosen[0].text, self.owner_name, self.owner_pronouns)
+        insight = GroundedSentence("insight", third, (memory.id,))
         return " ".join(s.text for s in summary), insight.text, [*summary, insight]
 
     def global_biography(

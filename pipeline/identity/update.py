@@ -162,6 +162,8 @@ class IdentityStore(Protocol):
 class IdentitySettings:
     membership: MembershipSettings = field(default_factory=MembershipSettings)
     owner_name: str = ""
+    # they | she | he: how third-person sentences refer to the owner after their name.
+    owner_pronouns: str = "they"
     recent_memories: int = 12
     # Every written text's length bound, scaled (see writing.Writer).
     length_scale: float = 1.0
@@ -451,7 +453,7 @@ def update_identity(
     """Bring the identity up to date; `grounder` embeds sentences (the packaged embedder when not given)."""
     report = IdentityReport(model=model.name, mode=settings.mode)
     if grounder is None:
-        grounder = Grounder(default_embed(), settings.owner_name, settings.support)
+        grounder = Grounder(default_embed(), settings.owner_name, settings.support, settings.owner_pronouns)
     run = _Update(store, model, settings, report, progress or (lambda *_: None), grounder)
     run.insights()
     vectors = run.membership()
