@@ -49,7 +49,7 @@ def test_a_name_that_is_not_utf8_is_ingested_with_everything_else(daemon, tmp_pa
         handle.write(b"# Two lines\n\nA name with a newline in it.\n")
     out = daemon.ctl("ingest", "--json", os.fsdecode(os.fsencode(folder)))
     (job,) = json.loads(out.stdout)["jobs"]
-    assert job["state"] == "JOB_STATE_SUCCEEDED" and json.loads(job["result_json"])["ingested"] == 32
+    assert job["state"] == "succeeded" and json.loads(job["result_json"])["ingested"] == 32
     memories = {m.source_bytes: m for m in all_memories(daemon.client)}
     assert len(memories) == 32
     cafe = memories[odd]
