@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from helpers import make_notes
 
 from secondme.daemon.store import Store, memory_sink
-from secondme.daemon.store.memory_sink import SqliteMemorySink
+from secondme.daemon.store.memory_sink import BatchNotStored, SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.sync import connect
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
@@ -54,9 +57,7 @@ def test_batches_written_behind_the_parsing_keep_every_document_once(db, tmp_pat
     assert hits == _count(db, "chunks")
 
 
-def test_a_batch_the_writer_cannot_commit_fails_the_ingest_instead_of_vanishing(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(memory_sink, "BATCH_DOCUMENTS", 2)
-    make_notes(tmp_path / "notes", 5)
+def _sink_whose_writer_cannot_commit(db, tmp_path) -> tuple[sqlite3.Connection, SqliteMemorySink]:
     conn = connect(db)
     read_only = f"file:{db}?mode=ro"
     sink = SqliteMemorySink(
@@ -65,9 +66,65 @@ def test_a_batch_the_writer_cannot_commit_fails_the_ingest_instead_of_vanishing(
         "job",
         connect=lambda: sqlite3.connect(read_only, uri=True, isolation_level=None, check_same_thread=False),
     )
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+    return conn, sink
+
+
+def test_a_batch_the_writer_cannot_commit_fails_the_ingest_instead_of_vanishing(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(memory_sink, "BATCH_DOCUMENTS", 2)
+    make_notes(tmp_path / "notes", 5)
+    conn, sink = _sink_whose_writer_cannot_commit(db, tmp_path)
+    with pytest.raises(BatchNotStored, match="readonly") as failed:
         ingest_paths([tmp_path / "notes"], IngestOptions(), sink)
     conn.close()
+    assert isinstance(failed.value.__cause__, sqlite3.OperationalError)
+    assert "jobs retry" in str(failed.value) and _count(db, "memories") == 0
+
+
+def _writer_done(deadline_seconds: float = 60) -> None:
+    """Wait until no batch is being written (the sink's writer thread has ended)."""
+    deadline = time.monotonic() + deadline_seconds
+    while any(t.name == "memory-writer" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the writer thread never ended"
+        time.sleep(0.01)
+
+
+class _Pages(BaseHTTPRequestHandler):
+    """Two pages; the second is sent only once the first one's batch is done being written."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/second":
+            _writer_done()
+        body = f"A page at {self.path} worth keeping, with words enough to be a memory.".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_failed_commit_found_while_a_url_is_in_hand_fails_the_ingest_not_the_url(db, tmp_path, monkeypatch):
+    # Before: the error of the batch before was caught as the URL's own failure, and the job
+    # succeeded with the batch's pages counted as ingested and never stored.
+    monkeypatch.setattr(memory_sink, "BATCH_DOCUMENTS", 1)  # the first page goes to the writer at once
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = f"http://127.0.0.1:{server.server_address[1]}"
+    conn, sink = _sink_whose_writer_cannot_commit(db, tmp_path)
+    seen: list[str] = []
+    try:
+        with pytest.raises(BatchNotStored, match="readonly"):
+            ingest_paths(
+                [], IngestOptions(), sink, lambda *p: seen.append(p[3]), urls=[f"{site}/first", f"{site}/second"]
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+        conn.close()
+    assert f"fetching {site}/second" in seen  # the error was found with the second page in hand
+    assert not any(message.startswith("failed") for message in seen)
     assert _count(db, "memories") == 0
 
 

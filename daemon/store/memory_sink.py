@@ -14,6 +14,10 @@ ends (SQLite's busy handler would otherwise lose every race for the lock to the 
 memory's row, chunks, original and event commit together; a kill loses at most the batches in
 memory (the one filling and the one being written), never part of a document, and a retry
 re-ingests exactly what was lost (content-hash dedupe).
+
+A batch that cannot be committed fails the whole ingest (`BatchNotStored`), never one file: the
+error comes from a batch of files already counted as stored, whichever file is in hand when it is
+found. Once it happened, every later call raises it again, so no caller can swallow it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from secondme.daemon.store.db import StoreError
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.sync import transaction
 from secondme.daemon.store.timeutil import now_db, to_db
@@ -34,6 +39,10 @@ from secondme.pipeline.ingest import KnownMemory, NewMemory
 BATCH_DOCUMENTS = 500
 BATCH_BYTES = 32 * 1024 * 1024
 BATCH_SECONDS = 1.0
+
+
+class BatchNotStored(StoreError):
+    """A batch of parsed documents could not be committed: the ingest stops, keeping what was stored before."""
 
 
 def new_memory_id() -> str:
@@ -70,10 +79,16 @@ class SqliteMemorySink:
         self._writer: threading.Thread | None = None
         self._writer_conn: sqlite3.Connection | None = None
         self._writer_error: BaseException | None = None
+        self._writer_batch = 0
+        # The failure of a batch, once found: raised again by every later call.
+        self._failed: BatchNotStored | None = None
         # The memories this run added (a resumed job's earlier ones are the others with its id).
         self._added: set[str] = set()
 
     def find_by_hash(self, content_hash: str) -> KnownMemory | None:
+        self._raise_if_failed()
+        if self._writer is not None and not self._writer.is_alive():
+            self._wait_for_writer()  # a batch done writing: say now if it failed, before more is parsed
         known = self._pending_by_hash.get(content_hash) or self._writing_by_hash.get(content_hash)
         if known:
             return KnownMemory(known)
@@ -87,6 +102,7 @@ class SqliteMemorySink:
         return KnownMemory(row[0], same_job=earlier)
 
     def add(self, memory: NewMemory) -> str:
+        self._raise_if_failed()
         memory_id = new_memory_id()
         if not self._originals.inline(len(memory.data)):
             self._originals.write_file(memory.content_hash, memory.data)
@@ -106,6 +122,7 @@ class SqliteMemorySink:
 
     def flush(self) -> None:
         """Write everything added so far and wait until it is committed."""
+        self._raise_if_failed()
         self._hand_over()
         self._wait_for_writer()
         if self._writer_conn is not None:
@@ -121,7 +138,10 @@ class SqliteMemorySink:
         self._writing_by_hash, self._pending_by_hash = self._pending_by_hash, {}
         self._pending_bytes = 0
         if self._connect is None:  # no second connection: write here, in the job's thread
-            self._commit(self._conn, batch)
+            try:
+                self._commit(self._conn, batch)
+            except Exception as exc:
+                self._fail(exc, len(batch))
             self._writing_by_hash = {}
             return
         if self._writer_conn is None:
@@ -134,8 +154,9 @@ class SqliteMemorySink:
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
         try:
             self._commit(conn, batch)
-        except BaseException as exc:  # re-raised in the job's thread at the next add or flush
+        except BaseException as exc:  # raised in the job's thread at its next call
             self._writer_error = exc
+            self._writer_batch = len(batch)
 
     def _wait_for_writer(self) -> None:
         if self._writer is not None:
@@ -143,8 +164,20 @@ class SqliteMemorySink:
             self._writer = None
             self._writing_by_hash = {}
         if self._writer_error is not None:
-            error, self._writer_error = self._writer_error, None
-            raise error
+            self._fail(self._writer_error, self._writer_batch)
+
+    def _fail(self, exc: BaseException, documents: int) -> None:
+        said = exc.args[0] if isinstance(exc, sqlite3.Error) and exc.args else f"{type(exc).__name__}: {exc}"
+        self._failed = BatchNotStored(
+            f"storing a batch of {documents} parsed documents failed (SQLite says: {said}); the ingest stopped. "
+            "What it stored before is kept: once the cause is fixed, `secondmectl jobs retry` goes on from there"
+        )
+        self._failed.__cause__ = exc
+        raise self._failed
+
+    def _raise_if_failed(self) -> None:
+        if self._failed is not None:
+            raise self._failed
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
         with transaction(conn):

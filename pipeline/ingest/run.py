@@ -4,7 +4,7 @@ The orchestration is here, the storage is not: the daemon passes a `MemorySink` 
 to its store, so this module runs the same in a job child, a test or a benchmark. Parsing is
 the `DocumentParser`'s (the daemon's runs in a worker process under memory and time budgets).
 One bad file or URL never stops the batch: every one gets an outcome, and every one skipped,
-failed or only partly read is listed with its reason.
+failed or only partly read is listed with its reason. A sink that cannot store stops it.
 """
 
 from __future__ import annotations
@@ -86,6 +86,9 @@ class KnownMemory:
 
 
 class MemorySink(Protocol):
+    """Where memories are stored. Its errors are never one file's: any of them stops the ingest, since
+    the one raised while a file is in hand may be an earlier batch's, already counted as stored."""
+
     def find_by_hash(self, content_hash: str) -> KnownMemory | None:
         """The memory with these exact bytes, if any."""
 
@@ -190,10 +193,7 @@ class _Run:
                 yield prepared
         for url in urls:
             self.report("ingest", self.done, self.summary.total, f"fetching {url}")
-            try:
-                prepared = self.prepare_url(url)
-            except Exception as exc:  # a bug must cost one URL, not the batch
-                prepared = FileOutcome(url, OutcomeKind.FAILED, f"error ({type(exc).__name__}): {exc}")
+            prepared = self.prepare_url(url)
             if isinstance(prepared, FileOutcome):
                 self.finish(prepared)
             else:
@@ -222,6 +222,10 @@ class _Run:
             page = fetch_url(url, self.options.max_file_bytes)
         except IngestError as exc:
             return FileOutcome(url, OutcomeKind.SKIPPED, str(exc))
+        except (
+            Exception
+        ) as exc:  # a bug in fetching must cost one URL, not the batch (the sink's errors are not caught)
+            return FileOutcome(url, OutcomeKind.FAILED, f"error ({type(exc).__name__}): {exc}")
         name = PurePosixPath(urlsplit(page.final_url).path).name
         hint = Path(name) if name else None
         waiting = _Waiting(url, None, page.final_url, "", page.last_modified or datetime.now(UTC), hint)
