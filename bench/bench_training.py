@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -39,8 +40,11 @@ PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
 PROMPT = [{"role": "user", "content": "Tell me about the last race you ran, and how it went."}]
 
 
-def config(threads: int, eval_questions: int, identity: bool, max_length: int) -> str:
+def config(args: argparse.Namespace, identity: bool) -> str:
+    threads, eval_questions, max_length = args.threads, args.eval_questions, args.max_length
     return f"""version = 1
+[network]
+enabled = false
 [models]
 threads = {threads}
 context_size = 4096
@@ -52,6 +56,11 @@ use_failed_model = true
 threads = {threads}
 max_length = {max_length}
 eval_questions = {eval_questions}
+sft_epochs = {args.epochs}
+questions_per_memory = {args.questions_per_memory}
+distractors = {args.distractors}
+preference_prompts = {args.pairs}
+checkpoint_seconds = 120.0
 """
 
 
@@ -118,6 +127,9 @@ def plain_trl(args: argparse.Namespace) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
     from trl import SFTConfig, SFTTrainer
 
+    from secondme.daemon.jobs.child import JOB_NICENESS
+
+    os.nice(JOB_NICENESS)  # as every job child does: the two share the machine on equal terms
     spec = json.loads(Path(args.plain_trl).read_text())
     torch.set_num_threads(spec["threads"])
     gguf = Path(spec["gguf"])
@@ -128,7 +140,8 @@ def plain_trl(args: argparse.Namespace) -> None:
     model = AutoModelForCausalLM.from_pretrained(
         gguf.parent, gguf_file=gguf.name, dtype=torch.float32, quantization_config=GgufConfig(dequantize=True)
     )
-    model.hf_quantizer.remove_quantization_config(model)  # transformers marks a GGUF model quantized
+    if getattr(model, "hf_quantizer", None) is not None:  # transformers marks a quantized GGUF's model quantized
+        model.hf_quantizer.remove_quantization_config(model)
     model = get_peft_model(
         model,
         LoraConfig(r=spec["rank"], lora_alpha=spec["alpha"], target_modules=spec["targets"], lora_dropout=0.0),
@@ -180,9 +193,10 @@ def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int
         }  # fmt: skip
         (Path(tmp) / "spec.json").write_text(json.dumps(spec))
         out = subprocess.run(
-            [sys.executable, __file__, "--plain-trl", str(Path(tmp) / "spec.json")],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            [sys.executable, __file__, "--plain-trl", str(Path(tmp) / "spec.json")], capture_output=True, text=True
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"the plain trl loop failed:\n{out.stderr[-3000:]}")
     plain = json.loads(out.stdout.strip().splitlines()[-1])
     plain_rate = plain["tokens"] / plain["seconds"]
     rate = stage["tokens_per_second"]
@@ -272,7 +286,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=1024)
-    parser.add_argument("--eval-questions", type=int, default=24)
+    parser.add_argument("--eval-questions", type=int, default=24, help="held-out questions, when PERSONA has none")
+    parser.add_argument("--epochs", type=float, default=1.0, help="SFT epochs")
+    parser.add_argument("--questions-per-memory", type=int, default=2)
+    parser.add_argument("--distractors", type=int, default=2)
+    parser.add_argument("--pairs", type=int, default=16, help="preference prompts the base answers for DPO")
     parser.add_argument("--plain-trl", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_trl:
@@ -281,7 +299,7 @@ def main() -> None:
 
     from secondme.pipeline.tiny_model import build_tiny_model
 
-    text = config(args.threads, args.eval_questions, identity=args.gemma, max_length=args.max_length)
+    text = config(args, identity=args.gemma)
     daemon = start_daemon(text, init_args=() if args.gemma else ("--no-default-model",))
     try:
         client = Client.connect(daemon.socket)

@@ -183,6 +183,8 @@ def test_dry_run_plans_then_training_activates_a_version_chat_uses_and_lineage_i
     daemon.client.memory.DeleteMemory(memory_pb2.DeleteMemoryRequest(memory_id=trained_on))
     after = daemon.client.models.GetModel(models_pb2.GetModelRequest(name="tiny-self")).model
     assert after.trained_memories_deleted == 1 and after.trained_memories == model.trained_memories
+    shown_model = " ".join(daemon.ctl("models", "show", "tiny-self").stdout.split())
+    assert "trained from tiny (a LoRA adapter served on it)" in shown_model and "1 of them deleted since" in shown_model
 
     back = daemon.client.models.ActivateModel(models_pb2.ActivateModelRequest(previous=True), timeout=120).model
     assert back.name == "tiny" and _chat(daemon, "hello").model == "tiny"

@@ -247,3 +247,24 @@ def test_a_capable_models_questions_are_answered_with_the_memorys_sentences_and_
     model = [e for e in dataset.examples if e.template == "model"]
     assert [e.question for e in model] == ["Who taught the beekeeping course in the church hall?"]
     assert "church hall" in model[0].completion and model[0].memory_ids == [bees.id]
+
+
+def test_a_hf_directory_is_imported_as_a_gguf_that_serves_and_trains(tiny_hf_model_dir: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    from secondme.daemon.models.registry import ModelRegistry
+    from secondme.daemon.store import Store
+    from secondme.pipeline.training.base import BaseSource
+
+    async def create() -> None:
+        await (await Store.open(tmp_path / "db.sqlite")).close()
+
+    asyncio.run(create())
+    registry = ModelRegistry(tmp_path / "db.sqlite", tmp_path / "models")
+    try:
+        record = registry.import_file(tiny_hf_model_dir, "from-hf")
+    finally:
+        registry.close()
+    assert (record.architecture, record.quantization, record.source) == ("qwen2", "F16", str(tiny_hf_model_dir))
+    assert record.path.is_file() and not list((tmp_path / "models").glob(".incoming-*"))
+    assert BaseSource(record.path, record.chat_template).facts().layers == 2

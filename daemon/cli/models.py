@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC
 from pathlib import Path
 
 from rich.table import Table
@@ -15,7 +16,7 @@ from secondme.daemon.client.models import Model
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser("models", parents=[common], help="import, list and activate local models")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    imp = actions.add_parser("import", parents=[common], help="import a GGUF file")
+    imp = actions.add_parser("import", parents=[common], help="import a GGUF file (or a llama/qwen2 HF directory)")
     imp.add_argument("path", metavar="PATH")
     imp.add_argument("--name", default="", help="defaults to the file name")
     imp.add_argument("--activate", action="store_true", help="also make it the active model")
@@ -51,9 +52,33 @@ def _print(model: Model) -> None:
         ("capability", _probe_line(model)),
     ):
         console.print(f"  {key:<14}{value}", highlight=False, markup=False)
+    for key, value in _lineage(model):
+        console.print(f"  {key:<14}{value}", highlight=False, markup=False)
     for check in model.probe.checks if model.probe else []:
         mark = "ok  " if check.passed else "fail"
         console.print(f"    {mark} {check.name}: {check.detail[:60]}", highlight=False, markup=False)
+
+
+def _lineage(model: Model) -> list[tuple[str, str]]:
+    """What a version trained here was made from (nothing for a model imported as it is)."""
+    if not model.base:
+        return []
+    lines = [
+        ("trained from", f"{model.base}" + (" (a LoRA adapter served on it)" if model.adapter else " (merged)")),
+        ("dataset", model.dataset_version),
+        ("trained by", f"job {model.trained_by_job}"),
+    ]
+    if model.trained_through is not None:
+        lines.append(
+            ("trained up to", f"memories ingested by {model.trained_through.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+        )
+    seen = f"{model.trained_memories} memories"
+    if model.trained_memories_deleted:
+        seen += (
+            f", {model.trained_memories_deleted} of them deleted since (its weights saw them; train again to forget)"
+        )
+    lines.append(("learned", seen))
+    return lines
 
 
 def _probe_line(model: Model) -> str:
@@ -69,7 +94,7 @@ def _probe_line(model: Model) -> str:
 
 def run_import(ctx: CliContext) -> int:
     path = Path(ctx.args.path).expanduser().resolve()
-    if not path.is_file():
+    if not path.is_file() and not (path.is_dir() and ctx.args.kind == "chat"):
         return fail(f"no such file: {path}", EXIT_USAGE, ctx.json)
     models = ctx.client().models
     kind = "whisper" if ctx.args.kind == "whisper" else "chat"

@@ -167,9 +167,16 @@ class ModelRegistry:
             _, previous = self._state()
             return self._get(previous) if previous else None
 
-    def import_file(self, source: Path, name: str | None = None, chat_template: str = "") -> ModelRecord:
-        """Validate, copy in by content hash and register; importing the same bytes again is a no-op."""
+    def import_file(
+        self, source: Path, name: str | None = None, chat_template: str = "", origin: str = ""
+    ) -> ModelRecord:
+        """Validate, copy in by content hash and register; importing the same bytes again is a no-op.
+
+        A directory is taken for a HF checkpoint (`import_hf_directory`).
+        """
         source = Path(source)
+        if source.is_dir():
+            return self.import_hf_directory(source, name)
         if not source.is_file():
             raise InvalidModelFile(f"no such file: {source}")
         info = read_model_info(source)
@@ -194,12 +201,33 @@ class ModelRegistry:
                            VALUES (?, ?, ?, 'chat', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         (sha[:16], sha, name, info.architecture, info.parameter_count, info.context_length,
                          info.quantization, int(bool(info.chat_template)), template, info.size_bytes,
-                         str(source), now_db()),
+                         origin or str(source), now_db()),
                     )  # fmt: skip
                 return self._get(name)
         finally:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+
+    def import_hf_directory(self, directory: Path, name: str | None = None) -> ModelRecord:
+        """Import a HF model directory (llama or qwen2 safetensors): written to F16 GGUF, then imported.
+
+        llama.cpp serves GGUF only, so a HF checkpoint becomes one here; training then reads that file
+        back losslessly (F16 is what such checkpoints hold), and its adapters apply to it.
+        """
+        from secondme.pipeline.export import ExportError, export_gguf
+
+        directory = Path(directory)
+        self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self._dir, prefix=".incoming-", suffix=".gguf")
+        os.close(fd)
+        try:
+            try:
+                export_gguf(directory, Path(tmp), dtype="f16")
+            except ExportError as exc:
+                raise InvalidModelFile(f"{directory} cannot be imported: {exc}") from None
+            return self.import_file(Path(tmp), name or directory.name, origin=str(directory))
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
     def register_trained(self, source: Path, version: TrainedVersion) -> ModelRecord:
         """Copy a trained file in and register it with its lineage and memories, in one transaction.
