@@ -261,6 +261,20 @@ def decode_comparison(daemon: BenchDaemon, client: Client, adapter_name: str, me
     print(f"   adapter / merged {rates['adapter'] / rates['merged']:.2f}x")
 
 
+def sampled(questions: Path, every: int, folder: Path) -> Path:
+    """Every `every`-th question of the file (all kinds keep their share), beside copies of its private and
+    style files; the file itself when `every` is 1."""
+    if every <= 1:
+        return questions
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [line for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    (folder / "questions.jsonl").write_text("\n".join(lines[::every]) + "\n", encoding="utf-8")
+    for name in ("private.json", "style.json"):
+        if (questions.parent / name).is_file():
+            (folder / name).write_text((questions.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return folder / "questions.jsonl"
+
+
 def print_eval(report: dict[str, Any]) -> None:
     if "served" not in report:
         print("   (no evaluation)")
@@ -291,6 +305,7 @@ def main() -> None:
     parser.add_argument("--questions-per-memory", type=int, default=2)
     parser.add_argument("--distractors", type=int, default=2)
     parser.add_argument("--pairs", type=int, default=16, help="preference prompts the base answers for DPO")
+    parser.add_argument("--eval-sample", type=int, default=1, metavar="K", help="ask every K-th persona question")
     parser.add_argument("--plain-trl", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_trl:
@@ -323,7 +338,7 @@ def main() -> None:
         questions = args.persona / "eval" / "questions.jsonl"
         fields: dict[str, Any] = {"merged": "q4_k_m" if args.gemma else "q8_0"}
         if questions.is_file():
-            fields["eval_questions"] = str(questions)
+            fields["eval_questions"] = str(sampled(questions, args.eval_sample, daemon.root / "eval"))
         if not args.full:
             fields["max_steps"] = args.steps
         result, seconds, peak = train(daemon, client, **fields)

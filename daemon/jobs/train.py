@@ -26,6 +26,7 @@ from typing import Any
 from secondme.daemon.config import ModelsSection, TrainingSection, section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.jobs.system_prompt import current_system_prompt
+from secondme.daemon.models.errors import ModelNotFound
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry, TrainedVersion
 from secondme.daemon.store.training_material import read_material
 from secondme.pipeline.embeddings import DEFAULT_MODEL
@@ -131,8 +132,13 @@ class TrainingRun:
             result["dataset"]["preference_pairs_trained"] = len(pairs)
         stage_results = self._train(base, version, plan, pairs)
         result["stages"] = {r.stage: r.to_dict() for r in stage_results}
-        files = self._export(base)
-        records = self._register(base, version, files)
+        records = self._registered()
+        if not records:
+            files = self._export(base)
+            records = self._register(base, version, files)
+            self._save_state(registered=[r.id for r in records])
+            for path in files.values():  # the registry holds its own copies now
+                path.unlink(missing_ok=True)
         result["models"] = [
             {"id": r.id, "name": r.name, "adapter": r.adapter, "size_bytes": r.size_bytes} for r in records
         ]
@@ -456,6 +462,18 @@ class TrainingRun:
             quantize(f16, target, self.merged, threads=self.settings.threads)
         finally:
             f16.unlink(missing_ok=True)
+
+    def _registered(self) -> list[ModelRecord]:
+        """The versions this run registered before it was interrupted (a resumed run registers once)."""
+        if not self.state.get("registered"):
+            return []
+        registry = ModelRegistry(self.ctx.db_path, self.models_dir)
+        try:
+            return [registry.get(model_id) for model_id in self.state["registered"]]
+        except ModelNotFound:  # removed since (e.g. llama.cpp could not load it): export and register again
+            return []
+        finally:
+            registry.close()
 
     def _register(self, base: ModelRecord, version: str, files: dict[str, Path]) -> list[ModelRecord]:
         from secondme.daemon.store.timeutil import from_db
