@@ -109,6 +109,12 @@ def test_kill_9_while_a_reply_streams_keeps_what_was_said_marked_incomplete(star
     agreed = min(len(streamed), len(reply.content))
     assert reply.content[:agreed] == streamed[:agreed]
     assert len(reply.content) >= len(conversation.messages[-1].content) > 0
+    # The owner sees it cut off where they read the conversation again.
+    shown = daemon.ctl("chat", "--show", conversation.conversation.id).stdout
+    assert "tell me everything" in shown and "cut off" in shown
+    as_json = json.loads(daemon.ctl("chat", "--show", conversation.conversation.id, "--json").stdout)
+    assert [m["incomplete"] for m in as_json["messages"]] == [False, True]
+    assert as_json["messages"][1]["content"] == reply.content
 
 
 def test_corrupt_and_unsupported_gguf_are_refused_with_reasons(chat_daemon, tmp_path, tiny_gguf):

@@ -8,7 +8,7 @@ import sys
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit
 from secondme.daemon.client import Client
-from secondme.daemon.client.chat import ChatDone
+from secondme.daemon.client.chat import ChatDone, ConversationDetail
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--list", action="store_true", help="list past conversations")
+    parser.add_argument("--show", metavar="ID", default="", help="print a past conversation, message by message")
     parser.add_argument("--without-memories", action="store_true", help="do not bring in memories for this reply")
     parser.set_defaults(func=run)
 
@@ -55,8 +56,24 @@ def _send(client: Client, ctx: CliContext, text: str, conversation: str, echo: b
     return "".join(reply), done
 
 
+def _print_conversation(detail: ConversationDetail) -> None:
+    """Each message with who said it; a reply that was cut off (the daemon stopped mid-reply) says so."""
+    console.print(f"[bold]{detail.conversation.title}[/] {detail.conversation.id}", highlight=False)
+    for message in detail.messages:
+        who = "you" if message.role == "user" else f"self ({message.model or 'quoted'})"
+        when = f"{message.created_at:%Y-%m-%d %H:%M}" if message.created_at else ""
+        console.print(f"{when} {who}:", style="dim", highlight=False, markup=False)
+        console.print(message.content, highlight=False, markup=False, soft_wrap=True)
+        if message.incomplete:
+            console.print("  [cut off: the reply stopped before it was finished]", style="yellow", markup=False)
+
+
 def run(ctx: CliContext) -> int:
     client = ctx.client()
+    if ctx.args.show:
+        detail = client.chat.conversation(ctx.args.show)
+        emit(ctx.json, detail, lambda: _print_conversation(detail))
+        return 0
     if ctx.args.list:
         conversations = client.chat.conversations()
         emit(
