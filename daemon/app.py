@@ -1,8 +1,10 @@
 """The composition root: config -> store -> services -> server, and nothing else builds parts.
 
-Everything the daemon runs is constructed here, in dependency order, and each part is handed
-only what it needs. Start and stop are symmetric; `stop` is safe to call at any point of a
-failed start.
+`Daemon.start` reads top to bottom: claim the data dir, open the store, build the jobs (and the
+pipeline of jobs, `embed_after_ingest` and `identity_after_embed` below), the grant authority, the
+models, the mesh's daemon side (its session handler, `echo_turn`, chosen here), the API, then start
+the mesh, serve and start the work. Each step is handed only what it needs. Start and stop are
+symmetric; `stop` is safe to call at any point of a failed start.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -37,7 +40,7 @@ from secondme.daemon.identity_prompt import IdentityPrompt
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.logs import configure_logging
 from secondme.daemon.memory_search import RetrievalSettings, Retriever
-from secondme.daemon.mesh import Mesh
+from secondme.daemon.mesh import DaemonDelegate, Mesh
 from secondme.daemon.models.activation import ModelSwitch
 from secondme.daemon.models.probes import endpoint_key, is_due, load_probe
 from secondme.daemon.models.registry import ModelRegistry
@@ -56,7 +59,7 @@ from secondme.daemon.store.memories import MemoryRepository
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.peers import PeerRepository
 from secondme.daemon.training import Training
-from secondme.permissions import GrantAuthority
+from secondme.permissions import GrantAuthority, SessionHandle
 from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.identity.update import MAX_INSIGHT_ATTEMPTS
 from secondme.pipeline.llm import LlamaSettings
@@ -90,6 +93,25 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 # Status and chat answers are small; uploads arrive in chunks. Bound what one message can cost.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
+# A job to queue after another succeeds: (kind, params).
+FollowUp = tuple[str, dict[str, Any]]
+
+
+def embed_after_ingest(result: dict[str, Any]) -> list[FollowUp]:
+    """A succeeded ingest that stored something is followed by embedding what it stored."""
+    return [("embed", {})] if result.get("ingested") else []
+
+
+def identity_after_embed(result: dict[str, Any], auto_update: bool) -> list[FollowUp]:
+    """A succeeded embed that embedded memories (or linked same-content ones) is followed by the
+    identity update, when identity.auto_update is on."""
+    return [("identity", {})] if auto_update and (result.get("memories") or result.get("same_content")) else []
+
+
+async def echo_turn(peer_id: str, session: SessionHandle, text: str) -> str:
+    """A peer's session turn, answered by echoing it until the sessions work plugs in the model."""
+    return f"echo: {text}"
+
 
 @dataclass
 class Daemon:
@@ -115,62 +137,129 @@ class Daemon:
     _service_names: list[str] = field(default_factory=list)
 
     async def start(self) -> None:
-        paths = self.paths
-        open_data_dir(paths)
-        self._lock = DataDirLock(paths.lock)
-        self._lock.acquire()
-        node_key = read_node_key(paths)
+        """Build the parts in dependency order, then serve; each step is handed only what it needs."""
+        node_key = self._claim_data_dir()
         peer_id = peer_id_from_public_key(node_key.public_key())
-        prepare_socket_path(paths.socket)
+        self.store, memories = await self._open_store()
+        job_repo = JobRepository(self.store)
+        self.jobs = self._build_jobs(job_repo)
+        self.grants = await self._build_grants(peer_id, node_key)
+        self.models, self.runtime = await self._build_models()
+        switch = ModelSwitch(self.models, self.runtime, self.probe_models)
+        training = Training(self.jobs, job_repo, self.models, switch)
+        self.jobs.finishers["train"] = training.finish
+        self.mesh = self._build_mesh(node_key) if self.config.network.enabled else None
+        self._build_api(peer_id, memories, job_repo, switch, training)
+        if self.mesh is not None:
+            await self.mesh.start()
+        await self._serve()
+        await self._start_work()
+        log.info(
+            "secondmed %s serving on %s (peer %s, data %s)",
+            __version__,
+            self.paths.socket,
+            peer_id,
+            self.paths.data_dir,
+        )
 
-        self.store = await Store.open(paths.db, check_integrity=True)
-        originals = Originals(paths.originals)
-        memories = MemoryRepository(self.store, originals)
+    # -- the steps of start, in order ---------------------------------------------------------
+
+    def _claim_data_dir(self) -> Ed25519PrivateKey:
+        """Open (or refuse) the data dir, hold its lock, and read the node key; the socket's path is
+        made ready (a stale socket of a dead daemon removed)."""
+        open_data_dir(self.paths)
+        self._lock = DataDirLock(self.paths.lock)
+        self._lock.acquire()
+        node_key = read_node_key(self.paths)
+        prepare_socket_path(self.paths.socket)
+        return node_key
+
+    async def _open_store(self) -> tuple[Store, MemoryRepository]:
+        """The store (checked whole), and the originals an interrupted ingest left without a memory removed."""
+        store = await Store.open(self.paths.db, check_integrity=True)
+        originals = Originals(self.paths.originals)
+        memories = MemoryRepository(store, originals)
         swept = originals.sweep_orphans(await memories.file_backed_hashes())
         if swept:
             log.info("removed %d stored originals left by an interrupted ingest", swept)
-        job_repo = JobRepository(self.store)
-        self.jobs = JobManager(
-            job_repo,
-            paths,
+        return store, memories
+
+    def _build_jobs(self, repo: JobRepository) -> JobManager:
+        """The job manager, and the pipeline of jobs: ingest -> embed -> identity (see `embed_after_ingest`)."""
+        jobs = JobManager(
+            repo,
+            self.paths,
             self._config_snapshot,
             max_concurrent=self.config.jobs.max_concurrent,
             stop_grace_seconds=self.config.jobs.stop_grace_seconds,
         )
+        jobs.follow_ups["ingest"] = embed_after_ingest
+        jobs.follow_ups["embed"] = self._identity_after_embed
+        return jobs
 
-        self.jobs.follow_ups["ingest"] = lambda result: [("embed", {})] if result.get("ingested") else []
-        self.jobs.follow_ups["embed"] = lambda result: (
-            [("identity", {})]
-            if self.config.identity.auto_update and (result.get("memories") or result.get("same_content"))
-            else []
-        )
+    def _identity_after_embed(self, result: dict[str, Any]) -> list[FollowUp]:
+        return identity_after_embed(result, self.config.identity.auto_update)
 
-        self._grant_ledger = SqliteGrantLedger(paths.db)
-        self.grants = await asyncio.to_thread(
+    async def _build_grants(self, peer_id: str, node_key: Ed25519PrivateKey) -> GrantAuthority:
+        """The authority that decides every peer request, over the grants ledger in the store."""
+        self._grant_ledger = SqliteGrantLedger(self.paths.db)
+        return await asyncio.to_thread(
             GrantAuthority, peer_id, node_key, self._grant_ledger, self.config.grants.clock_skew_seconds
         )
 
-        self.models = ModelRegistry(paths.db, paths.models)
-        self.models.sweep_incoming()
+    async def _build_models(self) -> tuple[ModelRegistry, ModelRuntime]:
+        """The model registry (imports a crash left half-done swept away) and the runtime, the active
+        model loading in the background."""
+        models = ModelRegistry(self.paths.db, self.paths.models)
+        models.sweep_incoming()
         settings = self.config.models
-        self.runtime = ModelRuntime(
+        runtime = ModelRuntime(
             LlamaSettings(settings.context_size, settings.threads, settings.gpu_layers), settings.max_waiting
         )
-        active = await asyncio.to_thread(self.models.active)
+        active = await asyncio.to_thread(models.active)
         if active is not None:
-            self.runtime.preload(active)
+            runtime.preload(active)
+        return models, runtime
 
+    def _build_mesh(self, node_key: Ed25519PrivateKey) -> Mesh:
+        """The mesh's daemon side: what the node asks of the daemon (a peer's session turn is
+        answered by `echo_turn`) and the owner's actions; started before the API serves."""
+        assert self.store is not None and self.grants is not None
+        peers, grants = PeerRepository(self.store), GrantRepository(self.store)
+        settings = self.config.network
+        delegate = DaemonDelegate(
+            self.grants.peer_id,
+            self.config.owner.name,
+            peers,
+            grants,
+            echo_turn,
+            settings,
+            self.config.grants.max_received_per_peer,
+        )
+        return Mesh(private_key_seed(node_key), settings, __version__, self.grants, peers, grants, delegate)
+
+    def _build_api(
+        self,
+        peer_id: str,
+        memories: MemoryRepository,
+        job_repo: JobRepository,
+        switch: ModelSwitch,
+        training: Training,
+    ) -> None:
+        """The gRPC server and one servicer per service, each over the parts it answers for."""
+        assert self.store is not None and self.jobs is not None and self.grants is not None
+        assert self.models is not None and self.runtime is not None
         self.server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ]
         )
-        self.backlog = Backlog(paths.db, DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS)
+        self.backlog = Backlog(self.paths.db, DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS)
         status = StatusSources(
-            data_dir=str(paths.data_dir),
-            socket_path=str(paths.socket),
-            config_path=str(paths.config),
+            data_dir=str(self.paths.data_dir),
+            socket_path=str(self.paths.socket),
+            config_path=str(self.paths.config),
             peer_id=peer_id,
             started_monotonic=self.started_monotonic,
             counts=self._counts,
@@ -178,6 +267,10 @@ class Daemon:
             active_model=lambda: self.runtime.loaded.name if self.runtime and self.runtime.loaded else "",
             addresses=self._mesh_addresses,
             backlog=self.backlog.counts,
+        )
+        identity = IdentityRepository(self.store)
+        self.chat_context = ChatContext(
+            IdentityPrompt(identity, self._owner_name), Retriever(self.store), self._retrieval_settings()
         )
         self._add(
             daemon_pb2,
@@ -195,53 +288,38 @@ class Daemon:
             memory_pb2,
             "MemoryService",
             memory_pb2_grpc.add_MemoryServiceServicer_to_server,
-            MemoryServicer(
-                memories,
-                self.jobs,
-                paths.uploads,
-                lambda: self.config.ingest.max_file_bytes,
-                on_deleted=lambda: self.refresh_identity(False),
-            ),
+            MemoryServicer(memories, self.jobs, self.paths.uploads, self._max_file_bytes, self._memories_deleted),
         )
-        identity_repo = IdentityRepository(self.store)
         self._add(
             identity_pb2,
             "IdentityService",
             identity_pb2_grpc.add_IdentityServiceServicer_to_server,
-            IdentityServicer(identity_repo, self.refresh_identity),
+            IdentityServicer(identity, self.refresh_identity),
         )
-
         self._add(
             grant_pb2,
             "GrantService",
             grant_pb2_grpc.add_GrantServiceServicer_to_server,
             GrantServicer(self.grants, GrantRepository(self.store)),
         )
-        switch = ModelSwitch(self.models, self.runtime, self.probe_models)
-        training = Training(self.jobs, job_repo, self.models, switch)
-        self.jobs.finishers["train"] = training.finish
         self._add(
             training_pb2,
             "TrainingService",
             training_pb2_grpc.add_TrainingServiceServicer_to_server,
-            TrainingServicer(training, paths.data_dir / "training" / "datasets"),
+            TrainingServicer(training, self.paths.data_dir / "training" / "datasets"),
         )
         self._add(
             models_pb2,
             "ModelService",
             models_pb2_grpc.add_ModelServiceServicer_to_server,
-            ModelServicer(self.models, switch, paths.models, self._probe_of),
+            ModelServicer(self.models, switch, self.paths.models, self._probe_of),
         )
         self._add(
             chat_pb2,
             "ChatService",
             chat_pb2_grpc.add_ChatServiceServicer_to_server,
             ChatServicer(
-                self.runtime,
-                ConversationRepository(self.store),
-                self._chat_context(identity_repo),
-                self._probe_of,
-                lambda: Grounding(self.config.chat.min_relevance, self.config.chat.use_failed_model),
+                self.runtime, ConversationRepository(self.store), self.chat_context, self._probe_of, self._grounding
             ),
         )
         self._add(
@@ -250,20 +328,7 @@ class Daemon:
             eval_pb2_grpc.add_EvalServiceServicer_to_server,
             EvalServicer(self.jobs, EvalRunRepository(self.store), self.models, self._memory_count),
         )
-        if self.config.network.enabled:
-            self.mesh = Mesh(
-                private_key_seed(node_key),
-                self.config.network,
-                self.config.owner.name,
-                __version__,
-                self.grants,
-                PeerRepository(self.store),
-                GrantRepository(self.store),
-                self.config.grants.max_received_per_peer,
-            )
-            await self.mesh.start()
         self._add(peer_pb2, "PeerService", peer_pb2_grpc.add_PeerServiceServicer_to_server, PeerServicer(self.mesh))
-
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
@@ -274,14 +339,22 @@ class Daemon:
             ],
             self.server,
         )
-        old_umask = os.umask(0o177)  # the socket is created 0600: only the owner may talk to the daemon
+
+    async def _serve(self) -> None:
+        """Listen on the Unix socket, created 0600: only the owner may talk to the daemon."""
+        assert self.server is not None
+        old_umask = os.umask(0o177)
         try:
-            self.server.add_insecure_port(f"unix:{paths.socket}")
+            self.server.add_insecure_port(f"unix:{self.paths.socket}")
             await self.server.start()
         finally:
             os.umask(old_umask)
-        os.chmod(paths.socket, 0o600)
+        os.chmod(self.paths.socket, 0o600)
 
+    async def _start_work(self) -> None:
+        """Start the jobs (resuming what the last daemon's end interrupted), queue a capability check
+        the active model lacks, then say SERVING to health checks and systemd."""
+        assert self.jobs is not None and self.health is not None
         resumed, interrupted = await self.jobs.start()
         await self.probe_models()
         if resumed:
@@ -290,24 +363,25 @@ class Daemon:
             log.warning("marked %d job(s) interrupted by the previous daemon's end: %s", len(interrupted), interrupted)
         for name in ["", *self._service_names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        systemd.notify(f"READY=1\nSTATUS=serving on {paths.socket}\nMAINPID={os.getpid()}")
-        log.info(
-            "secondmed %s serving on %s (peer %s, data %s)",
-            __version__,
-            paths.socket,
-            peer_id,
-            paths.data_dir,
-        )
+        systemd.notify(f"READY=1\nSTATUS=serving on {self.paths.socket}\nMAINPID={os.getpid()}")
 
-    def _chat_context(self, identity: IdentityRepository) -> ChatContext:
-        assert self.store is not None
-        prompt = IdentityPrompt(identity, lambda: self.config.owner.name)
-        self.chat_context = ChatContext(prompt, Retriever(self.store), self._retrieval_settings())
-        return self.chat_context
+    # -- what the parts read of the config, at the time they ask ------------------------------
+
+    def _owner_name(self) -> str:
+        return self.config.owner.name
+
+    def _max_file_bytes(self) -> int:
+        return self.config.ingest.max_file_bytes
+
+    def _grounding(self) -> Grounding:
+        return Grounding(self.config.chat.min_relevance, self.config.chat.use_failed_model)
 
     def _retrieval_settings(self) -> RetrievalSettings:
         chat = self.config.chat
         return RetrievalSettings(chat.retrieve_memories, chat.fresh_memories, chat.min_similarity)
+
+    async def _memories_deleted(self) -> None:
+        await self.refresh_identity(False)
 
     async def _probe_of(self, model_id: str) -> ProbeResult | None:
         assert self.store is not None

@@ -38,11 +38,6 @@ class MeshStartError(MeshError):
     """The mesh cannot start (bad address in [network], port in use); secondmed says so in one line."""
 
 
-async def echo_turn(peer_id: str, session: SessionHandle, text: str) -> str:
-    """Until the sessions work plugs in the model, a turn is answered by echoing it."""
-    return f"echo: {text}"
-
-
 class DaemonDelegate:
     """What the node asks of the daemon, answered on the asyncio loop.
 
@@ -117,24 +112,23 @@ class DaemonDelegate:
 
 
 class Mesh:
+    """The node on its trio thread, started with `delegate` (built by the composition root with the
+    session handler it chose) for what the node asks of the daemon."""
+
     def __init__(
         self,
         seed: bytes,
         settings: NetworkSettings,
-        owner_name: str,
         software_version: str,
         authority: GrantAuthority,
         peers: PeerRepository,
         grants: GrantRepository,
-        received_grants_per_peer: int,
-        answer_turn: AnswerTurn = echo_turn,
+        delegate: DaemonDelegate,
     ) -> None:
         self.peers = peers
         self.grants = grants
         self.bridge = TrioBridge()
-        self.delegate = DaemonDelegate(
-            authority.peer_id, owner_name, peers, grants, answer_turn, settings, received_grants_per_peer
-        )
+        self.delegate = delegate
         self._seed = seed
         self._settings = settings
         self._software_version = software_version
