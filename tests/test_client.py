@@ -46,6 +46,7 @@ def test_a_message_becomes_its_dataclass_with_times_enums_and_absent_parts():
     assert (job.state, job.started_at, job.created_at, job.progress) == ("succeeded", started, None, None)
     assert job.succeeded and job.finished and job.result == {"ingested": 3}
     assert jsonable(job)["started_at"] == "2026-03-01T12:30:00+00:00"
+    assert jsonable(job)["result"] == {"ingested": 3} and "params" not in jsonable(job)  # JSON text given decoded
 
 
 def test_every_client_dataclass_names_only_fields_its_messages_have():

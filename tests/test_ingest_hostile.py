@@ -49,7 +49,7 @@ def test_a_name_that_is_not_utf8_is_ingested_with_everything_else(daemon, tmp_pa
         handle.write(b"# Two lines\n\nA name with a newline in it.\n")
     out = daemon.ctl("ingest", "--json", os.fsdecode(os.fsencode(folder)))
     (job,) = json.loads(out.stdout)["jobs"]
-    assert job["state"] == "succeeded" and json.loads(job["result_json"])["ingested"] == 32
+    assert job["state"] == "succeeded" and job["result"]["ingested"] == 32
     memories = {m.source_bytes: m for m in all_memories(daemon.client)}
     assert len(memories) == 32
     cafe = memories[odd]
@@ -115,8 +115,12 @@ def test_files_with_nothing_readable_are_listed_with_reasons_not_stored(daemon, 
     deep = next(m for m in memories if m.source.endswith("deep.html"))
     text = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=deep.id, include_text=True)).text
     assert "The one sentence in the deep page." in text
+    # A script reads the same list, every file with its kind and reason, from `jobs show --json`.
     as_json = json.loads(daemon.ctl("jobs", "show", job.id, "--json").stdout)
-    assert len(json.loads(as_json["result_json"])["problems"]) == 5
+    scripted = {os.path.basename(p["path"]): (p["kind"], p["reason"]) for p in as_json["result"]["problems"]}
+    assert scripted == {name: (p["kind"], p["reason"]) for name, p in listed.items()} and len(scripted) == 5
+    shown = daemon.ctl("jobs", "show", job.id).stdout
+    assert all(f"{kind}: {folder / name}: " in shown for name, (kind, _) in scripted.items())
 
 
 def test_an_ingest_summary_names_non_utf8_files_exactly_for_scripts(daemon, tmp_path):
@@ -171,6 +175,8 @@ def test_a_file_that_needs_more_memory_than_its_budget_costs_only_itself(start_d
     listed = {os.path.basename(p["path"]): p for p in summary["problems"]}
     assert listed["huge.png"]["kind"] == "failed" and "128 MB memory budget" in listed["huge.png"]["reason"]
     assert listed["laughs.md"]["kind"] == "partial" and "10,000 values" in listed["laughs.md"]["reason"]
+    scripted = json.loads(daemon.ctl("jobs", "show", job.id, "--json").stdout)["result"]
+    assert scripted["failed"] == 1 and scripted["problems"] == summary["problems"]
     # The worker never held more than its budget above what it had; the job itself stayed small.
     assert summary["peak_memory_mb"]["parsers"] < 128 + 300 and summary["peak_memory_mb"]["job"] < 300
 

@@ -61,10 +61,17 @@ def print_problems(result: dict, job_id: str, limit: int | None = 50) -> None:
             markup=False,
             soft_wrap=True,
         )
-    hidden = (len(problems) - limit if limit and len(problems) > limit else 0) + result.get("problems_not_listed", 0)
+    hidden = len(problems) - limit if limit and len(problems) > limit else 0
     if hidden:
-        more = f"  ... and {hidden} more: `secondmectl jobs show {job_id} --json` lists them"
+        more = f"  ... and {hidden} more: `secondmectl jobs show {job_id}` lists them (`--json`: result.problems)"
         console.print(more, highlight=False, markup=False)
+    if result.get("problems_not_listed"):
+        console.print(
+            f"  ... and {result['problems_not_listed']} more, counted but not named (a job lists the first "
+            f"{len(problems):,})",
+            highlight=False,
+            markup=False,
+        )
 
 
 def _summary(job: Job, identity_follows: bool) -> None:

@@ -10,6 +10,7 @@ None, repeated fields lists, maps dicts. So a field added to a proto reaches a p
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import types
 import typing
@@ -99,7 +100,13 @@ def from_message(cls: type[T], message: Message) -> T:
 def jsonable(value: Any) -> Any:
     """A client dataclass (or list, dict of them) as plain JSON values: datetimes in ISO 8601, durations in seconds."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for name, text in list(out.items()):
+            # A field that carries JSON as text (a job's result_json) is given decoded too (`result`), so a
+            # script reads it in one pass.
+            if name.endswith("_json") and isinstance(text, str) and text and name[: -len("_json")] not in out:
+                out[name[: -len("_json")]] = json.loads(text)
+        return out
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
