@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from secondme.daemon.models.errors import InvalidModelFile, ModelUnavailable, RuntimeBusy
-from secondme.daemon.models.registry import ModelRegistry
+from secondme.daemon.models.registry import ModelRegistry, TrainedVersion
 from secondme.daemon.models.runtime import ModelRuntime, Priority, _Work
 from secondme.daemon.store import Store
 from secondme.pipeline.llm import LlamaSettings
@@ -158,3 +158,29 @@ def test_registry_imports_by_content_and_remembers_the_previous_model(registry, 
         registry.remove("tiny")
     registry.remove("tiny-q8")
     assert not second.path.exists() and [m.name for m in registry.list()] == ["tiny"]
+
+
+def test_a_training_runs_versions_are_registered_all_or_none(registry, tiny_gguf, tiny_gguf_q8, tmp_path):
+    base = registry.import_file(tiny_gguf, "tiny")
+    adapter = tmp_path / "adapter.gguf"
+    adapter.write_bytes(b"GGUF adapter bytes")
+    broken = tmp_path / "merged.gguf"
+    broken.write_bytes(b"not a model")
+
+    def version(name: str, is_adapter: bool) -> TrainedVersion:
+        return TrainedVersion(name, base.id, is_adapter, "v1", None, ("m1", "m2"), "job1")
+
+    files = sorted(p.name for p in (tmp_path / "models").iterdir())
+    with pytest.raises(InvalidModelFile):
+        registry.register_trained([(adapter, version("tiny-self", True)), (broken, version("tiny-self-q8_0", False))])
+    assert [m.name for m in registry.list()] == ["tiny"]  # the adapter was not registered without the merged model
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == files
+
+    pair = [(adapter, version("tiny-self", True)), (tiny_gguf_q8, version("tiny-self-q8_0", False))]
+    made = registry.register_trained(pair)
+    assert [(m.name, m.adapter, m.base_id, m.trained_memories) for m in made] == [
+        ("tiny-self", True, base.id, 2),
+        ("tiny-self-q8_0", False, base.id, 2),
+    ]
+    assert registry.register_trained(pair) == made  # a resumed job registers once
+    assert len(registry.list()) == 3

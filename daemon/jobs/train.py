@@ -4,9 +4,10 @@ Every stage leaves its output in the run's folder (`<data>/training/runs/<run id
 at any point and run again (`jobs retry` keeps the run id) starts where it stopped: the dataset and
 plan are kept, SFT and DPO resume from their newest checkpoint with the step count continuing, an
 adapter already exported is not exported again, and a version already registered is not registered
-twice. Registration is one transaction after every file is complete: a job killed during export
-leaves nothing registered. One training runs at a time per data dir; a second waits, and says so.
-The daemon activates the result when the job succeeds (`daemon/training.py`).
+twice. Registration is one transaction for all the run's versions, after every file is complete: a
+job killed during export or registration leaves nothing registered. One training runs at a time per
+data dir; a second waits, and says so. The daemon activates the result when the job succeeds
+(`daemon/training.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from secondme.daemon.store.training_material import read_material
 from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.errors import PipelineError, TrainingError, TrainingRefused
 from secondme.pipeline.llm import LlamaSettings, LocalLlama, Message
+from secondme.pipeline.training import HELD_OUT_SOURCE
 
 RUNS_DIR = Path("training") / "runs"
 DATASETS_DIR = Path("training") / "datasets"
@@ -481,11 +483,10 @@ class TrainingRun:
         self.ctx.progress("register", 0, 1, "registering the trained version")
         manifest = self._dataset_store().manifest(version)
         trained_through = self.state.get("trained_through") or manifest["newest_ingested_at"]
-        registry = ModelRegistry(self.ctx.db_path, self.models_dir)
-        try:
-            records = []
-            for kind, path in files.items():
-                version_info = TrainedVersion(
+        versions = [
+            (
+                path,
+                TrainedVersion(
                     name=f"{base.name}-self" + ("" if kind == "adapter" else f"-{self.merged}"),
                     base_id=base.id,
                     adapter=kind == "adapter",
@@ -493,8 +494,13 @@ class TrainingRun:
                     trained_through=_parse_time(trained_through, from_db),
                     memory_ids=tuple(manifest["train_memories"]),
                     job_id=self.ctx.job_id,
-                )
-                records.append(registry.register_trained(path, version_info))
+                ),
+            )
+            for kind, path in files.items()
+        ]
+        registry = ModelRegistry(self.ctx.db_path, self.models_dir)
+        try:
+            records = registry.register_trained(versions)  # all of them or none
         finally:
             registry.close()
         self.ctx.progress("register", 1, 1, ", ".join(r.name for r in records))
@@ -510,7 +516,7 @@ class TrainingRun:
         questions = tuple(
             Question(q.id, q.question, q.kind, q.answer, tuple(q.must_mention), tuple(q.evidence)) for q in held
         )
-        return EvalSet(questions, source="held-out memories")
+        return EvalSet(questions, source=HELD_OUT_SOURCE)
 
     def _evaluate(self, base: ModelRecord, trained: ModelRecord, version: str) -> dict[str, Any]:
         """Base vs trained, with retrieval: as chat serves each (stored, as `secondmectl eval` would), and in

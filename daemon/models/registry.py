@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from secondme.daemon.models.errors import InvalidModelFile, ModelError, ModelNotFound
-from secondme.daemon.models.info import check_fits_in_memory, read_model_info
+from secondme.daemon.models.info import ModelInfo, check_fits_in_memory, read_model_info
 from secondme.daemon.models.templates import template_for
 from secondme.daemon.store.sync import connect, transaction
 from secondme.daemon.store.timeutil import from_db, now_db, to_db
@@ -229,53 +229,66 @@ class ModelRegistry:
         finally:
             Path(tmp).unlink(missing_ok=True)
 
-    def register_trained(self, source: Path, version: TrainedVersion) -> ModelRecord:
-        """Copy a trained file in and register it with its lineage and memories, in one transaction.
+    def register_trained(self, versions: list[tuple[Path, TrainedVersion]]) -> list[ModelRecord]:
+        """Copy a training run's files in and register them with their lineage and memories, in one transaction:
+        a run killed at any point has registered all its versions or none.
 
         Registering the same bytes again returns the existing version (a resumed job registers once).
         """
-        source = Path(source)
-        base = self.get(version.base_id)
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if version.adapter:
-            size = source.stat().st_size
-            info = None
-        else:
-            info = read_model_info(source)
-            check_fits_in_memory(info, version.name)
-            size = info.size_bytes
-        sha, tmp = self._copy_hashing(source)
+        prepared: list[tuple[TrainedVersion, ModelRecord, ModelInfo | None, int, str, str]] = []
         try:
+            for source, version in versions:
+                source = Path(source)
+                base = self.get(version.base_id)
+                if version.adapter:
+                    size, info = source.stat().st_size, None
+                else:
+                    info = read_model_info(source)
+                    check_fits_in_memory(info, version.name)
+                    size = info.size_bytes
+                sha, tmp = self._copy_hashing(source)
+                prepared.append((version, base, info, size, sha, tmp))
             with self._lock:
-                existing = self._conn.execute("SELECT name FROM models WHERE sha256 = ?", (sha,)).fetchone()
-                if existing:
-                    return self._get(existing[0])
-                name = self._free_name(version.name)
-                target = self._dir / f"{sha}.gguf"
-                os.replace(tmp, target)
-                tmp = target  # removed again unless the transaction commits
-                with transaction(self._conn) as conn:
-                    conn.execute(
-                        """INSERT INTO models(id, sha256, name, kind, architecture, parameter_count, context_length,
-                               quantization, has_chat_template, chat_template, size_bytes, source, imported_at,
-                               trained_through, base_id, adapter, dataset_version, trained_by_job)
-                           VALUES (?, ?, ?, 'chat', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                        (sha[:16], sha, name, base.architecture,
-                         base.parameter_count if info is None else info.parameter_count,
-                         base.context_length if info is None else info.context_length,
-                         base.quantization if info is None else info.quantization,
-                         int(base.has_chat_template), base.chat_template, size, f"trained by job {version.job_id}",
-                         now_db(), to_db(version.trained_through) if version.trained_through else None,
-                         base.id, int(version.adapter), version.dataset_version, version.job_id),
-                    )  # fmt: skip
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO model_training_memories(model_id, memory_id) VALUES (?, ?)",
-                        [(sha[:16], memory_id) for memory_id in version.memory_ids],
-                    )
-                tmp = None
-                return self._get(sha[:16])
+                found: list[str] = []
+                placed: list[Path] = []
+                try:
+                    with transaction(self._conn) as conn:
+                        for version, base, info, size, sha, tmp in prepared:
+                            existing = conn.execute("SELECT id FROM models WHERE sha256 = ?", (sha,)).fetchone()
+                            if existing:
+                                found.append(existing[0])
+                                continue
+                            target = self._dir / f"{sha}.gguf"
+                            os.replace(tmp, target)
+                            placed.append(target)  # removed again unless the transaction commits
+                            conn.execute(
+                                """INSERT INTO models(id, sha256, name, kind, architecture, parameter_count,
+                                       context_length, quantization, has_chat_template, chat_template, size_bytes,
+                                       source, imported_at, trained_through, base_id, adapter, dataset_version,
+                                       trained_by_job)
+                                   VALUES (?, ?, ?, 'chat', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                (sha[:16], sha, self._free_name(version.name), base.architecture,
+                                 base.parameter_count if info is None else info.parameter_count,
+                                 base.context_length if info is None else info.context_length,
+                                 base.quantization if info is None else info.quantization,
+                                 int(base.has_chat_template), base.chat_template, size,
+                                 f"trained by job {version.job_id}", now_db(),
+                                 to_db(version.trained_through) if version.trained_through else None,
+                                 base.id, int(version.adapter), version.dataset_version, version.job_id),
+                            )  # fmt: skip
+                            conn.executemany(
+                                "INSERT OR IGNORE INTO model_training_memories(model_id, memory_id) VALUES (?, ?)",
+                                [(sha[:16], memory_id) for memory_id in version.memory_ids],
+                            )
+                            found.append(sha[:16])
+                except BaseException:
+                    for path in placed:
+                        path.unlink(missing_ok=True)
+                    raise
+                return [self._get(model_id) for model_id in found]
         finally:
-            if tmp is not None:
+            for *_, tmp in prepared:
                 Path(tmp).unlink(missing_ok=True)
 
     def _free_name(self, wanted: str) -> str:
