@@ -91,6 +91,8 @@ def test_links_are_followed_inside_the_folders_named_and_skipped_outside(tmp_pat
     (folder / "up.md").symlink_to("../elsewhere/secret.md")
     (folder / "loop").symlink_to(folder)
     (folder / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    (folder / "ping.md").symlink_to("pong.md")  # two links naming each other
+    (folder / "pong.md").symlink_to("ping.md")
     found = {c.path.name: c for c in walk_paths([folder])}
     assert found["real.md"].real == real and found["real.md"].same_as is None
     assert found["a-link-first.md"].same_as == folder / "sub" / "real.md"
@@ -98,6 +100,7 @@ def test_links_are_followed_inside_the_folders_named_and_skipped_outside(tmp_pat
         assert "outside the folders you named" in found[name].problem, name
         assert "--follow-external-links" in found[name].problem
     assert "loop" in found["loop"].problem and "broken" in found["dangling.md"].problem
+    assert all(found[name].problem.startswith("a symlink loop") for name in ("ping.md", "pong.md"))
     followed = {c.path.name: c for c in walk_paths([folder], follow_external=True)}
     assert followed["secret.md"].real == secret and not followed["secret.md"].problem
     assert followed["passwd.md"].real == Path("/etc/passwd")

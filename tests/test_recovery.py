@@ -3,6 +3,7 @@ what to do; `secondmectl backup` writes the consistent copy that advice points a
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import random
@@ -76,6 +77,82 @@ def test_a_database_that_cannot_be_used_is_said_plainly_everywhere(start_daemon,
     daemon.ctl("init", "--no-default-model")
     daemon.start()
     assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest()).memory_count == 0
+
+
+# Commands whose arguments a placeholder does not satisfy (they are checked before anything else).
+FILLED = {
+    "chat": ["-m", "hello"],
+    "identity edit": ["1", "--name", "x"],
+    "config set": ["identity.auto_update", "false"],
+}
+
+
+def _every_command(existing: str) -> list[tuple[str, list[str]]]:
+    """Every secondmectl command (its name, and its words with the required arguments filled in:
+    `existing` where a path must exist)."""
+    import argparse
+
+    from secondme.daemon.cli.main import build_parser
+
+    found: list[tuple[str, list[str]]] = []
+
+    def value(action: argparse.Action) -> str:
+        if action.dest in ("paths", "path"):
+            return existing
+        if action.choices:
+            return str(next(iter(action.choices)))
+        return "1" if action.type is int else "x"
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        args: list[str] = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+                if action.required:
+                    return
+            elif not action.option_strings:
+                args.append(value(action))
+            elif action.required:
+                args += [action.option_strings[0], value(action)]
+        name = " ".join(words)
+        found.append((name, words + FILLED.get(name, args)))
+
+    walk(build_parser(), [])
+    return found
+
+
+# Commands that never open the database: they may succeed beside a damaged one. (`service install`
+# and `uninstall` write the owner's service files; they are left out.)
+WITHOUT_THE_DATABASE = {"version", "config show", "config default", "config set", "service status", "id"}
+
+
+def test_every_secondmectl_command_on_a_damaged_database_says_what_to_do(start_daemon, tmp_path):
+    daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
+    assert daemon.stop() == 0
+    db = daemon.data_dir / "secondme.db"
+    _garble(db, keep_header=True)
+    (tmp_path / "note.md").write_text("# A note\n\nkept for later.\n")
+    commands = [
+        c for c in _every_command(str(tmp_path / "note.md")) if c[0] not in ("service install", "service uninstall")
+    ]
+    assert len(commands) > 50
+
+    def run(command: tuple[str, list[str]]):
+        return command[0], daemon.ctl(*command[1], check=False, timeout=120)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(run, commands))
+    unclear = []
+    for name, out in outcomes:
+        said = out.stderr + out.stdout
+        if "Traceback" in said:
+            unclear.append((name, said))
+        elif out.returncode == 0 and name not in WITHOUT_THE_DATABASE:
+            unclear.append((name, "succeeded"))
+        elif out.returncode != 0 and not ("is damaged" in said and "move" in said and str(db) in said):
+            unclear.append((name, said))
+    assert not unclear, "\n".join(f"secondmectl {name}: {said}" for name, said in unclear)
 
 
 def test_a_backup_taken_during_an_ingest_is_a_data_dir_a_daemon_starts_from(start_daemon, tmp_path):

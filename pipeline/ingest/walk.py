@@ -12,6 +12,7 @@ Every name is kept as the OS has it (non-UTF-8 bytes included); `names.shown` ma
 from __future__ import annotations
 
 import fnmatch
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -76,8 +77,8 @@ class _Walk:
         try:
             info = os.stat(target)
         except OSError as exc:
-            if exc.errno == getattr(os, "ELOOP", -1):
-                return "a symlink loop"
+            if exc.errno == errno.ELOOP:
+                return f"a symlink loop ({shown(link)} leads back to itself)"
             return f"a broken symlink (to {shown(target)}, {exc.strerror or exc})"
         if not self.follow_external and not self.inside(target):
             return f"a symlink to {shown(target)}, outside the folders you named ({EXTERNAL_HINT})"
