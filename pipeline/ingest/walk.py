@@ -11,8 +11,8 @@ Every name is kept as the OS has it (non-UTF-8 bytes included); `names.shown` ma
 
 from __future__ import annotations
 
-import fnmatch
 import errno
+import fnmatch
 import os
 import stat
 from collections.abc import Iterator
