@@ -313,3 +313,19 @@ def test_a_voice_memo_is_titled_by_its_opening_sentences():
     long = "Note to self, passed the practical today and the examiner made me pick up the dummy three times over"
     assert spoken_title(long) == "Note to self, passed the practical today and the examiner made me pick up the..."
     assert spoken_title("   ") is None
+
+
+def test_audio_past_the_length_limit_is_not_decoded_and_the_memory_says_so(faster_whisper, persona):
+    from secondme.pipeline.parsers.audio import AudioParser
+    from secondme.pipeline.parsers.base import ParserSettings
+
+    memo = persona / "media" / MEMOS[1]
+    seconds = _seconds(memo)
+    doc = AudioParser(ParserSettings(max_audio_seconds=4)).parse(memo.read_bytes(), memo)
+    assert doc.status is ParseStatus.PARTIAL and doc.text
+    assert doc.status_detail == (
+        f"the recording is 0:00:{seconds:02.0f} long; "
+        "only its first 0:00:04 were transcribed (ingest.max_audio_seconds)"
+    )
+    assert doc.metadata["duration_seconds"] == 4.0
+    assert all(end <= 4.5 for _, end, _, _ in doc.metadata["timestamps"])
