@@ -63,6 +63,9 @@ class RunningDaemon:
     network_as_shipped: bool = False
     process: subprocess.Popen[bytes] | None = None
     _client: Stubs | None = None
+    # The text `write_config` last wrote: applying the test settings twice would lose what a test
+    # said (a setting equal to its default is not rendered, so the second pass sees it unsaid).
+    _written: str | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -79,7 +82,8 @@ class RunningDaemon:
     def write_config(self, text: str) -> None:
         """Write the daemon's config file as a test means it (see `for_tests`)."""
         self.config.parent.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(text if self.network_as_shipped else for_tests(text))
+        self._written = text if self.network_as_shipped else for_tests(text)
+        self.config.write_text(self._written)
 
     @property
     def client(self) -> Stubs:
@@ -102,8 +106,9 @@ class RunningDaemon:
     def start(self, wait: bool = True) -> RunningDaemon:
         # Whoever made this daemon (the factory, a module fixture, `init` alone), it listens on
         # loopback unless the test asked for the network as shipped.
-        if not self.network_as_shipped:
-            self.write_config(self.config.read_text() if self.config.exists() else "version = 1\n")
+        current = self.config.read_text() if self.config.exists() else "version = 1\n"
+        if not self.network_as_shipped and current != self._written:
+            self.write_config(current)
         log = self.log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "secondme.daemon.main", *self.extra_args],
