@@ -201,3 +201,25 @@ def test_a_slow_document_never_holds_up_the_notes_behind_it():
         assert parser.workers_started == 2  # one for notes, one for the heavier kinds
     assert sorted(order) == list(range(21))
     assert order[-1] == 0  # the notes came back while tesseract was still reading the noise
+
+
+def test_a_summary_of_any_size_fits_the_message_a_job_result_travels_in():
+    """300,000 files stored and 10,000 refused, each with a 4,000-byte name that is not UTF-8: the
+    summary counts them all, names as many as fit and says how many it left out."""
+    import json
+
+    from secondme.pipeline.ingest.run import FileOutcome, IngestSummary
+
+    summary = IngestSummary(total=330_000)
+    for i in range(300_000):
+        summary.record(FileOutcome(f"/notes/{i}.md", OutcomeKind.INGESTED, memory_id=f"{i:032x}"))
+    for i in range(10_000):
+        name = b"/notes/" + b"\xff" * 3_990 + b"%05d" % i
+        summary.record(FileOutcome(shown(name), OutcomeKind.SKIPPED, "binary data, not text", path_bytes=name))
+    as_json = json.dumps(summary.to_dict())
+    assert len(as_json) < 6 << 20  # the daemon's messages carry 8 MiB
+    result = json.loads(as_json)
+    assert result["ingested"] == 300_000 and result["skipped"] == 10_000
+    assert len(result["memory_ids"]) + result["memory_ids_not_listed"] == 300_000
+    assert len(result["problems"]) + result["problems_not_listed"] == 10_000 and result["problems"]
+    assert base64.b64decode(result["problems"][-1]["path_b64"]).startswith(b"/notes/\xff")

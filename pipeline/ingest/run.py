@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import itertools
+import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,9 +39,13 @@ from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.ingest.walk import Candidate, walk_paths
 from secondme.pipeline.parsers import ParsedDocument, ParserSettings, ParseStatus
 
-# At most this many skipped, failed or partly read files are listed by name in a summary (a job's
-# result travels in one message); all are counted, and the summary says how many were left out.
+# A summary is a job's result, which travels in one message (8 MiB): it names at most this many
+# skipped, failed or partly read files, in at most this many bytes (a name can be 4,096 bytes long),
+# and lists at most this many of the new memories' ids. All are counted; the summary says how many
+# were left out.
 MAX_LISTED_PROBLEMS = 10_000
+MAX_LISTED_PROBLEM_BYTES = 3 << 20
+MAX_LISTED_MEMORY_IDS = 20_000
 
 
 class OutcomeKind(enum.StrEnum):
@@ -127,32 +132,46 @@ class IngestSummary:
     problems: list[FileOutcome] = field(default_factory=list)
     unlisted: int = 0
     memory_ids: list[str] = field(default_factory=list)
+    memory_ids_unlisted: int = 0
+    listed_bytes: int = 0
 
     def record(self, outcome: FileOutcome) -> None:
         self.counts[outcome.kind.value] += 1
         if outcome.memory_id and outcome.kind is OutcomeKind.INGESTED:
-            self.memory_ids.append(outcome.memory_id)
+            if len(self.memory_ids) < MAX_LISTED_MEMORY_IDS:
+                self.memory_ids.append(outcome.memory_id)
+            else:
+                self.memory_ids_unlisted += 1
         if outcome.partial:
             self.counts["partial"] += 1
         if outcome.kind in (OutcomeKind.SKIPPED, OutcomeKind.FAILED) or outcome.partial:
-            if len(self.problems) < MAX_LISTED_PROBLEMS:
-                self.problems.append(outcome)
+            if not self.unlisted and len(self.problems) < MAX_LISTED_PROBLEMS:
+                self.listed_bytes += len(json.dumps(_listed(outcome))) + 2
+            if (
+                self.unlisted
+                or self.listed_bytes > MAX_LISTED_PROBLEM_BYTES
+                or len(self.problems) == MAX_LISTED_PROBLEMS
+            ):
+                self.unlisted += 1  # the list is full: the first ones are named, the rest counted
             else:
-                self.unlisted += 1
+                self.problems.append(outcome)
 
     def to_dict(self) -> dict[str, Any]:
-        problems = []
-        for p in self.problems:
-            entry: dict[str, Any] = to_json(p.path_bytes) if p.path_bytes is not None else {"path": p.path}
-            entry.update(kind="partial" if p.partial else p.kind.value, reason=p.reason)
-            problems.append(entry)
         return {
             "total": self.total,
             **self.counts,
-            "problems": problems,
+            "problems": [_listed(p) for p in self.problems],
             "problems_not_listed": self.unlisted,
             "memory_ids": self.memory_ids,
+            "memory_ids_not_listed": self.memory_ids_unlisted,
         }
+
+
+def _listed(outcome: FileOutcome) -> dict[str, Any]:
+    """A file's entry in the summary's problems: its name (exact), what happened and why."""
+    entry: dict[str, Any] = to_json(outcome.path_bytes) if outcome.path_bytes is not None else {"path": outcome.path}
+    entry.update(kind="partial" if outcome.partial else outcome.kind.value, reason=outcome.reason)
+    return entry
 
 
 @dataclass(frozen=True)
