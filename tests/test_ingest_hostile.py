@@ -24,7 +24,7 @@ from fixtures.hostile_corpus import (
     wav,
     write_hostile_corpus,
 )
-from helpers import TERMINAL, all_memories, ingest, make_notes, result, wait_job
+from helpers import TERMINAL, all_memories, ingest, make_notes, result, wait_job, wait_progress
 
 from secondme.v1 import daemon_pb2, jobs_pb2, memory_pb2
 
@@ -240,8 +240,15 @@ def test_the_hostile_corpus_among_two_thousand_good_notes(start_daemon, tmp_path
     assert state.state == jobs_pb2.JOB_STATE_SUCCEEDED, state.error
     assert answered > 0
     summary = result(state)
-    raw = os.fsencode(folder)
+    _every_file_as_it_must_be(daemon, folder, good, hostile, summary)
+    # The parse workers stayed within their budget above what they started with; the job child stayed small.
+    assert summary["peak_memory_mb"]["parsers"] < 512 + 300 and summary["peak_memory_mb"]["job"] < 300
 
+
+def _every_file_as_it_must_be(daemon, folder, good, hostile, summary) -> None:
+    """Every good file stored once, nothing hostile stored that should not be, every bad one listed by
+    its exact name with its kind and a reason, and the text of each kept one readable."""
+    raw = os.fsencode(folder)
     stored = {m.source_bytes: m for m in all_memories(daemon.client)}
     expected = {os.fsencode(p) for p in good} | {
         os.path.join(raw, h.name) for h in hostile if h.expect in (STORED, PARTIAL)
@@ -263,5 +270,25 @@ def test_the_hostile_corpus_among_two_thousand_good_notes(start_daemon, tmp_path
             text = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=memory.id, include_text=True))
             assert entry.text in text.text, entry.what
     assert summary["failed"] == 0 and summary["problems_not_listed"] == 0
-    # The parse workers stayed within their budget above what they started with; the job child stayed small.
-    assert summary["peak_memory_mb"]["parsers"] < 512 + 300 and summary["peak_memory_mb"]["job"] < 300
+
+
+def test_kill_9_while_the_hostile_corpus_is_ingested_then_the_job_finishes_it_by_itself(start_daemon, tmp_path):
+    """A daemon killed mid-way through the hostile files leaves no worker behind, and the job it
+    resumes at the next start ends exactly as an uninterrupted one: each file as it must be, once."""
+    daemon = start_daemon("version = 1\n[ingest]\nparse_memory_mb = 512\n[identity]\nauto_update = false\n")
+    folder = tmp_path / "corpus"
+    good = make_notes(folder, 1000, words=20)
+    hostile = write_hostile_corpus(folder)
+    job = ingest(daemon.client, folder)
+    wait_progress(daemon.client, job.id, 500)  # past the first hostile names ('$(touch', '-rf', 'blank-2000.pdf')
+    workers = [w for c in psutil.Process(daemon.process.pid).children() for w in c.children()]
+    assert workers, "the files are parsed in the job's parse workers"
+    daemon.kill()
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, "parse workers must not outlive a killed daemon"
+    daemon.start()
+    final = wait_job(daemon.client, job.id)
+    assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
+    summary = result(final)
+    assert summary["ingested"] == len(all_memories(daemon.client)) and summary["duplicate"] == 1  # again.md
+    _every_file_as_it_must_be(daemon, folder, good, hostile, summary)

@@ -9,6 +9,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from fixtures.hostile_corpus import alias_bomb_note
 from helpers import make_notes
 
 from secondme.daemon.store import Store, memory_sink
@@ -129,12 +130,14 @@ def test_a_failed_commit_found_while_a_url_is_in_hand_fails_the_ingest_not_the_u
 
 
 def test_a_resumed_job_counts_what_it_stored_before_as_its_own_and_copies_as_duplicates(db, tmp_path):
-    notes = make_notes(tmp_path / "notes", 10)
+    notes = make_notes(tmp_path / "notes", 9)
+    (tmp_path / "notes" / "laughs.md").write_bytes(alias_bomb_note())  # kept partly read
     conn = connect(db)
     first = ingest_paths(
         [tmp_path / "notes"], IngestOptions(), SqliteMemorySink(conn, Originals(tmp_path / "o"), "job")
     )
-    assert first.counts["ingested"] == 10
+    assert (first.counts["ingested"], first.counts["partial"]) == (10, 1)
+    (partly,) = first.problems
     (tmp_path / "notes" / "copy.md").write_bytes(notes[0].read_bytes())  # the same content twice in this run
     make_notes(tmp_path / "notes", 3, prefix="late")
     again = ingest_paths(
@@ -146,5 +149,6 @@ def test_a_resumed_job_counts_what_it_stored_before_as_its_own_and_copies_as_dup
     conn.close()
     # The same job resumed: its 10 earlier memories and the 3 new ones are its work; the copy is not.
     assert (again.counts["ingested"], again.counts["duplicate"]) == (13, 1)
+    assert again.counts["partial"] == 1 and partly in again.problems  # still listed with what was not read
     assert (other.counts["ingested"], other.counts["duplicate"]) == (0, 14)  # another job: all known already
     assert _count(db, "memories") == 13

@@ -35,6 +35,7 @@ from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.sync import transaction
 from secondme.daemon.store.timeutil import now_db, to_db
 from secondme.pipeline.ingest import KnownMemory, NewMemory
+from secondme.pipeline.parsers import ParseStatus
 
 BATCH_DOCUMENTS = 500
 BATCH_BYTES = 32 * 1024 * 1024
@@ -92,14 +93,18 @@ class SqliteMemorySink:
         known = self._pending_by_hash.get(content_hash) or self._writing_by_hash.get(content_hash)
         if known:
             return KnownMemory(known)
-        row = self._conn.execute("SELECT id, job_id FROM memories WHERE content_hash = ?", (content_hash,)).fetchone()
+        row = self._conn.execute(
+            "SELECT id, job_id, parse_status, parse_detail FROM memories WHERE content_hash = ?", (content_hash,)
+        ).fetchone()
         if row is None:
             return None
-        # Stored by this job, but not in this run: before the daemon's end interrupted it (credited once).
+        # Stored by this job, but not in this run: before the daemon's end interrupted it (credited once,
+        # and listed again when it was only partly read).
         earlier = self._job_id is not None and row[1] == self._job_id and row[0] not in self._added
         if earlier:
             self._added.add(row[0])
-        return KnownMemory(row[0], same_job=earlier)
+        unread = row[3] if earlier and row[2] == ParseStatus.PARTIAL.value else ""
+        return KnownMemory(row[0], same_job=earlier, unread=unread)
 
     def add(self, memory: NewMemory) -> str:
         self._raise_if_failed()

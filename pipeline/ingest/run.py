@@ -88,6 +88,8 @@ class KnownMemory:
     id: str
     # Stored by this same job before it was interrupted (a resumed job counts it as its own).
     same_job: bool = False
+    # What of it was not read, when it was stored partly read (a resumed job lists it again).
+    unread: str = ""
 
 
 class MemorySink(Protocol):
@@ -259,7 +261,7 @@ class _Run:
         known = self.sink.find_by_hash(content_hash)
         if known is not None:
             if known.same_job:  # stored by this job before an interruption: its work, resumed
-                return FileOutcome(waiting.shown, OutcomeKind.INGESTED, "", known.id, waiting.path_bytes)
+                return FileOutcome(waiting.shown, OutcomeKind.INGESTED, known.unread, known.id, waiting.path_bytes)
             reason = f"same content as memory {known.id}"
             return FileOutcome(waiting.shown, OutcomeKind.DUPLICATE, reason, known.id, waiting.path_bytes)
         if content_hash in self.parsing:
