@@ -155,6 +155,23 @@ def test_every_secondmectl_command_on_a_damaged_database_says_what_to_do(start_d
     assert not unclear, "\n".join(f"secondmectl {name}: {said}" for name, said in unclear)
 
 
+def test_a_database_damaged_deep_inside_is_said_not_backed_up(start_daemon, tmp_path):
+    # A damaged page past the header and the schema: the online backup would copy it as it is.
+    daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
+    make_notes(tmp_path / "n", 300, words=200)
+    wait_job(daemon.client, ingest(daemon.client, tmp_path / "n").id)
+    assert daemon.stop() == 0
+    db = daemon.data_dir / "secondme.db"
+    data = bytearray(db.read_bytes())
+    start = len(data) * 3 // 5 // 4096 * 4096
+    data[start:] = random.Random(5).randbytes(len(data) - start)
+    db.write_bytes(bytes(data))
+    out = daemon.ctl("backup", str(tmp_path / "backup"), check=False)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "is damaged (SQLite's check of the copy found" in out.stderr and "move" in out.stderr, out.stderr
+    assert not (tmp_path / "backup").exists() and not (tmp_path / "backup.incomplete").exists()
+
+
 def test_a_backup_taken_during_an_ingest_is_a_data_dir_a_daemon_starts_from(start_daemon, tmp_path):
     daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
     make_notes(tmp_path / "first", 30)

@@ -5,7 +5,8 @@ and its jobs go on writing; then the files that snapshot refers to: the original
 files (written before the row that names them commits, and never changed after), the models
 and the node key. Files the daemon keeps only while it runs (the lock, uploads in flight,
 partial downloads) are left out. The copy is written under a temporary name and renamed when
-complete, so a backup cut short leaves no folder that looks whole. To restore, stop secondmed
+complete, so a backup cut short leaves no folder that looks whole; the copy is checked page by
+page (SQLite's quick_check), so a damaged database is said, not backed up. To restore, stop secondmed
 and put the folder in place of the data dir.
 """
 
@@ -63,6 +64,12 @@ def backup_data_dir(data_dir: Path, destination: Path) -> BackupReport:
         target = sqlite3.connect(copy)
         try:
             source.backup(target, pages=PAGES_PER_STEP)
+            # The online backup copies pages as they are: a damaged one would make a backup no daemon
+            # starts from (and could replace a good one), so the copy is checked as the daemon checks.
+            found = [str(row[0]) for row in target.execute("PRAGMA quick_check(5)")]
+            if found != ["ok"]:
+                problem = f"is damaged (SQLite's check of the copy found: {'; '.join(found)[:300]})"
+                raise DatabaseUnusable(health.explained(db, problem))
             report.memories = target.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
             stored = [r[0] for r in target.execute("SELECT hash FROM originals WHERE data IS NULL")]
         except sqlite3.Error as exc:
