@@ -48,6 +48,10 @@ from secondme.network.errors import InvalidAddress
 from secondme.network.tcp import ExclusiveTCP
 
 log = logging.getLogger(__name__)
+# py-libp2p's import leaves its logger without a handler and not propagating, so Python's last
+# resort printed its warnings and errors (a peer gone mid-stream) bare on the terminal: they go to
+# the process's logging instead, which decides their level (the daemon keeps them at debug).
+logging.getLogger("libp2p").propagate = True
 SECURITY_PROTOCOLS = (str(NOISE_PROTOCOL_ID),)
 # Why a peer (by its authenticated ID) may not connect, or None: the node's `Guard.refuse_peer`.
 Gate = Callable[[str], str | None]

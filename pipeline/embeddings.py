@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from secondme.pipeline.library_logs import transformers_through_logging
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 
@@ -27,6 +29,8 @@ class Embedder:
     def __init__(self, path: Path | None = None, name: str = DEFAULT_MODEL, threads: int = 0) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+
+        transformers_through_logging()
 
         if threads:
             torch.set_num_threads(threads)

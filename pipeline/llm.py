@@ -22,6 +22,7 @@ import httpx
 import jsonschema
 
 from secondme.pipeline.errors import GenerationError, ModelUnreachable
+from secondme.pipeline.library_logs import llama_cpp_through_logging
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 JSON_ATTEMPTS = 3
@@ -122,6 +123,8 @@ class LocalLlama:
         """
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama_cpp_through_logging()
 
         kwargs: dict[str, Any] = {"n_ctx": settings.context_size, "n_gpu_layers": settings.gpu_layers}
         if settings.threads:

@@ -16,6 +16,8 @@ from secondme.daemon.store.db import DatabaseUnusable
 class CliContext:
     args: argparse.Namespace
     json: bool
+    # Tables print every cell whole instead of fitting the terminal (--wide).
+    wide: bool = False
     _client: Client | None = field(default=None, repr=False)
     _paths: Paths | None = field(default=None, repr=False)
 

@@ -6,10 +6,8 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from rich.table import Table
-
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_DENIED, console, emit
+from secondme.daemon.cli.output import EXIT_DENIED, FitTable, console, emit, print_table
 from secondme.daemon.client.grants import Grant
 from secondme.errors import InvalidArgument
 from secondme.permissions import Action, Disclosure, parse_moment
@@ -140,17 +138,17 @@ def run_list(ctx: CliContext) -> int:
     grants = ctx.client().grants.list(direction)
 
     def human() -> None:
-        table = Table("id", "direction", "peer", "scopes", "state", "expires")
+        table = FitTable("id", "direction", "peer", "scopes", "state", "expires", shrink=["peer", "scopes"])
         for g in grants:
             table.add_row(
-                g.id[:12],
+                g.id if ctx.wide else g.id[:12],  # a prefix names a grant in the other commands
                 g.direction,
-                g.peer[:16] + "…",
+                g.peer,
                 ",".join(g.scopes),
                 g.state,
                 f"{g.expires:%Y-%m-%d}" if g.expires else "",
             )
-        console.print(table)
+        print_table(table, ctx.wide)
         console.print(f"{len(grants)} grants", highlight=False)
 
     emit(ctx.json, grants, human)

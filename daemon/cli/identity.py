@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich.table import Table
-
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail
+from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, FitTable, console, emit, fail, print_table
 from secondme.daemon.cli.progress import follow_job
 from secondme.daemon.client.identity import GroundedSentence, Shade, ShadeList, ShadeText, ShadeVersion
 from secondme.daemon.client.jobs import Job
@@ -166,7 +164,9 @@ def run_shades(ctx: CliContext) -> int:
     listing = ctx.client().identity.shades(include_inactive=ctx.args.all)
 
     def human() -> None:
-        table = Table("id", "shade", "aspect", "confidence", "memories", "since", "notes")
+        table = FitTable(
+            "id", "shade", "aspect", "confidence", "memories", "since", "notes", shrink=["shade", "aspect", "notes"]
+        )
         for shade in listing.shades:
             version, text = _version_text(shade)
             timeline = version.timeline if version else []
@@ -179,7 +179,7 @@ def run_shades(ctx: CliContext) -> int:
                 timeline[0].date if timeline else "",
                 _flags(shade),
             )
-        console.print(table)
+        print_table(table, ctx.wide)
         _footer(listing)
 
     emit(ctx.json, listing, human)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.table import Table
-
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.memories import print_problems
-from secondme.daemon.cli.output import console, emit
+from secondme.daemon.cli.output import FitTable, console, emit, print_table
 from secondme.daemon.cli.progress import follow_job
 from secondme.daemon.client.jobs import Job
 
@@ -53,8 +51,7 @@ def run_list(ctx: CliContext) -> int:
     jobs = ctx.client().jobs.list(ctx.args.state, limit=ctx.args.limit)
 
     def human() -> None:
-        table = Table("kind", "state", "progress", "created")
-        table.add_column("id", no_wrap=True)
+        table = FitTable("kind", "state", "progress", "created", "id")
         for job in jobs:
             p = job.progress
             table.add_row(
@@ -64,7 +61,7 @@ def run_list(ctx: CliContext) -> int:
                 f"{job.created_at:%Y-%m-%d %H:%M:%S}" if job.created_at else "",
                 job.id,
             )
-        console.print(table)
+        print_table(table, ctx.wide)
 
     emit(ctx.json, jobs, human)
     return 0

@@ -48,6 +48,9 @@ COMMAND_GROUPS: list[Callable[..., None]] = [
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    common.add_argument(
+        "--wide", action="store_true", default=argparse.SUPPRESS, help="tables show every cell whole, however wide"
+    )
     parser = argparse.ArgumentParser(prog="secondmectl", description="Control your secondme daemon.", parents=[common])
     parser.add_argument("--socket", help="daemon socket (env SECONDME_SOCKET)")
     parser.add_argument("--config", help="config file (env SECONDME_CONFIG)")
@@ -61,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    ctx = CliContext(args, json=getattr(args, "json", False))
+    ctx = CliContext(args, json=getattr(args, "json", False), wide=getattr(args, "wide", False))
     try:
         return int(args.func(ctx) or 0)
     except SecondmeError as exc:

@@ -6,10 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
-from rich.table import Table
-
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, console, emit, fail, human_bytes
+from secondme.daemon.cli.output import EXIT_ERROR, EXIT_USAGE, FitTable, console, emit, fail, human_bytes, print_table
 from secondme.daemon.cli.progress import follow_job
 from secondme.daemon.client.jobs import Job
 from secondme.daemon.client.memories import Memory
@@ -135,13 +133,12 @@ def run_list(ctx: CliContext) -> int:
     memories = ctx.client().memories.list(ctx.args.type or "", ctx.args.query, ctx.args.limit)
 
     def human() -> None:
-        table = Table("date", "type", "title", "chunks", "size")
-        table.add_column("id", no_wrap=True)
+        table = FitTable("date", "type", "title", "chunks", "size", "id", shrink=["title"])
         for m in memories:
             table.add_row(
                 _date(m), m.source_type, printable(m.title), str(m.chunk_count), human_bytes(m.size_bytes), m.id
             )
-        console.print(table)
+        print_table(table, ctx.wide)
         console.print(f"{len(memories)} memories", highlight=False)
 
     emit(ctx.json, memories, human)

@@ -6,10 +6,8 @@ import argparse
 from datetime import UTC
 from pathlib import Path
 
-from rich.table import Table
-
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import EXIT_USAGE, console, emit, fail, human_bytes
+from secondme.daemon.cli.output import EXIT_USAGE, FitTable, console, emit, fail, human_bytes, print_table
 from secondme.daemon.client.models import Model
 
 
@@ -112,13 +110,13 @@ def run_list(ctx: CliContext) -> int:
     models = ctx.client().models.list()
 
     def human() -> None:
-        table = Table("", "name", "arch", "params", "quant", "context", "size")
+        table = FitTable("", "name", "arch", "params", "quant", "context", "size", shrink=["name"])
         for m in models:
             table.add_row(
                 "*" if m.active else "", m.name, m.architecture, _params(m.parameter_count), m.quantization,
                 str(m.context_length), human_bytes(m.size_bytes),
             )  # fmt: skip
-        console.print(table)
+        print_table(table, ctx.wide)
 
     emit(ctx.json, models, human)
     return 0

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
+from rich.table import Table
 
 from secondme.daemon.client.convert import jsonable
 from secondme.errors import Kind
@@ -31,6 +34,49 @@ EXIT_FOR_KIND: dict[Kind, int] = {
 
 console = Console()
 errors = Console(stderr=True)
+
+
+# The width a table is fitted to when standard output is not a terminal.
+DEFAULT_COLUMNS = 80
+
+
+class FitTable(Table):
+    """A table whose every row is one line: printed by `print_table`, cells too long for the terminal
+    are cut with an ellipsis. The columns named in `shrink` (free text: titles, names, addresses)
+    give way first; the others (dates, sizes, the identifiers a person copies into the next
+    command) only when the table does not fit without that."""
+
+    def __init__(self, *headers: str, shrink: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        shrinking = set(shrink)
+        for header in headers:
+            self.add_column(header, no_wrap=header not in shrinking, overflow="ellipsis")
+
+    def add_row(self, *cells: RenderableType | None, **kwargs: Any) -> None:
+        super().add_row(*(_one_line(cell) for cell in cells), **kwargs)
+
+
+def _one_line(cell: RenderableType | None) -> RenderableType | None:
+    if not isinstance(cell, str):
+        return cell
+    text = console.render_str(cell)  # as rich would render the string in the cell: markup, highlighting
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
+def terminal_columns() -> int:
+    """The terminal's width; DEFAULT_COLUMNS when standard output is not a terminal."""
+    return shutil.get_terminal_size((DEFAULT_COLUMNS, 24)).columns
+
+
+def print_table(table: Table, wide: bool = False) -> None:
+    """Print `table` fitted to the terminal's width, or whole (`--wide`) however wide that is."""
+    if not wide:
+        console.print(table, width=terminal_columns())
+        return
+    natural = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    Console(width=max(natural, 1)).print(table)
 
 
 def print_json(data: Any) -> None:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich.table import Table
-
 from secondme.daemon.cli.context import CliContext
-from secondme.daemon.cli.output import console, emit
+from secondme.daemon.cli.output import FitTable, console, emit, print_table
 from secondme.network.protocols import KIND_BY_NAME
 
 
@@ -77,13 +75,13 @@ def run_list(ctx: CliContext) -> int:
         if not peers:
             console.print("no peers yet; `secondmectl peers connect MULTIADDR` dials one")
             return
-        table = Table("peer ID", "name", "connected", "last seen", "address")
+        table = FitTable("peer ID", "name", "connected", "last seen", "address", shrink=["name", "address"])
         for peer in peers:
             seen = f"{peer.last_seen:%Y-%m-%d %H:%M}" if peer.last_seen else ""
             state = "blocked" if peer.blocked else ("yes" if peer.connected else "no")
             name = peer.card.display_name if peer.card else ""
             table.add_row(peer.peer_id, name, state, seen, peer.addresses[0] if peer.addresses else "")
-        console.print(table)
+        print_table(table, ctx.wide)
 
     emit(ctx.json, {"peers": peers}, human)
     return 0
@@ -96,11 +94,11 @@ def run_discovered(ctx: CliContext) -> int:
         if not discovered:
             console.print("nothing discovered lately (mDNS finds selves on the LAN when network.mdns is on)")
             return
-        table = Table("peer ID", "found by", "connected", "address")
+        table = FitTable("peer ID", "found by", "connected", "address", shrink=["address"])
         for peer in discovered:
             state = "yes" if peer.connected else ("no (known)" if peer.known else "no")
             table.add_row(peer.peer_id, peer.source, state, peer.addresses[0] if peer.addresses else "")
-        console.print(table)
+        print_table(table, ctx.wide)
         console.print("`secondmectl peers connect ADDRESS/p2p/PEER_ID` dials one", highlight=False)
 
     emit(ctx.json, {"peers": discovered}, human)

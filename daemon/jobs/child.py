@@ -19,6 +19,7 @@ from typing import Any
 
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.jobs.kinds import JOB_KINDS
+from secondme.daemon.logs import configure_logging
 
 EXIT_PARENT_GONE = 75
 JOB_NICENESS = 10
@@ -28,6 +29,13 @@ def _watch_parent(alive: Connection) -> None:
     with contextlib.suppress(EOFError, OSError):
         alive.recv()
     os._exit(EXIT_PARENT_GONE)
+
+
+def _configure_logging(daemon: dict[str, Any]) -> None:
+    """The child logs to the daemon's stderr as the daemon does (libraries kept at debug level), its
+    warnings and errors only unless the daemon's log level is debug."""
+    level = str(daemon.get("log_level", "info")).lower()
+    configure_logging(level if level in ("debug", "error") else "warning", daemon.get("log_format", "plain"))
 
 
 def child_main(
@@ -43,6 +51,7 @@ def child_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the daemon's terminal is the daemon's to handle
     os.nice(JOB_NICENESS)  # background work yields the CPU to the owner's API calls and chat
     threading.Thread(target=_watch_parent, args=(alive,), daemon=True, name="parent-watchdog").start()
+    _configure_logging(config.get("daemon", {}))
     ctx = JobContext(job_id, Path(data_dir), Path(db_path), config, events)
     try:
         module_name, _, func_name = JOB_KINDS[kind].partition(":")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from secondme.pipeline.errors import TrainingRefused
+from secondme.pipeline.library_logs import transformers_through_logging
 from secondme.pipeline.training.plan import ModelFacts
 
 _TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
@@ -50,8 +51,8 @@ def quiet_libraries() -> None:
     import datasets
     import transformers
 
+    transformers_through_logging()
     transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
     datasets.utils.logging.disable_progress_bar()
     datasets.utils.logging.set_verbosity_error()
     logging.getLogger("peft").setLevel(logging.ERROR)
