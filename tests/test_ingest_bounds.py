@@ -223,3 +223,23 @@ def test_a_summary_of_any_size_fits_the_message_a_job_result_travels_in():
     assert len(result["memory_ids"]) + result["memory_ids_not_listed"] == 300_000
     assert len(result["problems"]) + result["problems_not_listed"] == 10_000 and result["problems"]
     assert base64.b64decode(result["problems"][-1]["path_b64"]).startswith(b"/notes/\xff")
+
+
+def test_a_text_file_just_under_the_size_limit_is_read_within_the_default_memory_budget(tmp_path):
+    # Before: 45 MB of plain text failed, "needs more than its 1,024 MB memory budget": the chunker
+    # held the offsets of all 7 million tokens at once (some 120 bytes each).
+    from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    line = b"tide harbour bread ferry garden letter walk kiln glaze hive train map.\n"
+    (folder / "journal.txt").write_bytes(line * (45_000_000 // len(line)))
+    options = IngestOptions()
+    assert (folder / "journal.txt").stat().st_size < options.max_file_bytes
+    sink = ListSink()
+    budget = ParseBudget(options.parse_memory_mb * 2**20, options.parse_timeout_seconds)
+    with IsolatedParser(options.parse_settings(), budget) as parser:
+        summary = ingest_paths([folder], options, sink, parser=parser)
+    assert summary.counts["ingested"] == 1 and not summary.problems, summary.problems
+    (memory,) = sink.memories.values()
+    assert memory.chunks[-1].end_char == len(memory.document.text.rstrip())
