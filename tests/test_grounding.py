@@ -22,7 +22,7 @@ from secondme.pipeline.grounded_reply import ABSTENTION, asks_about_doings, quot
 from secondme.pipeline.grounding.names import shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import mmr
-from secondme.pipeline.grounding.sentences import owner_sentences
+from secondme.pipeline.grounding.sentences import is_instruction, owner_sentences, standalone
 from secondme.pipeline.grounding.support import SourceSentence, check_support
 from secondme.pipeline.identity.briefs import MemoryBrief
 from secondme.pipeline.identity.grounded import GroundedSentence, Grounder
@@ -62,6 +62,39 @@ def test_after_their_name_the_owner_is_called_by_their_pronouns():
         "Mrs Okafor lent Sam her hoe and told her to weed, so she was tired and she goes home to her flat."
     )
     assert to_third("I think I'm done; the bike is mine.", "Sam", "he") == "Sam thinks he's done; the bike is his."
+
+
+def test_a_past_or_future_self_keeps_a_name_and_a_list_is_not_a_diary_sentence():
+    assert to_third("I barely boulder indoors, which 2023-me would not believe.", "Alex Morgan") == (
+        "Alex Morgan barely boulders indoors, which 2023-Alex would not believe."
+    )
+    assert to_third("Moved to York, finally.", "Nadia") == "Nadia moved to York, finally."
+    # "Fell" opens a list of things here, not a diary's "(I) fell"
+    fell = "Fell shoes, hill repeats and a physio who told me off: all of that worked."
+    assert to_third(fell, "Nadia") == "Fell shoes, hill repeats and a physio who told Nadia off: all of that worked."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "alone"),
+    [
+        ("That person is usually me.", False),
+        ("She thinks I go to too few of the right meetings.", False),
+        ("But I understand now why Sam goes on about it.", False),
+        ("Present: Marcus, me, Jess (hardware), Olu (shore software), Kate (ops).", False),
+        ("Dev, me, two people from the council.", False),
+        ("This year I want to run a marathon.", True),
+        ("Confession: I stopped baking sourdough in the autumn.", True),
+        ("Things I'll miss: being next to the sea, Dartmoor at the weekend, learning to sail properly.", True),
+        ("Sam, Jo and I climbed at Fontainebleau.", True),
+    ],
+)  # fmt: skip
+def test_a_sentence_that_points_back_or_only_lists_names_does_not_stand_alone(sentence, alone):
+    assert standalone(sentence) is alone
+
+
+def test_a_to_do_item_is_an_instruction_not_something_the_owner_did():
+    assert is_instruction("Carry the ring in my chalk bag.") and is_instruction("Tell Marcus it is my fault.")
+    assert not is_instruction("I carried the ring in my chalk bag.")
 
 
 def test_a_notes_furniture_is_not_a_sentence_of_the_owner():
@@ -148,6 +181,32 @@ def test_the_support_score_counts_the_stored_sentences_their_memories_back(embed
     ]
     assert report.to_dict()["owner_written"] == ["shade 2 sailing"]
     assert support_score({}, memories, grounder).score is None
+
+
+def test_the_biography_says_where_the_owner_lives_and_works_now_naming_them_once_in_full(embed):
+    grounder = Grounder(embed, "Nadia Brook", owner_pronouns="she")
+    notes = [
+        ("2022-01-05", "work", "I like the work. Do the job properly while I'm in it. She thinks so too."),
+        ("2022-06-11", "leeds", "I'm keeping the Northway job in Leeds and I work from the spare room most days."),
+        ("2023-03-02", "bees", "I went to the apiary with Hattie again. I fed the bees and checked the queen."),
+        ("2024-09-14", "york", "Big change: I've left Northway after six years and joined Minster Maps in York as "
+                               "a data engineer. Dev, me, two people from the council."),
+        ("2024-10-01", "run", "I ran the York half marathon in the rain and I finished in under two hours."),
+    ]  # fmt: skip
+    memories = [
+        MemoryBrief(i, i, datetime.fromisoformat(d).replace(tzinfo=UTC), "markdown", text) for d, i, text in notes
+    ]
+    vectors = {m.id: v / np.linalg.norm(v) for m, v in zip(memories, embed([m.text for m in memories]), strict=True)}
+    biography = grounder.global_biography([memories[:3], memories[3:]], vectors)
+    third = [s.text for s in biography if s.field == "text_third"]
+    text = " ".join(third)
+    assert "Minster Maps" in text and "York" in text
+    assert "I like the work" not in text and "Dev, " not in text and "She thinks" not in text
+    # told in date order; the full name once, then the first name
+    dates = [next(m.created_at for m in memories if m.id == s.memory_ids[0]) for s in biography]
+    assert dates == sorted(dates)
+    assert "Nadia Brook" in third[0] and all("Brook" not in t and "Nadia" in t for t in third[1:])
+    assert all(grounder.supported(s, {m.id: m for m in memories}) for s in biography if s.field == "text_third")
 
 
 @dataclass(frozen=True)

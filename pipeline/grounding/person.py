@@ -7,7 +7,8 @@ owner's pronoun: "they" unless they set "she" or "he" (`[owner] pronouns`), so "
 her hoe and told me to weed" reads "... lent Sam her hoe and told her to weed". Nothing else is
 touched, so a sentence says what the owner wrote; "we" stays "we". A diary sentence that leaves
 its "I" out and starts with what the owner did ("Started as lead data engineer at Minster Maps")
-gets the subject back ("Alex started as...", "You started as...").
+gets the subject back ("Alex started as...", "You started as..."). A past or future self written
+"future-me" or "2023-me" keeps its name: "future-Alex", "2023-Alex".
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ _PARTICIPLES = {"been", "had", "done", "gone", "seen", "made", "taken", "got", "
 
 
 _LEADING_WORDS = re.compile(r"^([A-Z][a-z]+)\s+([a-z0-9])")
+# "Fell shoes, a year of hill repeats...": a list of things, whatever its first word looks like.
+_NOUN_LIST = re.compile(r"^\w+\s+[\w'’-]+,")
 
 
 def subjectless_past(sentence: str) -> bool:
     """The sentence starts with a verb in the past tense and no subject: the owner's diary ("Moved to York")."""
     match = _LEADING_WORDS.match(sentence)
-    if match is None:
+    if match is None or _NOUN_LIST.match(sentence):
         return False
     verb = match.group(1).lower()
     return verb in _IRREGULAR_PAST or (len(verb) > 4 and verb.endswith("ed") and not verb.endswith("eed"))
@@ -136,12 +139,14 @@ def to_third(sentence: str, name: str, pronouns: str = "they") -> str:
     named = False
     agree = False  # the next verb must agree with the name (or a singular pronoun)
     words_seen = 0
-    for token in tokens:
+    for index, token in enumerate(tokens):
         plain = _plain(token)
         is_word = bool(token.strip()) and token[0].isalpha()
         start = words_seen == 0
         replacement: str | None = None
-        if plain in ("i", "i'm", "i've", "i'd", "i'll"):
+        if plain in ("i", "me") and index and tokens[index - 1] == "-":  # "future-me", "2023-me": a name
+            replacement = name.split()[0]
+        elif plain in ("i", "i'm", "i've", "i'd", "i'll"):
             if not named:
                 owner = _case_like(token, name, start) if name == "the owner" else name
                 contracted = {"i'm": " is", "i've": " has", "i'd": " would", "i'll": " will"}.get(plain, "")

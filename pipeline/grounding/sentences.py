@@ -5,7 +5,11 @@ headers and sign-offs are there too. What remains is split into sentences; a lis
 sentence of its own, and so is a short line without closing punctuation (a saved page's title or
 heading, which the page's parser leaves as a plain line above its paragraph). Fragments of fewer
 than `MIN_WORDS` words ("Onwards. — A.") and run-ons of more than `MAX_WORDS` say too little or too
-much to stand alone as a statement about the owner.
+much to stand alone as a statement about the owner. `standalone` says whether a sentence still
+reads right on its own, away from the ones around it: one that opens by pointing back ("She thinks
+so", "That person is usually me", "But I understand now") or is a label over a list of names
+("Present: Marcus, me, Jess (hardware)") does not; `is_instruction` finds a to-do item or an order
+("Carry the ring in my chalk bag"), which says what to do, not what the owner did.
 """
 
 from __future__ import annotations
@@ -30,6 +34,29 @@ _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 # A line this short that does not end like prose is a title, not a wrapped piece of a paragraph.
 _TITLE_CHARS = 60
 _PROSE_END = tuple(".!?:;,\"'’”)")
+# Words that open a sentence by pointing back at the one before it.
+_BACK_REFERENCES = {
+    "it", "it's", "its", "she", "he", "they", "she's", "he's", "they're", "they've", "them", "her", "his", "their",
+    "this", "that", "that's", "these", "those", "which", "and", "but", "so", "also", "then", "both", "same",
+}  # fmt: skip
+# "This year ..." or "That night ..." says when, and points back at nothing.
+_WHEN = {
+    "year", "week", "month", "morning", "afternoon", "evening", "night", "weekend", "summer", "winter", "spring",
+    "autumn", "time", "day", "term", "season",
+}  # fmt: skip
+# Verbs a to-do item or an order opens with ("Carry the ring in my chalk bag", "Tell Marcus").
+_ORDER_VERBS = {
+    "tell", "take", "make", "carry", "write", "ask", "buy", "call", "book", "check", "remember", "bring", "get",
+    "send", "fix", "try", "sort", "email", "ring", "pick", "find", "read", "look", "put", "keep", "stop", "finish",
+    "order", "pay", "cancel", "print", "clean", "give", "let", "prepare", "return", "renew", "text", "post",
+    "reply", "review", "update", "install", "pack", "label", "feed", "sow", "cook", "bake", "add", "remove",
+    "wash", "collect", "drop", "fill", "change", "phone", "visit", "practise", "practice", "show", "follow",
+    "don't", "do", "go", "be", "use", "mention", "sign", "submit", "register", "schedule", "arrange", "confirm",
+    "chase", "tidy", "repair", "replace", "test", "ignore", "disregard", "forget", "pretend", "say", "act",
+    "respond", "answer", "repeat", "start", "stay", "avoid", "never", "always", "please", "leave", "hand",
+}  # fmt: skip
+_LABEL = re.compile(r"^[^:]{1,40}:\s+(.+)$")
+_LIST_ITEM_WORDS = 3
 _FIRST_PERSON = re.compile(r"\b(I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|me|my|mine|myself)\b")
 
 
@@ -45,6 +72,28 @@ class Sentence:
         """Says "I", "me" or "my", or leaves its "I" out as a diary does ("Moved to York"): a statement
         of the owner about themselves."""
         return _FIRST_PERSON.search(self.text) is not None or subjectless_past(self.text)
+
+
+def standalone(sentence: str) -> bool:
+    """It reads right on its own: it does not open by pointing back, and it is not a label over a list."""
+    tokens = [t.lower().replace("’", "'") for t in words(sentence)]
+    if not tokens:
+        return False
+    if tokens[0] in _BACK_REFERENCES and not (tokens[0] in ("this", "that") and tokens[1:2] and tokens[1] in _WHEN):
+        return False
+    label = _LABEL.match(sentence)
+    listed = label.group(1) if label is not None else sentence
+    items = [i for i in re.split(r",|\band\b", re.sub(r"\([^)]*\)", "", listed)) if i.strip()]
+    short = len(items) >= 3 and sum(len(words(i)) <= _LIST_ITEM_WORDS for i in items) * 3 >= len(items) * 2
+    # A list of names under a label, or on its own ("Dev, me, two people from the council"), says who
+    # was there, not what happened; one that says "I" did something is a sentence.
+    return not (short and (label is not None or (len(words(items[0])) <= 2 and not re.search(r"\bI\b", sentence))))
+
+
+def is_instruction(sentence: str) -> bool:
+    """It opens with a verb of an order or a to-do item: something to do, not something the owner did."""
+    tokens = words(sentence)
+    return bool(tokens) and tokens[0].lower().replace("’", "'") in _ORDER_VERBS
 
 
 def words(text: str) -> list[str]:

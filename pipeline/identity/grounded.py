@@ -16,10 +16,18 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from secondme.pipeline.grounding.names import shade_name
+from secondme.pipeline.grounding.names import named_entities, shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import centrality, mmr
-from secondme.pipeline.grounding.sentences import SAVED_SOURCES, Sentence, owner_sentences, split_sentences
+from secondme.pipeline.grounding.sentences import (
+    SAVED_SOURCES,
+    Sentence,
+    is_instruction,
+    owner_sentences,
+    split_sentences,
+    standalone,
+    words,
+)
 from secondme.pipeline.grounding.support import (
     SourceSentence,
     SupportSettings,
@@ -30,27 +38,37 @@ from secondme.pipeline.grounding.support import (
 from secondme.pipeline.identity.briefs import MemoryBrief
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-# A sentence with fewer words that carry meaning says nothing about the owner ("I have not said anything yet").
-MIN_CONTENT_WORDS = 2
+# A sentence with fewer words that carry meaning says too little about the owner on its own ("I cried a bit",
+# "I will sort the ferry").
+MIN_CONTENT_WORDS = 3
 # Saved web pages (SAVED_SOURCES) are mostly someone else's words; the owner's own notes are preferred.
 WEB_WEIGHT = 0.5
 # Sentences of a shade's content (beside its one-sentence description), and of the status.
 CONTENT_SENTENCES = 3
 STATUS_SENTENCES = 4
-# What a biography says, each as a question its best sentence answers; `recent` prefers newer memories.
+# What a biography says, each as statements its best sentence is like (the mean similarity to them);
+# `now`: the newer the memory the better (where they live and work today, not three years ago);
+# `names`: the sentence must name something (a place, a company), since "I like the work" says neither.
 BIOGRAPHY_TOPICS = (
-    ("home", "I live in this city; we moved here and this is where my home is.", True),
-    ("work", "My job: I work as an engineer for this company.", True),
-    ("people", "My partner, my family and my closest friends.", False),
-    ("interests", "What I love doing in my free time, my hobbies.", False),
-    ("values", "What I care about and believe in.", False),
-)
+    ("work", ("I left my old job and joined a new company as an engineer.",
+              "I have worked at this company for years as an engineer.",
+              "My job: I work as an engineer for this company."), True, True),
+    ("home", ("I moved to a new city and now live there.",
+              "I live in this city; we moved here and this is where my home is."), True, True),
+    ("people", ("My partner, my family and my closest friends.",), False, False),
+    ("interests", ("What I love doing in my free time, my hobbies.",), False, False),
+    ("values", ("What I care about and believe in.",), False, False),
+)  # fmt: skip
 # Below this similarity to its topic a sentence does not answer it (the topic is left out).
 TOPIC_FLOOR = 0.25
 # Beside the topics, the most representative sentence of this many of the largest shades.
 BIOGRAPHY_SHADES = 4
-MEMORIES_PER_TOPIC = 4
-RECENCY_BONUS = 0.08
+# Memories nearest a topic whose sentences are read for it.
+MEMORIES_PER_TOPIC = 8
+RECENCY_BONUS = 0.15
+# Per name or place a sentence names (up to SPECIFIC_CAP): a sentence that names things says more.
+SPECIFIC_BONUS = 0.03
+SPECIFIC_CAP = 3
 ASPECTS = {
     "work": ("my job, my work, colleagues, the office, a project", "💼"),
     "home": ("my flat, my house, moving home, the neighbours", "🏠"),
@@ -116,6 +134,8 @@ class Grounder:
         if first_person_only:
             own = [s for s in sentences if s.first_person]
             sentences = own if own else sentences
+        alone = [s for s in sentences if standalone(s.text) and not is_instruction(s.text)]
+        sentences = alone if alone else sentences
         vectors = self.embed([s.text for s in sentences]) if sentences else np.zeros((0, 1))
         return sentences, np.asarray(vectors, dtype=np.float64)
 
@@ -124,19 +144,40 @@ class Grounder:
         web = {m.id for m in memories if m.source_type in SAVED_SOURCES}
         return np.array([WEB_WEIGHT if s.memory_id in web else 1.0 for s in sentences])
 
-    def _pair(self, field_name: str, sentence: Sentence) -> list[GroundedSentence]:
+    @property
+    def _short_name(self) -> str:
+        """The owner's first name: what a text calls them once it has said their full name."""
+        return (words(self.owner_name) or [""])[0]
+
+    def _pair(self, field_name: str, sentence: Sentence, again: bool = False) -> list[GroundedSentence]:
+        """The sentence about the owner and to them; `again`: the text named them already (first name only)."""
         ids = (sentence.memory_id,)
+        name = self._short_name if again and self._short_name else self.owner_name
         return [
-            GroundedSentence(f"{field_name}_third", to_third(sentence.text, self.owner_name, self.owner_pronouns), ids),
+            GroundedSentence(f"{field_name}_third", to_third(sentence.text, name, self.owner_pronouns), ids),
             GroundedSentence(f"{field_name}_second", to_second(sentence.text), ids),
         ]
+
+    def _paired(self, field_name: str, sentences: Sequence[Sentence]) -> list[GroundedSentence]:
+        """One text's sentences: the owner's full name in the first, their first name after it."""
+        paired: list[GroundedSentence] = []
+        for index, sentence in enumerate(sentences):
+            paired += self._pair(field_name, sentence, again=index > 0)
+        return paired
+
+    def _specifics(self, sentence: Sentence) -> int:
+        """How many names and places (not the owner's) the sentence names, up to SPECIFIC_CAP."""
+        owner = {w.lower() for w in words(self.owner_name)}
+        named = {e for e in named_entities(sentence.text) if not {w.lower() for w in words(e)} & owner}
+        return min(len(named), SPECIFIC_CAP)
 
     def _chosen(self, memories: Sequence[MemoryBrief], limit: int) -> list[Sentence]:
         """The `limit` most representative, mutually different first-person sentences, one per memory first."""
         sentences, vectors = self._pool(memories, first_person_only=True)
         if not sentences:
             return []
-        relevance = (centrality(vectors) + 1.0) * self._weights(sentences, memories)
+        specific = np.array([self._specifics(s) for s in sentences])
+        relevance = (centrality(vectors) + 1.0 + SPECIFIC_BONUS * specific) * self._weights(sentences, memories)
         order = mmr(vectors, relevance, len(sentences))
         chosen: list[Sentence] = []
         used: set[str] = set()
@@ -163,7 +204,7 @@ class Grounder:
         if chosen:
             sentences += self._pair("description", chosen[0])
             for sentence in sorted(chosen[1:], key=lambda s: (dates[s.memory_id], s.position)):
-                sentences += self._pair("content", sentence)
+                sentences += self._pair("content", sentence, again=True)
         aspect, icon = self._aspect(chosen)
         name = shade_name([f"{m.title}. {m.text}" for m in members], keywords, self.owner_name)
         return {"name": name, "aspect": aspect, "icon": icon}, sentences
@@ -194,31 +235,37 @@ class Grounder:
         self, groups: Sequence[Sequence[MemoryBrief]], vectors: dict[str, np.ndarray]
     ) -> list[GroundedSentence]:
         """Who the owner is: for each biography topic the sentence of theirs that answers it best, then
-        the most representative sentence of each of the largest groups (shades), largest first."""
+        the most representative sentence of each of the largest groups (shades), told in date order."""
         memories = [m for group in groups for m in group]
         if not memories:
             return []
-        topics = np.asarray(self.embed([t for _, t, _ in BIOGRAPHY_TOPICS]), dtype=np.float64)
+        statements = [t for _, topic, _, _ in BIOGRAPHY_TOPICS for t in topic]
+        statement_vectors = np.asarray(self.embed(statements), dtype=np.float64)
         newest = sorted(memories, key=lambda m: m.created_at)
         age_rank = {m.id: i / max(1, len(newest) - 1) for i, m in enumerate(newest)}
         with_vector = [m for m in memories if m.id in vectors]
         matrix = np.stack([vectors[m.id] for m in with_vector]).astype(np.float64) if with_vector else None
         picked: list[Sentence] = []
         picked_vectors: list[np.ndarray] = []
-        for (_, _, recent), topic in zip(BIOGRAPHY_TOPICS, topics, strict=True):
+        start = 0
+        for _, topic, now, names in BIOGRAPHY_TOPICS:
+            topic_vectors = statement_vectors[start : start + len(topic)]
+            start += len(topic)
             if matrix is None:
                 break
-            near = [with_vector[i] for i in np.argsort(-(matrix @ topic))[:MEMORIES_PER_TOPIC]]
+            near = [with_vector[i] for i in np.argsort(-(matrix @ topic_vectors.T).mean(axis=1))[:MEMORIES_PER_TOPIC]]
             sentences, sentence_vectors = self._pool(near, first_person_only=True)
             if not sentences:
                 continue
-            score = (sentence_vectors @ topic) * self._weights(sentences, near)
-            if recent:
+            similarity = (sentence_vectors @ topic_vectors.T).mean(axis=1)
+            specific = np.array([self._specifics(s) for s in sentences])
+            score = similarity * self._weights(sentences, near) + SPECIFIC_BONUS * specific
+            if now:
                 score = score + RECENCY_BONUS * np.array([age_rank[s.memory_id] for s in sentences])
             for index in np.argsort(-score):
                 too_alike = any(float(sentence_vectors[index] @ v) > 0.8 for v in picked_vectors)
-                if sentence_vectors[index] @ topic < TOPIC_FLOOR:
-                    break
+                if similarity[index] < TOPIC_FLOOR or (names and not specific[index]):
+                    continue
                 if sentences[index] not in picked and not too_alike:
                     picked.append(sentences[index])
                     picked_vectors.append(sentence_vectors[index])
@@ -230,7 +277,9 @@ class Grounder:
                 if not any(float(vector @ v) > 0.8 for v in picked_vectors):
                     picked.append(best[0])
                     picked_vectors.append(vector)
-        return [s for sentence in picked for s in self._pair("text", sentence)]
+        # In the order the owner lived it, so "I'm keeping the job" comes before "I've left the job".
+        dates = {m.id: m.created_at for m in memories}
+        return self._paired("text", sorted(picked, key=lambda s: (dates[s.memory_id], s.position)))
 
     def status(self, recent: Sequence[MemoryBrief]) -> list[GroundedSentence]:
         """What the owner has been doing lately: a representative sentence of each of the newest memories."""
@@ -242,9 +291,7 @@ class Grounder:
             if len(chosen) >= STATUS_SENTENCES:
                 break
         order = {m.id: m.created_at for m in recent}
-        return [
-            s for sentence in sorted(chosen, key=lambda s: order[s.memory_id]) for s in self._pair("text", sentence)
-        ]
+        return self._paired("text", sorted(chosen, key=lambda s: order[s.memory_id]))
 
     def check(
         self, field_name: str, text: str, sources: Sequence[MemoryBrief]
