@@ -14,15 +14,11 @@ Run: .venv/bin/python bench/bench_ingest_hostile.py [--notes 5000] [--rounds 1] 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import grpc
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -30,10 +26,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from fixtures.hostile_corpus import write_hostile_corpus  # noqa: E402
 from harness import start_daemon  # noqa: E402
 
-from secondme.v1 import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc  # noqa: E402
+from secondme.daemon.client import Client  # noqa: E402
 
 CONFIG = "version = 1\n[network]\nenabled = false\n[identity]\nauto_update = false\n"
-TERMINAL = {jobs_pb2.JOB_STATE_SUCCEEDED, jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_CANCELLED}
 WORDS = ["harbour", "ferry", "garden", "letter", "bread", "tide", "walk", "kiln", "glaze", "hive", "train", "map"]
 
 
@@ -68,19 +63,13 @@ class Run:
 def ingest_once(folder: Path) -> Run:
     daemon = start_daemon(CONFIG)
     try:
-        channel = grpc.insecure_channel(f"unix:{daemon.socket}")
-        memory = memory_pb2_grpc.MemoryServiceStub(channel)
-        jobs = jobs_pb2_grpc.JobServiceStub(channel)
-        job = memory.Ingest(memory_pb2.IngestRequest(paths=[str(folder)]), timeout=60).job
-        while job.state not in TERMINAL:
-            time.sleep(0.1)
-            job = jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id), timeout=30).job
-        if job.state != jobs_pb2.JOB_STATE_SUCCEEDED:
-            raise RuntimeError(f"the ingest ended {jobs_pb2.JobState.Name(job.state)}: {job.error}")
-        seconds = (job.finished_at.ToNanoseconds() - job.started_at.ToNanoseconds()) / 1e9
-        peak = _vm_hwm_mb(daemon.process.pid)
-        channel.close()
-        return Run(seconds, json.loads(job.result_json), peak)
+        with Client.connect(daemon.socket) as client:
+            job = client.jobs.wait(client.memories.ingest([folder]).id)
+        if not job.succeeded:
+            raise RuntimeError(f"the ingest ended {job.state}: {job.error}")
+        assert job.started_at is not None and job.finished_at is not None
+        seconds = (job.finished_at - job.started_at).total_seconds()
+        return Run(seconds, job.result, _vm_hwm_mb(daemon.process.pid))
     finally:
         daemon.stop()
 
