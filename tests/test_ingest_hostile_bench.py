@@ -19,7 +19,9 @@ def test_the_hostile_ingest_bench_prints_its_figures():
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout
-    for label in ("ingest job time", "good notes per second", "peak RSS daemon", "peak RSS job child"):
+    labels = ("ingest job time", "good notes per second", "peak RSS daemon", "peak RSS job child", "CPU parse workers")
+    for label in labels:
         assert re.search(rf"^  {label}\s+\d", out, re.MULTILINE), (label, out)
     assert re.search(r"^  peak RSS parse workers\s+\d+ MB\s+[1-9]\d* MB$", out, re.MULTILINE), out
+    assert re.search(r"^processor time without/with hostile files: \d+\.\d\dx$", out, re.MULTILINE), out
     assert re.search(r"'failed': 0", out) and re.search(r"^   ratio \d+\.\d\dx$", out, re.MULTILINE), out

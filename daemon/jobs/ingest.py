@@ -2,11 +2,12 @@
 
 Documents are parsed in a worker process under the [ingest] memory and time budgets
 (`pipeline.ingest.isolation`); the result says how much memory this job and its workers took at
-their peak.
+their peak, and how much processor time.
 """
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -52,4 +53,10 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             Path(path).unlink(missing_ok=True)
     result = summary.to_dict()
     result["peak_memory_mb"] = {"job": round(peak_rss() / 2**20), "parsers": round(parser.peak_rss_bytes / 2**20)}
+    # Processor time, which does not depend on what else the machine runs (the workers were waited for).
+    me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_seconds"] = {
+        "job": round(me.ru_utime + me.ru_stime, 2),
+        "parsers": round(workers.ru_utime + workers.ru_stime, 2),
+    }
     return result
