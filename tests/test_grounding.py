@@ -209,6 +209,20 @@ def test_the_biography_says_where_the_owner_lives_and_works_now_naming_them_once
     assert all(grounder.supported(s, {m.id: m for m in memories}) for s in biography if s.field == "text_third")
 
 
+def test_the_status_quotes_what_the_owner_did_never_their_to_do_list(embed):
+    grounder = Grounder(embed, "Sam")
+    memories = [
+        _brief("resolutions", "Call my sister on Sundays instead of texting her memes.\n\n"
+                              "Action for me: write down the timing assumptions in my tests."),
+        _brief("ferry", "I cycled from the port to Barfleur on roads with more cows than cars."),
+    ]  # fmt: skip
+    status = grounder.status(memories)
+    assert [s.text for s in status if s.field == "text_third"] == [
+        "Sam cycled from the port to Barfleur on roads with more cows than cars."
+    ]
+    assert is_instruction("Action for me: write down the timing assumptions.")
+
+
 @dataclass(frozen=True)
 class _Retrieved:
     memory_id: str

@@ -92,7 +92,8 @@ def standalone(sentence: str) -> bool:
 
 def is_instruction(sentence: str) -> bool:
     """It opens with a verb of an order or a to-do item: something to do, not something the owner did."""
-    tokens = words(sentence)
+    label = _LABEL.match(sentence)  # "Action for me: write the guide"
+    tokens = words(label.group(1) if label is not None else sentence)
     return bool(tokens) and tokens[0].lower().replace("’", "'") in _ORDER_VERBS
 
 

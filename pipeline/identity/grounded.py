@@ -124,7 +124,12 @@ class Grounder:
     # they | she | he (grounding.person.PRONOUNS)
     owner_pronouns: str = "they"
 
-    def _pool(self, memories: Sequence[MemoryBrief], first_person_only: bool) -> tuple[list[Sentence], np.ndarray]:
+    def _pool(
+        self, memories: Sequence[MemoryBrief], first_person_only: bool, statements_only: bool = False
+    ) -> tuple[list[Sentence], np.ndarray]:
+        """The memories' sentences worth choosing, with their vectors: the owner's own, that stand alone and
+        say what is rather than what to do; a memory without such sentences gives its others, unless
+        `statements_only`."""
         sentences = [
             s
             for m in memories
@@ -135,7 +140,7 @@ class Grounder:
             own = [s for s in sentences if s.first_person]
             sentences = own if own else sentences
         alone = [s for s in sentences if standalone(s.text) and not is_instruction(s.text)]
-        sentences = alone if alone else sentences
+        sentences = alone if alone or statements_only else sentences
         vectors = self.embed([s.text for s in sentences]) if sentences else np.zeros((0, 1))
         return sentences, np.asarray(vectors, dtype=np.float64)
 
@@ -171,9 +176,9 @@ class Grounder:
         named = {e for e in named_entities(sentence.text) if not {w.lower() for w in words(e)} & owner}
         return min(len(named), SPECIFIC_CAP)
 
-    def _chosen(self, memories: Sequence[MemoryBrief], limit: int) -> list[Sentence]:
+    def _chosen(self, memories: Sequence[MemoryBrief], limit: int, statements_only: bool = False) -> list[Sentence]:
         """The `limit` most representative, mutually different first-person sentences, one per memory first."""
-        sentences, vectors = self._pool(memories, first_person_only=True)
+        sentences, vectors = self._pool(memories, first_person_only=True, statements_only=statements_only)
         if not sentences:
             return []
         specific = np.array([self._specifics(s) for s in sentences])
@@ -254,7 +259,7 @@ class Grounder:
             if matrix is None:
                 break
             near = [with_vector[i] for i in np.argsort(-(matrix @ topic_vectors.T).mean(axis=1))[:MEMORIES_PER_TOPIC]]
-            sentences, sentence_vectors = self._pool(near, first_person_only=True)
+            sentences, sentence_vectors = self._pool(near, first_person_only=True, statements_only=True)
             if not sentences:
                 continue
             similarity = (sentence_vectors @ topic_vectors.T).mean(axis=1)
@@ -271,7 +276,7 @@ class Grounder:
                     picked_vectors.append(sentence_vectors[index])
                     break
         for group in sorted(groups, key=len, reverse=True)[:BIOGRAPHY_SHADES]:
-            best = self._chosen(group, 1)
+            best = self._chosen(group, 1, statements_only=True)
             if best and best[0] not in picked:
                 vector = np.asarray(self.embed([best[0].text]), dtype=np.float64)[0]
                 if not any(float(vector @ v) > 0.8 for v in picked_vectors):
@@ -285,7 +290,7 @@ class Grounder:
         """What the owner has been doing lately: a representative sentence of each of the newest memories."""
         chosen: list[Sentence] = []
         for memory in sorted(recent, key=lambda m: m.created_at, reverse=True):
-            best = self._chosen([memory], 1)
+            best = self._chosen([memory], 1, statements_only=True)
             if best and best[0].first_person:
                 chosen.append(best[0])
             if len(chosen) >= STATUS_SENTENCES:
