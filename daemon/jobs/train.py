@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from secondme.daemon.config import ModelsSection, TrainingSection, section_from
+from secondme.daemon.config import ModelsSection, section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.jobs.system_prompt import current_system_prompt
 from secondme.daemon.models.errors import ModelNotFound
@@ -34,6 +34,7 @@ from secondme.pipeline.embeddings import DEFAULT_MODEL
 from secondme.pipeline.errors import PipelineError, TrainingError, TrainingRefused
 from secondme.pipeline.llm import LlamaSettings, LocalLlama, Message
 from secondme.pipeline.training import HELD_OUT_SOURCE
+from secondme.pipeline.training.settings import TrainingSettings
 
 RUNS_DIR = Path("training") / "runs"
 DATASETS_DIR = Path("training") / "datasets"
@@ -87,7 +88,7 @@ class TrainingRun:
     def __init__(self, ctx: JobContext, params: dict[str, Any]) -> None:
         self.ctx = ctx
         self.params = params
-        self.settings = section_from(TrainingSection, ctx.config.get("training", {}))
+        self.settings = section_from(TrainingSettings, ctx.config.get("training", {}))
         self.models = section_from(ModelsSection, ctx.config.get("models", {}))
         self.owner = str(ctx.config.get("owner", {}).get("name", ""))
         run_id = str(params.get("run_id", ""))
@@ -252,17 +253,6 @@ class TrainingRun:
 
         return BaseSource(base.model_file, base.chat_template)
 
-    def _training_settings(self) -> Any:
-        from secondme.pipeline.training.plan import TrainingSettings
-
-        s = self.settings
-        return TrainingSettings(
-            lora_rank=s.lora_rank, lora_alpha=s.lora_alpha, sft_epochs=s.sft_epochs, dpo_epochs=s.dpo_epochs,
-            learning_rate=s.learning_rate, dpo_learning_rate=s.dpo_learning_rate, dpo_beta=s.dpo_beta,
-            effective_batch=s.effective_batch, max_length=s.max_length, memory_fraction=s.memory_fraction,
-            checkpoint_seconds=s.checkpoint_seconds,
-        )  # fmt: skip
-
     def _rows(self, base: ModelRecord, version: str) -> tuple[Any, list[Any], dict[str, int]]:
         """The tokenizer, the examples that fit `max_length`, and the SFT token counts."""
         from secondme.pipeline.training.base import load_tokenizer, quiet_libraries
@@ -307,7 +297,7 @@ class TrainingRun:
         )  # fmt: skip
         facts = self._source(base).facts()
         device = probe_device(self.settings.threads, facts.hidden, allow_cuda=self.settings.use_gpu)
-        plan = plan_training(facts, data, device, self._training_settings(), self.stages, self.max_steps)
+        plan = plan_training(facts, data, device, self.settings, self.stages, self.max_steps)
         if pairs is None and "dpo" in self.stages:
             plan = dataclasses.replace(plan, notes=(*plan.notes, "DPO pairs estimated before the base model answers"))
         from secondme.pipeline.training.trainer import write_json_atomic
@@ -382,7 +372,7 @@ class TrainingRun:
             return [r for r in done.values() if r is not None]
         torch.set_num_threads(plan.threads)
         tokenizer, kept, _ = self._rows(base, version)
-        settings = self._training_settings()
+        settings = self.settings
 
         def report(stage: str) -> Any:
             return lambda p: self.ctx.progress(stage, p.step, p.total, p.describe())

@@ -19,6 +19,7 @@ from typing import Any
 
 from secondme.pipeline.errors import TrainingRefused
 from secondme.pipeline.export.archs import ARCHS
+from secondme.pipeline.training.settings import TrainingSettings
 
 # What the exporter can write back (merged GGUF and adapter): training anything else would strand the result.
 TRAINABLE_ARCHITECTURES = frozenset(ARCHS)
@@ -172,25 +173,6 @@ class DataFacts:
 
 
 @dataclass(frozen=True)
-class TrainingSettings:
-    """The owner's knobs (`[training]` in the config); the planner derives everything else."""
-
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    sft_epochs: float = 2.0
-    dpo_epochs: float = 1.0
-    learning_rate: float = 2e-4
-    dpo_learning_rate: float = 5e-5
-    dpo_beta: float = 0.1
-    effective_batch: int = 8
-    max_length: int = 1024
-    # Share of the free memory the plan may use; the rest is left to the owner's other programs.
-    memory_fraction: float = 0.8
-    # A checkpoint about this often, in seconds of training (a kill loses at most this much work).
-    checkpoint_seconds: float = 60.0
-
-
-@dataclass(frozen=True)
 class StagePlan:
     stage: str
     examples: int
@@ -248,14 +230,16 @@ def plan_training(
     model: ModelFacts,
     data: DataFacts,
     device: DeviceFacts,
-    settings: TrainingSettings = TrainingSettings(),
+    settings: TrainingSettings | None = None,
     stages: tuple[str, ...] = STAGES,
     max_steps: int = 0,
 ) -> TrainingPlan:
     """The plan for training `model` on `data` here, or `TrainingRefused` saying why it cannot be.
 
-    `max_steps` > 0 caps the optimizer steps of every stage (a short trial run).
+    `settings` defaults to `[training]`'s defaults; `max_steps` > 0 caps the optimizer steps of
+    every stage (a short trial run).
     """
+    settings = settings or TrainingSettings()
     unknown = [s for s in stages if s not in STAGES]
     if unknown or not stages:
         raise TrainingRefused(f"unknown training stage(s) {', '.join(unknown) or '(none)'}; choose from sft, dpo")
