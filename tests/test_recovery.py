@@ -172,6 +172,31 @@ def test_a_database_damaged_deep_inside_is_said_not_backed_up(start_daemon, tmp_
     assert not (tmp_path / "backup").exists() and not (tmp_path / "backup.incomplete").exists()
 
 
+def test_a_database_another_program_holds_locked_is_said_with_who_holds_it(start_daemon):
+    # Before: secondmed died with a traceback ("database is locked", from requeueing jobs) and
+    # secondmectl said to start secondmed.
+    daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
+    assert daemon.stop() == 0
+    db = daemon.data_dir / "secondme.db"
+    holder = sqlite3.connect(db, isolation_level=None)  # this test's process, as an sqlite3 shell would
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        daemon.start(wait=False)
+        assert daemon.process.wait(120) == 1  # after the busy timeout: a lock let go in time is waited for
+        log = daemon.log_text()
+        assert "Traceback" not in log
+        assert f"the database {db} is locked by " in log and f"(pid {os.getpid()})" in log
+        assert "start secondmed again" in log
+        out = daemon.ctl("memories", "list", check=False)
+        assert out.returncode == 3 and "Traceback" not in out.stderr  # unavailable: try again later
+        assert "is locked by" in out.stderr and f"(pid {os.getpid()})" in out.stderr, out.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    daemon.start()  # let go: the daemon starts
+    assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest()).memory_count == 0
+
+
 def test_a_backup_taken_during_an_ingest_is_a_data_dir_a_daemon_starts_from(start_daemon, tmp_path):
     daemon = start_daemon("version = 1\n[identity]\nauto_update = false\n")
     make_notes(tmp_path / "first", 30)

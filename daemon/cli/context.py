@@ -9,7 +9,7 @@ from secondme.daemon.client import Client, DaemonUnavailable
 from secondme.daemon.config import Config, load_config
 from secondme.daemon.paths import Paths
 from secondme.daemon.store import health
-from secondme.daemon.store.db import DatabaseUnusable
+from secondme.daemon.store.db import DatabaseLocked, DatabaseUnusable
 
 
 @dataclass
@@ -48,6 +48,8 @@ class CliContext:
                 problem = health.diagnose(self.paths.db)
                 if problem:
                     raise DatabaseUnusable(health.explained(self.paths.db, problem)) from exc
+                if health.locked(self.paths.db):
+                    raise DatabaseLocked(health.locked_explained(self.paths.db)) from exc
                 raise
         return self._client
 

@@ -22,7 +22,7 @@ from secondme.daemon.store import health
 from secondme.daemon.store.migrations import available_migrations
 from secondme.daemon.store.sync import PRAGMAS
 from secondme.daemon.store.timeutil import now_db
-from secondme.errors import SecondmeError
+from secondme.errors import Kind, SecondmeError
 
 
 class StoreError(SecondmeError):
@@ -35,6 +35,12 @@ class SchemaTooNew(StoreError):
 
 class DatabaseUnusable(StoreError):
     """The database is damaged or not secondme's; the message says what is wrong and what to do."""
+
+
+class DatabaseLocked(StoreError):
+    """Another program holds the database's write lock; it may let go (try again once it has)."""
+
+    kind = Kind.UNAVAILABLE
 
 
 class Store:
@@ -61,6 +67,11 @@ class Store:
                 for pragma in PRAGMAS:
                     await conn.execute(pragma)
                 await store._check(check_integrity)
+                await store._check_writable()
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise DatabaseLocked(health.locked_explained(path)) from exc
+                raise DatabaseUnusable(health.explained(path, health.describe_error(exc))) from exc
             except sqlite3.DatabaseError as exc:
                 raise DatabaseUnusable(health.explained(path, health.describe_error(exc))) from exc
             await store._migrate()
@@ -82,6 +93,12 @@ class Store:
             if self._reader is not None:
                 await self._reader.close()
             await self._conn.close()
+
+    async def _check_writable(self) -> None:
+        """Take the write lock once (waiting up to the busy timeout): another program holding it is said
+        now, not found by the first write after the daemon has started."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        await self._conn.execute("ROLLBACK")
 
     async def _check(self, integrity: bool) -> None:
         """Refuse another program's database before migrating into it, and (`integrity`) a damaged one."""

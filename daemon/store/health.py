@@ -8,6 +8,7 @@ two ways on, a backup (`secondmectl backup` writes them) or a fresh start.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -67,3 +68,47 @@ def diagnose(db: Path) -> str | None:
     except sqlite3.Error as exc:
         return describe_error(exc)
     return foreign_tables(tables, first)
+
+
+def holders(db: Path) -> list[str]:
+    """The other programs that have the database open ("sqlite3 (pid 4120)"), where /proc tells."""
+    names = {str(db.resolve()), f"{db.resolve()}-wal", f"{db.resolve()}-journal"}
+    found = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()) if os.path.isdir("/proc") else ():
+        if int(pid) == os.getpid():
+            continue
+        try:
+            if not any(os.readlink(f"/proc/{pid}/fd/{fd}") in names for fd in os.listdir(f"/proc/{pid}/fd")):
+                continue
+            with open(f"/proc/{pid}/comm") as comm:
+                found.append(f"{comm.read().strip()} (pid {pid})")
+        except OSError:
+            continue  # gone, or not ours to look at
+    return found
+
+
+def locked_explained(db: Path) -> str:
+    """The whole message for a database another program holds the write lock of."""
+    who = ", ".join(holders(db)) or "another program"
+    return (
+        f"the database {db} is locked by {who}: secondme cannot write to it; close that program (an sqlite3 "
+        "shell, a database browser, a backup tool), or wait for it to finish, and start secondmed again"
+    )
+
+
+def locked(db: Path) -> bool:
+    """Whether another program holds the database's write lock now (a cheap try, no waiting)."""
+    if not db.exists():
+        return False
+    try:
+        conn = sqlite3.connect(db, timeout=0.1, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc) or "busy" in str(exc)
+    except sqlite3.Error:
+        return False
+    return False
