@@ -58,6 +58,8 @@ def test_a_name_that_is_not_utf8_is_ingested_with_everything_else(daemon, tmp_pa
     assert "caf\\xe9 \\xff\\xfe.md" in shown and "Coffee by the harbour." in shown
     newline = memories[_at(folder, b"two\nlines.md")]
     assert "two\\nlines.md" in daemon.ctl("memories", "show", newline.id).stdout  # one line in a terminal
+    listed = json.loads(daemon.ctl("memories", "list", "--json").stdout)  # a script gets the exact name
+    assert {base64.b64decode(m["source_bytes"]) for m in listed} == set(memories)
     daemon.ctl("memories", "delete", cafe.id)
     assert odd not in {m.source_bytes for m in all_memories(daemon.client)}
     again = wait_job(daemon.client, ingest(daemon.client, tmp_path).id)  # a retry works the same

@@ -9,6 +9,7 @@ None, repeated fields lists, maps dicts. So a field added to a proto reaches a p
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -98,7 +99,8 @@ def from_message(cls: type[T], message: Message) -> T:
 
 
 def jsonable(value: Any) -> Any:
-    """A client dataclass (or list, dict of them) as plain JSON values: datetimes in ISO 8601, durations in seconds."""
+    """A client dataclass (or list, dict of them) as plain JSON values: datetimes in ISO 8601, durations in
+    seconds, bytes in base64."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         for name, text in list(out.items()):
@@ -115,4 +117,6 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")  # as protobuf's JSON mapping has bytes
     return value

@@ -26,6 +26,8 @@ class Memory:
     # text | markdown | pdf | html | image | audio | url
     source_type: str
     source: str
+    # The file's path exactly as the OS has it (b"" for URLs and uploads); `source` shows it as text.
+    source_bytes: bytes
     content_hash: str
     size_bytes: int
     created_at: datetime | None
