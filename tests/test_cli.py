@@ -104,3 +104,10 @@ def test_the_owners_name_comes_from_init_and_config_set_never_from_the_login(tmp
     assert shown["config"]["owner"]["name"] == "Alex M."
     refused = _ctl(env, "config", "set", "owner.nom", "x", check=False)
     assert refused.returncode != 0 and "unknown setting 'owner.nom'" in refused.stderr
+
+
+def test_upload_refuses_a_named_pipe_and_a_device_instead_of_reading_them_forever(tmp_path):
+    os.mkfifo(tmp_path / "pipe.md")  # nobody writes to it: reading would block
+    for path in (tmp_path / "pipe.md", "/dev/zero"):
+        out = _ctl(_env(tmp_path), "ingest", "--upload", str(path), check=False)
+        assert out.returncode == 2 and f"--upload sends regular files only, not: {path}" in out.stderr

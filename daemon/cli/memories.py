@@ -97,11 +97,16 @@ def run_ingest(ctx: CliContext) -> int:
     missing = [shown(p) for p in paths if not p.exists()]
     if missing:
         return fail(f"no such file or folder: {', '.join(missing)}", EXIT_USAGE, ctx.json)
-    client = ctx.client()
-    jobs = []
     if ctx.args.upload:
         if any(p.is_dir() for p in paths):
             return fail("--upload takes files, not folders", EXIT_USAGE, ctx.json)
+        # A named pipe would block this read forever, a device never end: only regular files are sent.
+        others = [shown(p) for p in paths if not p.is_file()]
+        if others:
+            return fail(f"--upload sends regular files only, not: {', '.join(others)}", EXIT_USAGE, ctx.json)
+    client = ctx.client()
+    jobs = []
+    if ctx.args.upload:
         jobs = [client.memories.upload(p) for p in paths]
     if urls or (paths and not ctx.args.upload):
         local = [] if ctx.args.upload else paths
