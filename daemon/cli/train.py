@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import EXIT_USAGE, console, emit, errors, fail, human_bytes
+from secondme.daemon.cli.progress import job_bar
 from secondme.daemon.client.jobs import Job
 
 _STAGE_NAMES = {
@@ -82,15 +82,7 @@ def _follow(ctx: CliContext, job_id: str) -> Job:
     if ctx.json:
         return ctx.client().jobs.wait(job_id)
     final: Job | None = None
-    with Progress(
-        TextColumn("[bold]{task.fields[stage]:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}", markup=False),
-        console=errors,
-        transient=True,
-    ) as bar:
+    with job_bar(transient=True) as bar:
         task = bar.add_task(job_id, total=None, stage="queued", note="")
         stage, last = "", ""
         for event in ctx.client().jobs.watch(job_id):
