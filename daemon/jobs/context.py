@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -33,6 +36,18 @@ class JobContext:
             return
         self._last_sent, self._last_stage = now, stage
         self._events.send(("progress", stage, int(done), int(total), message[:500]))
+
+    @contextlib.contextmanager
+    def exclusive(self, lock_name: str, waiting: str) -> Iterator[None]:
+        """Hold `<data dir>/<lock_name>` for the block: one job of its kind at a time, across the
+        daemon's restarts too. A job that has to wait reports `waiting` as its progress."""
+        with (self.data_dir / lock_name).open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.progress("wait", 0, 1, waiting)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def connect(self) -> sqlite3.Connection:
         """A connection to the daemon's database, for this child's atomic writes."""

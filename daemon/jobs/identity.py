@@ -9,7 +9,6 @@ call. One identity update runs at a time per data dir.
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 from typing import Any
 
@@ -56,12 +55,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         except ModelUnavailable as exc:
             raise GenerationError(str(exc)) from None
 
-    with (ctx.data_dir / LOCK_FILENAME).open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            ctx.progress("wait", 0, 1, "waiting for another identity update to finish")
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    with ctx.exclusive(LOCK_FILENAME, "waiting for another identity update to finish"):
         conn = ctx.connect()
         try:
             key, name = pipeline_model(models, ctx.db_path, models_dir)

@@ -12,14 +12,11 @@ data dir; a second waits, and says so. The daemon activates the result when the 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import gc
 import json
 import os
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,19 +53,8 @@ ANSWER_TOKENS = 96
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader draws a bar on stderr otherwise
     training = TrainingRun(ctx, params)
-    with _exclusive(ctx):
+    with ctx.exclusive(LOCK_FILENAME, "another training job is running; this one starts when it ends"):
         return training.execute()
-
-
-@contextlib.contextmanager
-def _exclusive(ctx: JobContext) -> Iterator[None]:
-    with (ctx.data_dir / LOCK_FILENAME).open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            ctx.progress("wait", 0, 1, "another training job is running; this one starts when it ends")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 def _json(path: Path) -> dict[str, Any] | None:
