@@ -60,6 +60,7 @@ sft_epochs = {args.epochs}
 questions_per_memory = {args.questions_per_memory}
 distractors = {args.distractors}
 preference_prompts = {args.pairs}
+effective_batch = {args.effective_batch}
 checkpoint_seconds = 120.0
 """
 
@@ -150,7 +151,8 @@ def plain_trl(args: argparse.Namespace) -> None:
         output_dir=spec["out"], per_device_train_batch_size=spec["batch"], gradient_accumulation_steps=spec["accum"],
         max_steps=spec["steps"], learning_rate=spec["lr"], lr_scheduler_type="cosine", logging_steps=1,
         save_strategy="no", report_to=[], disable_tqdm=True, seed=1234, data_seed=1234,
-        max_length=spec["max_length"], use_cpu=True, completion_only_loss=True,
+        max_length=spec["max_length"], use_cpu=True, completion_only_loss=True, bf16=spec["dtype"] == "bf16",
+        gradient_checkpointing=False,
     )  # fmt: skip
     trainer = SFTTrainer(
         model=model, args=sft, train_dataset=Dataset.from_list(spec["rows"]), processing_class=tokenizer
@@ -189,7 +191,7 @@ def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int
             "gguf": str(gguf), "chat_template": template, "rows": _fitting(gguf, template, rows, plan["max_length"]),
             "threads": threads, "rank": plan["lora_rank"], "alpha": plan["lora_alpha"], "targets": list(LORA_TARGETS),
             "batch": sft_plan["batch_size"], "accum": sft_plan["accumulation"], "steps": stage["steps"],
-            "lr": sft_plan["learning_rate"], "max_length": plan["max_length"], "out": tmp,
+            "lr": sft_plan["learning_rate"], "max_length": plan["max_length"], "out": tmp, "dtype": plan["dtype"],
         }  # fmt: skip
         (Path(tmp) / "spec.json").write_text(json.dumps(spec))
         out = subprocess.run(
@@ -200,7 +202,7 @@ def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int
     plain = json.loads(out.stdout.strip().splitlines()[-1])
     plain_rate = plain["tokens"] / plain["seconds"]
     rate = stage["tokens_per_second"]
-    print(f"   job:   {stage['tokens']:>7} tokens in {stage['seconds']:7.1f} s = {rate:7.1f} tok/s,"
+    print(f"   job ({plan['dtype']}): {stage['tokens']:>7} tokens in {stage['seconds']:7.1f} s = {rate:7.1f} tok/s,"
           f" peak RSS {job_peak / 2**20:6.0f} MiB (plan said {plan['peak_memory_bytes'] / 2**20:.0f} MiB,"
           f" ~{sft_plan['seconds']:.0f} s)")  # fmt: skip
     print(f"   trl:   {plain['tokens']:>7} tokens in {plain['seconds']:7.1f} s = {plain_rate:7.1f} tok/s,"
@@ -305,7 +307,9 @@ def main() -> None:
     parser.add_argument("--questions-per-memory", type=int, default=2)
     parser.add_argument("--distractors", type=int, default=2)
     parser.add_argument("--pairs", type=int, default=16, help="preference prompts the base answers for DPO")
+    parser.add_argument("--effective-batch", type=int, default=8, help="examples per optimizer step")
     parser.add_argument("--eval-sample", type=int, default=1, metavar="K", help="ask every K-th persona question")
+    parser.add_argument("--no-comparison", action="store_true", help="skip 1. (the job vs plain trl)")
     parser.add_argument("--plain-trl", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_trl:
@@ -332,7 +336,17 @@ def main() -> None:
         ingest_seconds = time.monotonic() - loop_started
         print(f"ingest + embed{' + identity' if args.gemma else ''}: {ingest_seconds:.0f} s")
 
-        sft_comparison(daemon, client, args.steps, args.threads)
+        if not args.no_comparison:
+            sft_comparison(daemon, client, args.steps, args.threads)
+
+        if not args.full:  # what a full training would cost here, as the plan says (measured throughput)
+            dry = client.training.train(dry_run=True).job
+            assert dry is not None
+            plan = wait(client, dry.id).result["plan"]
+            stages = ", ".join(f"{s['stage'].upper()} {s['steps']} steps ~{s['seconds'] / 60:.0f} min"
+                               for s in plan["stages"])  # fmt: skip
+            print(f"\n   a full training here, as planned now: {stages} ({plan['tokens']:,} tokens, "
+                  f"~{plan['seconds'] / 60:.0f} min; DPO pairs estimated)")  # fmt: skip
 
         print("\n3. The whole loop: secondmectl train" + ("" if args.full else f" --max-steps {args.steps}"))
         questions = args.persona / "eval" / "questions.jsonl"

@@ -7,6 +7,7 @@ The persona's notes are ingested and embedded once per module; each test starts 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import shutil
 import tempfile
@@ -111,11 +112,15 @@ def _progress(daemon: RunningDaemon, job_id: str) -> jobs_pb2.Job:
     return daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10).job
 
 
-def _reached(daemon: RunningDaemon, job_id: str, stage: str, step: int):
+def _reached(daemon: RunningDaemon, job_id: str, stage: str, step: int, seen: list[str] | None = None):
     def check() -> bool:
         job = _progress(daemon, job_id)
         assert job.state not in (jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_SUCCEEDED), job.error
-        return job.progress.stage == stage and job.progress.done >= step
+        if job.progress.stage == stage and job.progress.done >= step:
+            if seen is not None:
+                seen.append(job.progress.message)
+            return True
+        return False
 
     return check
 
@@ -166,6 +171,13 @@ def test_dry_run_plans_then_training_activates_a_version_chat_uses_and_lineage_i
         assert all(evaluation[how][m]["questions"] == 2 for m in ("base", "trained"))
     # the served runs are stored as `secondmectl eval --model tiny --model tiny-self` would store them
     assert evaluation["served"]["trained"]["id"] and evaluation["own_words"]["trained"]["id"] is None
+    again = json.loads(daemon.ctl("eval", "--model", "tiny", "--model", "tiny-self", "--json", timeout=600).stdout)
+    scores = ("questions", "recall", "all_terms", "abstention", "false_abstention")
+    assert [{k: r[k] for k in ("model_name", "source", *scores)} for r in again["runs"]] == [
+        {"model_name": evaluation["served"][m]["model"], "source": "held-out memories"}
+        | {k: evaluation["served"][m][k] for k in scores}
+        for m in ("base", "trained")
+    ]  # `secondmectl eval --model BASE --model TRAINED` asks the job's questions again, and scores them alike
     model = daemon.client.models.GetModel(models_pb2.GetModelRequest(name="tiny-self")).model
     assert model.active and model.adapter and model.base == "tiny"
     assert model.dataset_version == result["dataset"]["version"]
@@ -186,8 +198,8 @@ def test_dry_run_plans_then_training_activates_a_version_chat_uses_and_lineage_i
     shown_model = " ".join(daemon.ctl("models", "show", "tiny-self").stdout.split())
     assert "trained from tiny (a LoRA adapter served on it)" in shown_model and "1 of them deleted since" in shown_model
 
-    back = daemon.client.models.ActivateModel(models_pb2.ActivateModelRequest(previous=True), timeout=120).model
-    assert back.name == "tiny" and _chat(daemon, "hello").model == "tiny"
+    back = daemon.ctl("models", "activate", "--previous", timeout=120).stdout
+    assert back.strip() == "active model: tiny" and _chat(daemon, "hello").model == "tiny"
 
 
 def test_kill_9_mid_sft_and_mid_dpo_resumes_with_the_step_count_continuing_into_one_model(copy_of):
@@ -196,8 +208,15 @@ def test_kill_9_mid_sft_and_mid_dpo_resumes_with_the_step_count_continuing_into_
     second = _train(daemon, max_steps=5)
     assert list(second.queued_behind) == [first.id]  # said clearly: it waits for the first
     daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=second.job.id), timeout=30)
+    third = daemon.ctl("train", "--max-steps", "5", "--no-wait")
+    said = " ".join(third.stderr.split())
+    assert f"({first.id}); this one ({third.stdout.strip()}) is queued and starts when it ends" in said
+    daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=third.stdout.strip()), timeout=30)
 
-    wait_until(_reached(daemon, first.id, "sft", 3), "SFT step 3", timeout=900)
+    seen: list[str] = []
+    wait_until(_reached(daemon, first.id, "sft", 3, seen), "SFT step 3", timeout=900)
+    # live progress: step/total, loss, tokens/s and ETA
+    assert re.fullmatch(r"step [345]/5 · loss \d+\.\d{3} · \d+ tok/s · ETA \d\S*", seen[-1]), seen[-1]
     daemon.kill()  # kill -9 the daemon: its job child follows it
     daemon.start()  # the interrupted training goes on by itself, as the same job
     wait_until(_reached(daemon, first.id, "dpo", 3), "DPO step 3", timeout=900)
@@ -216,6 +235,8 @@ def test_kill_9_mid_sft_and_mid_dpo_resumes_with_the_step_count_continuing_into_
 def test_too_few_memories_are_refused_with_the_number_needed(start_daemon, tiny_gguf):
     daemon = start_daemon(CONFIG)
     daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
+    none = daemon.ctl("train", check=False, timeout=300)
+    assert none.returncode == 1 and "there are 0" in " ".join(none.stdout.split())
     few = sorted(NOTES.glob("*.md"))[:3]
     assert wait_job(daemon.client, ingest(daemon.client, *few).id).state == jobs_pb2.JOB_STATE_SUCCEEDED
     out = daemon.ctl("train", check=False, timeout=300)

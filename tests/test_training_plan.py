@@ -6,6 +6,7 @@ No GPU runs here; the CUDA path is decided from the facts a GPU machine would re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -54,10 +55,19 @@ def test_a_cpu_trains_in_fp32_one_sequence_at_a_time_with_accumulation() -> None
     assert any("CPU thread" in note for note in plan.notes)
 
 
+def test_a_cpu_whose_bf16_is_faster_computes_in_bf16_over_fp32_weights() -> None:
+    slow = plan_training(GEMMA_270M, DATA, _cpu(2))
+    fast = plan_training(GEMMA_270M, DATA, replace(_cpu(2), gflops=120.0, bf16=True))  # AMX: bf16 measured faster
+    assert (slow.dtype, slow.weights_dtype) == ("fp32", "fp32")
+    assert (fast.dtype, fast.weights_dtype) == ("bf16", "fp32")  # autocast; merges stay exact
+    assert fast.seconds < slow.seconds
+    assert fast.peak_memory_bytes > slow.peak_memory_bytes  # autocast's bf16 copy of the weights
+
+
 def test_a_gpu_with_bf16_trains_in_bf16_with_a_batch_sized_from_its_memory() -> None:
     roomy = plan_training(GEMMA_270M, DATA, _gpu(24))
     tight = plan_training(GEMMA_270M, DATA, _gpu(4))
-    assert roomy.dtype == "bf16" and roomy.device == "cuda"
+    assert roomy.dtype == roomy.weights_dtype == "bf16" and roomy.device == "cuda"
     big, small = roomy.stage("sft"), tight.stage("sft")
     assert big is not None and small is not None
     assert big.batch_size > small.batch_size >= 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -268,3 +269,32 @@ def test_a_hf_directory_is_imported_as_a_gguf_that_serves_and_trains(tiny_hf_mod
     assert (record.architecture, record.quantization, record.source) == ("qwen2", "F16", str(tiny_hf_model_dir))
     assert record.path.is_file() and not list((tmp_path / "models").glob(".incoming-*"))
     assert BaseSource(record.path, record.chat_template).facts().layers == 2
+
+
+def test_a_cpu_with_fast_bf16_trains_sft_and_dpo_in_bf16_autocast_over_fp32_weights(
+    tiny_gguf: Path, tmp_path: Path
+) -> None:
+    from secondme.pipeline.training.base import BaseSource, load_model, load_tokenizer
+    from secondme.pipeline.training.plan import DataFacts, DeviceFacts, ModelFacts, TrainingSettings, plan_training
+    from secondme.pipeline.training.trainer import StepProgress, train_dpo, train_sft
+
+    torch.set_num_threads(1)
+    source = BaseSource(tiny_gguf, "")
+    cpu = DeviceFacts("cpu", "1 CPU thread", 8 * 2**30, 8 * 2**30, 1, gflops=50.0, bf16=True)
+    data = DataFacts(2, 80, 20, 40, dpo_pairs=2, dpo_tokens=160, dpo_scored=40, dpo_longest=40)
+    settings = TrainingSettings(lora_rank=4, lora_alpha=8, effective_batch=1, max_length=64)
+    plan = plan_training(ModelFacts.from_gguf(tiny_gguf), data, cpu, settings, max_steps=2)
+    assert (plan.dtype, plan.weights_dtype) == ("bf16", "fp32")
+    tokenizer = load_tokenizer(source)
+    model = load_model(source, plan.weights_dtype, plan.device)
+    ask = [{"role": "user", "content": "Where did you sail?"}]
+    rows = [{"prompt": ask, "completion": [{"role": "assistant", "content": "To Fowey, at night [1]."}]}] * 2
+    steps: list[StepProgress] = []
+    peft_model, sft = train_sft(model, tokenizer, rows, plan, settings, tmp_path, steps.append)
+    assert sft.steps == 2 and sft.final_loss is not None and math.isfinite(sft.final_loss)
+    assert all(p.dtype == torch.float32 for p in peft_model.parameters())  # bf16 only inside autocast
+    pairs = [{"prompt": ask, "chosen": rows[0]["completion"],
+              "rejected": [{"role": "assistant", "content": "I like turtles."}]}] * 2  # fmt: skip
+    _, dpo = train_dpo(peft_model.merge_and_unload(), tokenizer, pairs, plan, settings, tmp_path, steps.append)
+    assert dpo.steps == 2 and (tmp_path / "dpo" / "adapter" / "adapter_config.json").is_file()
+    assert [(p.stage, p.step) for p in steps][-1] == ("dpo", 2) and ("sft", 2) in [(p.stage, p.step) for p in steps]

@@ -2,13 +2,17 @@
 
 With a questions file (or a folder holding `questions.jsonl`, with `private.json` and `style.json`
 beside it), every question is asked as chat would answer it, with each model, and the scored runs
-are printed side by side. `--identity` scores how well the identity's sentences are supported by
-the memories they cite. With neither, the newest stored run of each model is shown.
+are printed side by side. With `--model` and no file, the questions are those a training job asks
+at its end: the first `[training] eval_questions` held-out questions of the newest training dataset,
+so `secondmectl eval --model BASE --model TRAINED` asks again what `secondmectl train` showed.
+`--identity` scores how well the identity's sentences are supported by the memories they cite.
+With none of these, the newest stored run of each model is shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from secondme.pipeline.evaluation.questions import (
     EvalFormatError,
     parse_questions,
 )
+from secondme.pipeline.training import HELD_OUT_SOURCE
 
 # Rows of the side-by-side table: (label, field of EvalRun, shown as a percentage).
 _ROWS = (
@@ -46,7 +51,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "eval", parents=[common], help="ask questions about the owner as chat would, and score the answers"
     )
     parser.add_argument(
-        "questions", metavar="QUESTIONS", nargs="?", help="questions.jsonl, or a folder holding it (see the README)"
+        "questions",
+        metavar="QUESTIONS",
+        nargs="?",
+        help="questions.jsonl, or a folder holding it (see the README); with --model and none: the held-out "
+        "questions the last training asked",
     )
     parser.add_argument(
         "--model", action="append", default=[], metavar="NAME", help="a model to ask (repeatable; default: the active)"
@@ -84,6 +93,9 @@ def _start(ctx: CliContext, client: Client) -> Job:
             files["private_json"] = _read(path.parent / PRIVATE_FILE)
         if (path.parent / STYLE_FILE).is_file():
             files["style_json"] = _read(path.parent / STYLE_FILE)
+    elif ctx.args.model and not ctx.args.identity:
+        files["questions_jsonl"] = _held_out_questions(ctx, client)
+        files["source"] = HELD_OUT_SOURCE
     return client.eval.start(
         models=ctx.args.model,
         without_retrieval=ctx.args.no_retrieval,
@@ -93,11 +105,22 @@ def _start(ctx: CliContext, client: Client) -> Job:
     )
 
 
+def _held_out_questions(ctx: CliContext, client: Client) -> str:
+    """The held-out questions a training job asks at its end (`daemon/jobs/train.py`), as a questions file."""
+    count = ctx.config().training.eval_questions
+    records = [r for r in client.training.export(part="heldout")][:count]
+    if not records:
+        raise EvalFormatError(
+            "no questions: give a questions file, or train first (`secondmectl train` holds memories out to ask about)"
+        )
+    return "".join(json.dumps({k: v for k, v in r.items() if k != "part"}, ensure_ascii=False) + "\n" for r in records)
+
+
 def run(ctx: CliContext) -> int:
     client = ctx.client()
-    if not ctx.args.questions and not ctx.args.identity:
-        if ctx.args.model or ctx.args.no_retrieval or ctx.args.let_models_write:
-            return fail("--model, --no-retrieval and --let-models-write need a questions file", as_json=ctx.json)
+    if not ctx.args.questions and not ctx.args.identity and not ctx.args.model:
+        if ctx.args.no_retrieval or ctx.args.let_models_write:
+            return fail("--no-retrieval and --let-models-write need a questions file or --model", as_json=ctx.json)
         runs = client.eval.runs(answers=ctx.args.answers)
         emit(ctx.json, {"runs": runs}, lambda: _print_runs(runs, ctx.args.answers))
         return 0

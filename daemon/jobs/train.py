@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from secondme.daemon.config import ModelsSection, section_from
+from secondme.daemon.config import ChatSection, ModelsSection, section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.jobs.system_prompt import current_system_prompt
 from secondme.daemon.models.errors import ModelNotFound
@@ -364,7 +364,7 @@ class TrainingRun:
             return lambda p: self.ctx.progress(stage, p.step, p.total, p.describe())
 
         self.ctx.progress(stages[0], 0, plan.stages[0].steps, f"loading {base.name} for training")
-        model = load_model(self._source(base), plan.dtype, plan.device)
+        model = load_model(self._source(base), plan.weights_dtype, plan.device)
         results = []
         if "sft" in stages:
             result = done["sft"]
@@ -477,6 +477,11 @@ class TrainingRun:
         registry = ModelRegistry(self.ctx.db_path, self.models_dir)
         try:
             records = registry.register_trained(versions)  # all of them or none
+        except OSError as exc:
+            raise TrainingError(
+                f"could not store the trained model in {self.models_dir} ({exc.strerror or exc}); free disk space "
+                "and retry the job (`secondmectl jobs retry ID` resumes at the export); the active model is unchanged"
+            ) from None
         finally:
             registry.close()
         self.ctx.progress("register", 1, 1, ", ".join(r.name for r in records))
@@ -508,7 +513,10 @@ class TrainingRun:
         conn = self.ctx.connect()
         try:
             served = ask(self.ctx, conn, eval_set, models, retrieval=True)
-            own = ask(self.ctx, conn, eval_set, models, retrieval=True, let_models_write=True, save=False)
+            if section_from(ChatSection, self.ctx.config.get("chat", {})).use_failed_model:
+                own = [{**run, "id": None} for run in served]  # chat already lets each model write
+            else:
+                own = ask(self.ctx, conn, eval_set, models, retrieval=True, let_models_write=True, save=False)
         finally:
             conn.close()
         return {

@@ -155,7 +155,8 @@ class DeviceFacts:
     host_memory_bytes: int  # available RAM (the base is read and dequantized there first)
     threads: int
     gflops: float  # measured matmul throughput in the training precision
-    bf16: bool = False  # CUDA: the GPU computes in bfloat16 (Ampere or newer)
+    # CUDA: the GPU computes in bfloat16 (Ampere or newer); CPU: its bf16 matmuls are markedly faster (AMX)
+    bf16: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ class StagePlan:
 class TrainingPlan:
     device: str
     device_name: str
-    dtype: str  # "fp32", "bf16" or "fp16"
+    dtype: str  # "fp32", "bf16" or "fp16": the precision of the arithmetic
     threads: int
     max_length: int
     lora_rank: int
@@ -200,6 +201,11 @@ class TrainingPlan:
     memory_available_bytes: int
     stages: tuple[StagePlan, ...]
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def weights_dtype(self) -> str:
+        """The precision the base is loaded in: a CPU trains in bf16 under autocast over fp32 weights."""
+        return "fp32" if self.device == "cpu" else self.dtype
 
     @property
     def seconds(self) -> float:
@@ -253,12 +259,14 @@ def plan_training(
     if stages == ("dpo",) and data.dpo_pairs == 0:
         raise TrainingRefused("the dataset has no preference pairs for DPO")
 
-    dtype = "fp32" if device.kind == "cpu" else ("bf16" if device.bf16 else "fp16")
-    value_bytes = 4 if dtype == "fp32" else 2
+    dtype = "bf16" if device.bf16 else ("fp32" if device.kind == "cpu" else "fp16")
+    # A CPU keeps fp32 weights and multiplies in bf16 under autocast (which keeps a bf16 copy of each weight
+    # for the step): merging an adapter into bf16 weights would round most of it away.
+    value_bytes = 4 if device.kind == "cpu" else 2
     longest = max(data.sft_longest if "sft" in stages else 0, data.dpo_longest if "dpo" in stages else 0)
     max_length = max(16, min(settings.max_length, model.context_length, longest or settings.max_length))
     trainable = model.lora_parameters(settings.lora_rank)
-    weights = model.parameters * value_bytes
+    weights = model.parameters * value_bytes + (model.parameters * 2 if device.kind == "cpu" and device.bf16 else 0)
     fixed = weights + trainable * _LORA_STATE_BYTES + _RUNTIME_OVERHEAD[device.kind]
     # DPO runs chosen and rejected of a pair side by side: two sequences per example.
     per_example = model.activation_bytes(max_length, value_bytes) * (2 if "dpo" in stages else 1)

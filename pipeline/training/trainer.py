@@ -137,6 +137,9 @@ def _common_args(stage: StagePlan, plan: TrainingPlan, out: Path) -> dict[str, A
         "use_cpu": plan.device == "cpu",
         "bf16": plan.dtype == "bf16",
         "fp16": plan.dtype == "fp16",
+        # trl recomputes every activation in the backward pass by default (a third more arithmetic); the plan
+        # sized memory for keeping them, and refuses what does not fit.
+        "gradient_checkpointing": False,
         "dataloader_num_workers": 0,
         "remove_unused_columns": True,
     }
