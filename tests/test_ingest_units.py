@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -104,3 +105,23 @@ def test_a_saved_email_is_titled_and_dated_by_its_headers(persona):
 def test_a_title_is_never_a_lone_brace_or_rule():
     assert TextParser().parse(b'{\n  "name": "x"\n}\n', None).title == '"name": "x"'
     assert TextParser().parse(b"----\n\n== Notes ==\n", None).title == "== Notes =="
+
+
+def test_text_saved_two_or_four_bytes_a_character_is_read_as_text():
+    # Before: Notepad's "Unicode" (UTF-16LE with its byte-order mark) was taken for MPEG audio,
+    # "the audio cannot be decoded"; without the mark, or big-endian, for binary data.
+    words = "Grandma's recipe: café crème, 😀 and all.\r\nSecond line.\r\n"
+    saved = {
+        "utf-16 with its mark (Notepad, PowerShell)": ("\ufeff" + words).encode("utf-16-le"),
+        "utf-16 big-endian": ("\ufeff" + words).encode("utf-16-be"),
+        "utf-16 without a mark": words.encode("utf-16-le"),
+        "utf-32": ("\ufeff" + words).encode("utf-32"),
+    }
+    for how, data in saved.items():
+        assert sniff(data, Path("recipe.txt")) == (SourceType.TEXT, "text/plain"), how
+        text = parser_for(SourceType.TEXT).parse(data, Path("recipe.txt")).text
+        assert text.startswith("Grandma's recipe: café crème, 😀 and all.") and "\ufeff" not in text, how
+    page = "\ufeff<!doctype html><html><body><p>Wide page</p></body></html>".encode("utf-16-le")
+    assert sniff(page, None)[0] is SourceType.HTML
+    mpeg = b"\xff\xfb\x90\x64" + bytes(range(256)) * 8  # an MPEG audio frame is still audio
+    assert sniff(mpeg, None)[0] is SourceType.AUDIO

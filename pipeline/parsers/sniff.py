@@ -67,6 +67,45 @@ def looks_binary(head: bytes) -> bool:
     return controls / len(head) > 0.10
 
 
+def _text_like(sample: str) -> bool:
+    if not sample:
+        return False
+    printable = sum(1 for c in sample if c.isprintable() or c in "\t\n\r\f")
+    return printable / len(sample) >= 0.95
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """The encoding of text written two or four bytes a character (UTF-16, as Windows' Notepad and
+    PowerShell save "Unicode" text, or UTF-32), by its byte-order mark or, without one, by the NULs
+    of ASCII characters at every other byte; None for anything else. The decoded start must read as
+    text (an MPEG audio frame can begin like a UTF-16 byte-order mark)."""
+    candidates = []
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        candidates.append("utf-32")
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates.append("utf-16")
+    elif len(head) >= 8:
+        even, odd = head[0:-1:2], head[1::2]
+        if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+            candidates.append("utf-16-le")
+        elif even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+            candidates.append("utf-16-be")
+    for encoding in candidates:
+        width = 4 if encoding == "utf-32" else 2
+        sample = head[: len(head) // width * width]
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            # The sample may end inside a surrogate pair: one character less.
+            try:
+                text = sample[:-width].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        if _text_like(text):
+            return encoding
+    return None
+
+
 def _looks_html(head: bytes) -> bool:
     start = head.lstrip()[:512].lower()
     if start.startswith((b"<!doctype html", b"<html")):
@@ -76,6 +115,9 @@ def _looks_html(head: bytes) -> bool:
 
 def sniff(head: bytes, path: Path | None = None) -> tuple[SourceType, str]:
     """Return (source type, media type) for a file's first bytes, or raise UnsupportedContent."""
+    wide = wide_encoding(head)
+    if wide:
+        head = head.decode(wide, errors="ignore").encode("utf-8")  # text: told apart as UTF-8 text is
     for magic, offset, source_type, media_type in _MAGIC:
         if head[offset : offset + len(magic)] == magic:
             return source_type, media_type

@@ -13,7 +13,7 @@ import yaml
 
 from secondme.pipeline.errors import IngestError, UnsupportedContent
 from secondme.pipeline.parsers.base import ParsedDocument, ParseProgress, ParserSettings, ParseStatus, SourceType
-from secondme.pipeline.parsers.sniff import looks_binary
+from secondme.pipeline.parsers.sniff import looks_binary, wide_encoding
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -38,6 +38,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     """Return (text, encoding). UTF-8 first; otherwise the most plausible other encoding."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    wide = wide_encoding(data[:8192])
+    if wide:
+        return data.decode(wide, errors="replace").removeprefix("\ufeff"), wide
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
