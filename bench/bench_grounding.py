@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import env_for, wait_healthy
+from harness import env_for, wait_healthy, wait_idle
 
 from secondme.daemon.client import Client
 from secondme.daemon.client.evaluation import EvalRun
@@ -69,12 +69,6 @@ def wait_job(client: Client, job: Job) -> Job:
     if not final.succeeded:
         raise RuntimeError(f"{final.kind} job {final.id} ended {final.state}: {final.error}")
     return final
-
-
-def wait_idle(client: Client) -> None:
-    """Until no job is queued or running (ingest -> embed -> identity, and the capability check)."""
-    while jobs := client.jobs.list(states=["queued", "running"]):
-        wait_job(client, jobs[0])
 
 
 def run_eval(client: Client, persona: Path, retrieval: bool, write: bool) -> EvalRun:
@@ -168,7 +162,7 @@ def main() -> int:
         started = time.perf_counter()
         paths = [str(persona / "notes"), *([str(persona / "media")] if args.media else [])]
         wait_job(client, client.memories.ingest(paths))
-        wait_idle(client)
+        wait_idle(client, check=True)
         memories = len(client.memories.list(limit=1000))
         print(f"persona {persona.name}: {memories} memories, {len(questions)} questions; model {args.model}")
         print(f"ingest + embed + capability check + identity update: {time.perf_counter() - started:.1f} s")

@@ -27,35 +27,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import env_for, wait_healthy
+from harness import env_for, wait_healthy, wait_idle
 
 from secondme.daemon.client import Client
-from secondme.daemon.client.jobs import Job
 from secondme.daemon.memory_search import RetrievalSettings, Retriever
 from secondme.daemon.store import Store
 
 PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
 # What a biography of the project's persona must get right, each as alternatives.
 FACTS = {"name": ["Nadia"], "city": ["York"], "job": ["data", "engineer", "Minster", "maps"]}
-
-
-def wait(client: Client, job_id: str, timeout: float = 3600) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.jobs.get(job_id)
-        if job.finished:
-            return job
-        time.sleep(0.5)
-    raise RuntimeError(f"job {job_id} did not finish")
-
-
-def wait_pipeline(client: Client) -> None:
-    """Until no job is queued or running (ingest -> embed -> identity)."""
-    while True:
-        busy = client.jobs.list(["queued", "running"])
-        if not busy:
-            return
-        wait(client, busy[0].id)
 
 
 async def recall(db: Path, questions: list[dict], sources: dict[str, str], k: int) -> dict[str, float]:
@@ -123,8 +103,8 @@ def main() -> int:
         wait_healthy(socket)
         client = Client.connect(socket)
         started = time.perf_counter()
-        wait(client, client.memories.ingest([str(persona / "notes"), str(persona / "media")]).id)
-        wait_pipeline(client)
+        client.jobs.wait(client.memories.ingest([str(persona / "notes"), str(persona / "media")]).id)
+        wait_idle(client)
         pipeline_seconds = time.perf_counter() - started
         memories = client.memories.list()
         sources = {m.source.rsplit("/", 1)[-1]: m.id for m in memories}

@@ -36,7 +36,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import BenchDaemon, start_daemon
+from harness import BenchDaemon, start_daemon, wait_idle
 
 from secondme.daemon.client import Client
 from secondme.daemon.client.jobs import Job
@@ -183,15 +183,6 @@ def chained_job(client: Client, kind: str, after: Job, timeout: float = 60) -> J
             return min(later, key=lambda j: j.created_at)  # type: ignore[arg-type,return-value]
         time.sleep(0.05)
     raise RuntimeError(f"no {kind} job was queued after job {after.id}")
-
-
-def wait_idle(client: Client, timeout: float = 600) -> None:
-    """Until no job is queued or running (the embed job may chain another, e.g. identity)."""
-    deadline = time.monotonic() + timeout
-    while client.jobs.list(["queued", "running"], limit=1):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the daemon's jobs did not finish within {timeout}s")
-        time.sleep(0.1)
 
 
 def seconds_between(a: datetime | None, b: datetime | None) -> float:

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from harness import BenchDaemon, start_daemon
+from harness import BenchDaemon, start_daemon, wait_idle
 
 from secondme.daemon.client import Client
-from secondme.daemon.client.jobs import Job
 
 PERSONA = Path(__file__).resolve().parents[1] / "tests" / "persona"
 PROMPT = [{"role": "user", "content": "Tell me about the last race you ran, and how it went."}]
@@ -63,21 +62,6 @@ preference_prompts = {args.pairs}
 effective_batch = {args.effective_batch}
 checkpoint_seconds = 120.0
 """
-
-
-def wait(client: Client, job_id: str, timeout: float = 4 * 3600) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.jobs.get(job_id)
-        if job.finished:
-            return job
-        time.sleep(0.5)
-    raise RuntimeError(f"job {job_id} did not finish")
-
-
-def wait_idle(client: Client) -> None:
-    while client.jobs.list(["queued", "running"]):
-        time.sleep(0.5)
 
 
 class PeakRss:
@@ -112,7 +96,7 @@ def train(daemon: BenchDaemon, client: Client, **fields: Any) -> tuple[dict[str,
     started = time.monotonic()
     job = client.training.train(**fields).job
     assert job is not None
-    done = wait(client, job.id)
+    done = client.jobs.wait(job.id)
     seconds = time.monotonic() - started
     peak = rss.stop()
     if not done.succeeded:
@@ -331,7 +315,7 @@ def main() -> None:
 
         loop_started = time.monotonic()
         job = client.memories.ingest([args.persona / "notes"])
-        wait(client, job.id)
+        client.jobs.wait(job.id)
         wait_idle(client)  # embed, and the identity update when it runs
         ingest_seconds = time.monotonic() - loop_started
         print(f"ingest + embed{' + identity' if args.gemma else ''}: {ingest_seconds:.0f} s")
@@ -342,7 +326,7 @@ def main() -> None:
         if not args.full:  # what a full training would cost here, as the plan says (measured throughput)
             dry = client.training.train(dry_run=True).job
             assert dry is not None
-            plan = wait(client, dry.id).result["plan"]
+            plan = client.jobs.wait(dry.id).result["plan"]
             stages = ", ".join(f"{s['stage'].upper()} {s['steps']} steps ~{s['seconds'] / 60:.0f} min"
                                for s in plan["stages"])  # fmt: skip
             print(f"\n   a full training here, as planned now: {stages} ({plan['tokens']:,} tokens, "

@@ -17,6 +17,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from secondme.daemon.client import Client
+from secondme.daemon.client.jobs import Job
+
 
 @dataclass
 class BenchDaemon:
@@ -42,6 +45,18 @@ def env_for(root: Path) -> dict[str, str]:
         HF_HUB_OFFLINE="1",
     )
     return env
+
+
+def wait_idle(client: Client, check: bool = False) -> list[Job]:
+    """Until no job is queued or running (ingest -> embed -> identity, a capability check), each
+    waited on in turn; with `check`, a job that did not succeed stops the bench."""
+    finished = []
+    while busy := client.jobs.list(["queued", "running"], limit=1):
+        final = client.jobs.wait(busy[0].id)
+        if check and not final.succeeded:
+            raise RuntimeError(f"{final.kind} job {final.id} ended {final.state}: {final.error}")
+        finished.append(final)
+    return finished
 
 
 def wait_healthy(socket_path: Path, timeout: float = 60) -> None:
