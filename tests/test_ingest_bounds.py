@@ -243,3 +243,23 @@ def test_a_text_file_just_under_the_size_limit_is_read_within_the_default_memory
     assert summary.counts["ingested"] == 1 and not summary.problems, summary.problems
     (memory,) = sink.memories.values()
     assert memory.chunks[-1].end_char == len(memory.document.text.rstrip())
+
+
+def test_a_file_its_first_bytes_refuse_is_not_read_whole(tmp_path):
+    # 40 MB of archive under the 50 MB limit: refused by its first 8 KB, not read, hashed and sent to
+    # the parse worker whole to be refused there.
+    archive = tmp_path / "photos.zip"
+    with open(archive, "wb") as out:
+        out.write(b"PK\x03\x04" + os.urandom(40 << 20))
+    seen: list[int] = []
+
+    def check(head: bytes) -> None:
+        seen.append(len(head))
+        raise IngestError("refused by its head")
+
+    with pytest.raises(IngestError, match="refused by its head"):
+        read_regular(archive, 50 << 20, check)
+    assert seen == [8192]
+    summary = ingest_paths([tmp_path], IngestOptions(), ListSink())
+    ((path, kind, reason),) = [(p.path, p.kind, p.reason) for p in summary.problems]
+    assert path == str(archive) and kind is OutcomeKind.SKIPPED and "a ZIP archive" in reason

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from secondme.pipeline.errors import ContentTooLarge, IngestError
+from secondme.pipeline.parsers.sniff import SNIFF_BYTES
 
+# What `check_head` is shown: as much as the sniffing of a type reads.
+HEAD_BYTES = SNIFF_BYTES
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -20,8 +24,11 @@ def too_large(size: int, limit: int) -> str:
     return f"{size / 1e6:.1f} MB is above the {limit / 1e6:.1f} MB limit (raise ingest.max_file_bytes to allow it)"
 
 
-def read_regular(path: Path, limit: int) -> tuple[bytes, float]:
-    """The file's bytes and its mtime. Raises IngestError saying why it cannot be read."""
+def read_regular(path: Path, limit: int, check_head: Callable[[bytes], object] | None = None) -> tuple[bytes, float]:
+    """The file's bytes and its mtime. Raises IngestError saying why it cannot be read.
+
+    `check_head` sees the first 8 KB as soon as they are read and may refuse the file (raising
+    IngestError) before the rest is: a 40 MB archive is not read to be refused by its first bytes."""
     try:
         fd = os.open(path, _FLAGS)
     except OSError as exc:
@@ -37,6 +44,8 @@ def read_regular(path: Path, limit: int) -> tuple[bytes, float]:
             part = os.read(fd, min(1 << 20, limit + 1 - size))
             if not part:
                 break
+            if check_head is not None and not parts:
+                check_head(part[:HEAD_BYTES])
             parts.append(part)
             size += len(part)
         if size > limit:

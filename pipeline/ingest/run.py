@@ -38,6 +38,7 @@ from secondme.pipeline.ingest.reading import read_regular
 from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.ingest.walk import Candidate, walk_paths
 from secondme.pipeline.parsers import ParsedDocument, ParserSettings, ParseStatus
+from secondme.pipeline.parsers.sniff import sniff
 
 # A summary is a job's result, which travels in one message (8 MiB): it names at most this many
 # skipped, failed or partly read files, in at most this many bytes (a name can be 4,096 bytes long),
@@ -231,7 +232,11 @@ class _Run:
             return FileOutcome(path, OutcomeKind.DUPLICATE, reason, path_bytes=raw)
         assert candidate.real is not None
         try:
-            data, mtime = read_regular(candidate.real, self.options.max_file_bytes)
+            # A file whose first bytes say no parser reads it (an archive, an executable, binary data)
+            # is refused by them, not read whole and sent to the parse worker to be refused there.
+            data, mtime = read_regular(
+                candidate.real, self.options.max_file_bytes, lambda head: sniff(head, candidate.path)
+            )
         except IngestError as exc:
             return FileOutcome(path, OutcomeKind.SKIPPED, str(exc), path_bytes=raw)
         name_hint = Path(label.split(":", 1)[-1]) if label else candidate.path
