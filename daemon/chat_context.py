@@ -17,7 +17,15 @@ from secondme.daemon.identity_prompt import SystemPromptSource
 from secondme.daemon.memory_search import RetrievalSettings, RetrievedMemory, Retriever
 from secondme.daemon.store.conversations import StoredMessage
 from secondme.pipeline.chat_prompt import chat_messages
-from secondme.pipeline.grounded_reply import ABSTENTION, asks_about_doings, quoted_reply, recent_reply, should_abstain
+from secondme.pipeline.grounded_reply import (
+    ABSTENTION,
+    asks_about_doings,
+    asks_name,
+    name_reply,
+    quoted_reply,
+    recent_reply,
+    should_abstain,
+)
 from secondme.pipeline.llm import Message
 
 log = logging.getLogger(__name__)
@@ -88,10 +96,14 @@ class ChatContext:
     ) -> ReplyPlan:
         """Abstain on a question about the owner that no memory answers; quote the owner's sentences when
         `model` (the serving model's name; None: none) failed the capability check, unless the owner lets
-        it write (then with a warning); otherwise the model writes."""
+        it write (then with a warning); otherwise the model writes. Asked its name, a self whose model may
+        not write says the name the owner gave."""
+        quoting = model is not None and not capable and not grounding.use_failed_model
+        if quoting and asks_name(text) and (name := self._prompt_source.owner_name()):
+            return ReplyPlan(QUOTED, name_reply(name), [])
         if retrieved and should_abstain(text, prepared.best_similarity, grounding.min_relevance):
             return ReplyPlan(ABSTAINED, ABSTENTION, [])
-        if model is not None and not capable and not grounding.use_failed_model:
+        if quoting:
             candidates = prepared.cited
             if retrieved and asks_about_doings(text) and self._retriever is not None:
                 candidates = await self._retriever.newest(NEWEST_CANDIDATES)

@@ -13,6 +13,9 @@ class SystemPromptSource(Protocol):
     async def system_prompt(self) -> str:
         """The owner's identity in words for the model; empty until the pipeline has written one."""
 
+    def owner_name(self) -> str:
+        """The name the owner gave (`secondmectl init --name`); empty when none."""
+
 
 class IdentityPrompt:
     """The newest biographies and every active shade, read at each message (a few rows)."""
@@ -20,6 +23,9 @@ class IdentityPrompt:
     def __init__(self, identity: IdentityRepository, owner_name: Callable[[], str]) -> None:
         self._identity = identity
         self._owner_name = owner_name
+
+    def owner_name(self) -> str:
+        return self._owner_name().strip()
 
     async def system_prompt(self) -> str:
         biography = await self._identity.latest_biography("global")

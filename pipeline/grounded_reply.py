@@ -5,8 +5,9 @@ enough gets `ABSTENTION` instead of the model's imagination. With a model that f
 capability check, the reply is made of the owner's own sentences that best match the question (or,
 asked what the owner has been up to, the most representative sentence of each of their newest notes),
 each marked as quoted with its date ("On 2024-03-02 I wrote: “…”"; a saved web page is someone
-else's words: "On 2024-03-02 I saved a page that says: “…”"). Both are the owner's words or
-an honest "nothing", so chat, training and the eval share them from here.
+else's words: "On 2024-03-02 I saved a page that says: “…”"). Asked its name, such a self says
+the name the owner gave ("I'm Alex Morgan."). All are the owner's words or an honest "nothing", so
+chat, training and the eval share them from here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ _ABOUT_OWNER = re.compile(r"\b(you|your|yours|yourself|u|ur)\b", re.I)
 _DOINGS = re.compile(
     r"\b(up to|been doing|been busy|been working on|keeping busy|what'?s new|what is new|new with you"
     r"|how have you been|what'?s going on)\b",
+    re.I,
+)
+# "What's your name?": the one thing the self knows of its owner that is no memory, the name they gave.
+_NAME = re.compile(
+    r"\b(what'?s|what is|tell me) your (full |first )?name\b|\bwho are you\b|\bwhat (do|should|can) (i|we|people) "
+    r"call you\b|\bwhat are you called\b",
     re.I,
 )
 # Newest notes a reply about the owner's doings quotes from.
@@ -59,6 +66,16 @@ def about_owner(question: str) -> bool:
 def asks_about_doings(question: str) -> bool:
     """The message asks what the owner has been up to lately."""
     return _DOINGS.search(question) is not None
+
+
+def asks_name(question: str) -> bool:
+    """The message asks the self's (the owner's) name."""
+    return _NAME.search(question) is not None
+
+
+def name_reply(owner_name: str) -> str:
+    """The owner's name as they gave it, said in the first person."""
+    return f"I'm {owner_name}."
 
 
 def should_abstain(question: str, best_similarity: float, min_relevance: float) -> bool:

@@ -18,7 +18,15 @@ import numpy as np
 import pytest
 
 from secondme.pipeline.embeddings import Embedder
-from secondme.pipeline.grounded_reply import ABSTENTION, asks_about_doings, quoted_reply, recent_reply, should_abstain
+from secondme.pipeline.grounded_reply import (
+    ABSTENTION,
+    asks_about_doings,
+    asks_name,
+    name_reply,
+    quoted_reply,
+    recent_reply,
+    should_abstain,
+)
 from secondme.pipeline.grounding.names import shade_name
 from secondme.pipeline.grounding.person import to_second, to_third
 from secondme.pipeline.grounding.select import mmr
@@ -255,6 +263,8 @@ def test_asked_what_they_have_been_up_to_the_self_quotes_the_owners_newest_notes
     ]
     assert asks_about_doings("What have you been up to lately?") and asks_about_doings("what's new with you")
     assert not asks_about_doings("Who do you work for these days?")
+    assert asks_name("What's your name?") and asks_name("who are you?") and not asks_name("Who is your sister?")
+    assert name_reply("Alex Morgan") == "I'm Alex Morgan."
     assert not should_abstain("What have you been up to?", 0.0, 0.35) and should_abstain(
         "Where do you live?", 0.1, 0.35
     )
