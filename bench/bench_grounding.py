@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from harness import env_for, wait_healthy, wait_idle
+from harness import start_daemon, wait_idle
 
 from secondme.daemon.client import Client
 from secondme.daemon.client.evaluation import EvalRun
@@ -141,24 +138,13 @@ def main() -> int:
     args = parser.parse_args()
     persona = args.persona.resolve()
     questions = [q.__dict__ for q in load_eval_set(persona / "eval").questions]
-    root = Path(tempfile.mkdtemp(prefix="smg-", dir="/tmp"))
-    env = env_for(root)
-
-    def ctl(*argv: str) -> None:
-        command = [sys.executable, "-m", "secondme.daemon.cli.main", *argv]
-        subprocess.run(command, env=env, check=True, capture_output=True)
-
-    init = ["init", "--name", owner_name(questions)]
-    ctl(*(init if args.model == "default" else [*init, "--no-default-model"]))
-    ctl("config", "set", "network.enabled", "false")  # no mesh port to share with another daemon
-    log = (root / "secondmed.log").open("wb")
-    daemon = subprocess.Popen([sys.executable, "-m", "secondme.daemon.main"], env=env, stdout=log, stderr=log)
+    init = ["--name", owner_name(questions), *([] if args.model == "default" else ["--no-default-model"])]
+    # No mesh port to share with another daemon.
+    daemon = start_daemon(init_args=tuple(init), settings={"network.enabled": "false"}, log_level=None)
     try:
-        socket = root / "run" / "secondmed.sock"
-        wait_healthy(socket)
-        client = Client.connect(socket)
+        client = Client.connect(daemon.socket)
         if args.model == "tiny":
-            ctl("models", "import", str(tiny_model(root / "tiny")), "--name", "tiny", "--activate")
+            daemon.ctl("models", "import", str(tiny_model(daemon.root / "tiny")), "--name", "tiny", "--activate")
         started = time.perf_counter()
         paths = [str(persona / "notes"), *([str(persona / "media")] if args.media else [])]
         wait_job(client, client.memories.ingest(paths))
@@ -172,9 +158,7 @@ def main() -> int:
             compare(client, persona, f"{args.model} writing", write=True)
         client.close()
     finally:
-        daemon.terminate()
-        daemon.wait(60)
-        shutil.rmtree(root, ignore_errors=True)
+        daemon.stop()
     return 0
 
 

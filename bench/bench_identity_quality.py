@@ -20,14 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from harness import env_for, wait_healthy, wait_idle
+from harness import start_daemon, wait_idle
 
 from secondme.daemon.client import Client
 from secondme.daemon.memory_search import RetrievalSettings, Retriever
@@ -92,16 +89,9 @@ def main() -> int:
     parser.add_argument("persona", nargs="?", type=Path, default=PERSONA, help="persona folder (default: %(default)s)")
     args = parser.parse_args()
     persona = args.persona.resolve()
-    root = Path(tempfile.mkdtemp(prefix="smq-", dir="/tmp"))
-    env = env_for(root)
-    init = ["init", "--no-default-model"] if args.no_model else ["init"]
-    subprocess.run([sys.executable, "-m", "secondme.daemon.cli.main", *init], env=env, check=True, capture_output=True)
-    log = (root / "secondmed.log").open("wb")
-    daemon = subprocess.Popen([sys.executable, "-m", "secondme.daemon.main"], env=env, stdout=log, stderr=log)
+    daemon = start_daemon(init_args=("--no-default-model",) if args.no_model else (), log_level=None)
     try:
-        socket = root / "run" / "secondmed.sock"
-        wait_healthy(socket)
-        client = Client.connect(socket)
+        client = Client.connect(daemon.socket)
         started = time.perf_counter()
         client.jobs.wait(client.memories.ingest([str(persona / "notes"), str(persona / "media")]).id)
         wait_idle(client)
@@ -110,7 +100,7 @@ def main() -> int:
         sources = {m.source.rsplit("/", 1)[-1]: m.id for m in memories}
         questions = [json.loads(line) for line in (persona / "eval" / "questions.jsonl").read_text().splitlines()]
         with_evidence = [q for q in questions if any(name in sources for name in q["evidence"])]
-        scores = asyncio.run(recall(root / "data" / "secondme.db", with_evidence, sources, args.k))
+        scores = asyncio.run(recall(daemon.db, with_evidence, sources, args.k))
         print(f"memories: {len(memories)}; questions with evidence: {len(with_evidence)}")
         for name, value in scores.items():
             print(f"recall@{args.k} {name:<8} {value:.2f}")
@@ -121,9 +111,7 @@ def main() -> int:
             report_identity(client, FACTS if persona == PERSONA.resolve() else {})
         client.close()
     finally:
-        daemon.terminate()
-        daemon.wait(60)
-        shutil.rmtree(root, ignore_errors=True)
+        daemon.stop()
     return 0
 
 

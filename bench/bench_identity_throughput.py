@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import env_for, wait_healthy
+from harness import start_daemon
 
 from secondme.daemon.client import Client
 from secondme.daemon.client.jobs import Job
@@ -51,23 +49,15 @@ def _seconds(job: Job) -> float:
 
 def measure(checkout: Path, notes: list[Path], timeout: float) -> Measured:
     """Ingest `notes` into a fresh daemon run from `checkout` and time its identity update."""
-    python = checkout / ".venv" / "bin" / "python"
-    root = Path(tempfile.mkdtemp(prefix="smt-", dir="/tmp"))
-    env = env_for(root)
-    folder = root / "notes"
-    folder.mkdir()
-    for note in notes:
-        shutil.copy(note, folder / note.name)
-    for argv in (["init", "--name", "Owner"], ["config", "set", "network.enabled", "false"]):
-        command = [str(python), "-m", "secondme.daemon.cli.main", *argv]
-        subprocess.run(command, env=env, check=True, capture_output=True, cwd=checkout)
-    log = (root / "secondmed.log").open("wb")
-    command = [str(python), "-m", "secondme.daemon.main"]
-    daemon = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=checkout)
+    daemon = start_daemon(
+        init_args=("--name", "Owner"), settings={"network.enabled": "false"}, checkout=checkout, log_level=None
+    )
     try:
-        socket = root / "run" / "secondmed.sock"
-        wait_healthy(socket)
-        client = Client.connect(socket)
+        folder = daemon.root / "notes"
+        folder.mkdir()
+        for note in notes:
+            shutil.copy(note, folder / note.name)
+        client = Client.connect(daemon.socket)
         client.memories.ingest([folder])
         deadline = time.monotonic() + timeout
         while True:  # until the identity update has run and nothing is left to do
@@ -90,9 +80,7 @@ def measure(checkout: Path, notes: list[Path], timeout: float) -> Measured:
             report=identity[0].result_json[:400] if identity else "",
         )
     finally:
-        daemon.terminate()
-        daemon.wait(60)
-        shutil.rmtree(root, ignore_errors=True)
+        daemon.stop()
 
 
 def main() -> int:

@@ -25,10 +25,21 @@ from secondme.daemon.client.jobs import Job
 class BenchDaemon:
     root: Path
     process: subprocess.Popen[bytes]
+    # The interpreter (a checkout's .venv) and folder its secondmed and secondmectl run with.
+    python: str = sys.executable
+    cwd: Path | None = None
 
     @property
     def socket(self) -> Path:
         return self.root / "run" / "secondmed.sock"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "data" / "secondme.db"
+
+    def ctl(self, *argv: str) -> None:
+        """Run `secondmectl ARGV` against this daemon (its output captured; a failure raises)."""
+        _ctl(self.python, self.root, self.cwd, argv)
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -75,19 +86,38 @@ def wait_healthy(socket_path: Path, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing healthy on {socket_path} after {timeout}s")
 
 
-def start_daemon(config_text: str = "", init_args: tuple[str, ...] = ()) -> BenchDaemon:
+def _ctl(python: str, root: Path, cwd: Path | None, argv: tuple[str, ...] | list[str]) -> None:
+    command = [python, "-m", "secondme.daemon.cli.main", *argv]
+    subprocess.run(command, env=env_for(root), check=True, capture_output=True, cwd=cwd)
+
+
+def start_daemon(
+    config_text: str = "",
+    init_args: tuple[str, ...] = (),
+    settings: dict[str, str] | None = None,
+    checkout: Path | None = None,
+    log_level: str | None = "warning",
+) -> BenchDaemon:
+    """A fresh daemon in a folder of its own under /tmp, serving: `secondmectl init INIT_ARGS`, then
+    `config_text` as its whole config or `settings` set one by one (`config set KEY VALUE`), run by
+    `checkout`'s .venv (this checkout's interpreter by default) at `log_level` (None: the config's)."""
     root = Path(tempfile.mkdtemp(prefix="smb-", dir="/tmp"))
-    env = env_for(root)
-    init = [sys.executable, "-m", "secondme.daemon.cli.main", "init", *init_args]
-    subprocess.run(init, env=env, check=True, capture_output=True)
+    python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
+    _ctl(python, root, checkout, ["init", *init_args])
     if config_text:
         (root / "config.toml").write_text(config_text)
+    for key, value in (settings or {}).items():
+        _ctl(python, root, checkout, ["config", "set", key, value])
     log = (root / "secondmed.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "secondme.daemon.main", "--log-level", "warning"], env=env, stdout=log, stderr=log
-    )
-    daemon = BenchDaemon(root, process)
-    wait_healthy(daemon.socket)
+    command = [python, "-m", "secondme.daemon.main", *(["--log-level", log_level] if log_level else [])]
+    process = subprocess.Popen(command, env=env_for(root), stdout=log, stderr=log, cwd=checkout)
+    log.close()
+    daemon = BenchDaemon(root, process, python, checkout)
+    try:
+        wait_healthy(daemon.socket)
+    except BaseException:
+        daemon.stop()
+        raise
     return daemon
 
 
