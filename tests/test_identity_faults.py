@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import time
 
+import psutil
 import pytest
 from conftest import PERSONA
 from helpers import all_memories, ingest, result, wait_job
@@ -127,18 +128,28 @@ def test_a_daemon_killed_during_an_update_loses_only_the_unit_in_flight(start_da
     daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")
     notes = _copy(FIRST["bees"] + FIRST["pottery"] + FIRST["work"], tmp_path / "notes")
     wait_job(daemon.client, ingest(daemon.client, notes).id)
+    db = sqlite3.connect(daemon.data_dir / "secondme.db", timeout=60, isolation_level=None)
     deadline = time.monotonic() + 600
-    while True:  # until the update has stored a couple of insights and is writing the next
-        jobs = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity")).jobs
-        if jobs and jobs[0].progress.stage == "insights" and jobs[0].progress.done >= 2:
-            break
-        assert time.monotonic() < deadline and not (jobs and jobs[0].state == jobs_pb2.JOB_STATE_SUCCEEDED)
-        time.sleep(0.05)
-    interrupted, seen = jobs[0], {j.id for j in jobs}
-    daemon.kill()
-    db = sqlite3.connect(daemon.data_dir / "secondme.db")
     try:
+        while True:  # until the update has stored a couple of insights and is writing the next
+            # Each look holds the write lock, and the last one keeps it through the kill: the
+            # update cannot store another insight in between, however fast the machine writes them
+            # (a quiet one finished all nine between two polls of the job's progress).
+            db.execute("BEGIN IMMEDIATE")
+            stored = db.execute("SELECT COUNT(*) FROM memory_insights").fetchone()[0]
+            if stored >= 2:
+                break
+            db.execute("ROLLBACK")
+            assert time.monotonic() < deadline, "the identity update stored no insights"
+            time.sleep(0.005)
+        jobs = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="identity")).jobs
+        assert jobs[0].state == jobs_pb2.JOB_STATE_RUNNING
+        interrupted, seen = jobs[0], {j.id for j in jobs}
+        children = psutil.Process(daemon.process.pid).children(recursive=True)
+        daemon.kill()
+        psutil.wait_procs(children, timeout=60)  # the job child ends with its daemon, held by nothing
         rows = db.execute("SELECT status, summary FROM memory_insights").fetchall()
+        db.execute("ROLLBACK")
         assert rows and all(status in ("extracted", "short") and summary for status, summary in rows)
         assert db.execute("SELECT COUNT(*) FROM shades").fetchone()[0] == 0  # the kill came before clustering
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -142,9 +143,20 @@ def test_an_embed_job_killed_with_the_daemon_finishes_by_itself_and_status_shows
 def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path):
     make_notes(tmp_path / "cancel", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "cancel")
-    wait_progress(daemon.client, job.id, 1500)
+    wait_progress(daemon.client, job.id, 2000)
     children = _children(daemon.process.pid)
-    cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id), timeout=30).job
+    # The job and its parse workers stand still where they are (SIGSTOP), so the cancel lands
+    # mid-way however fast the machine ingests the 4,000 notes left (a quiet one took them all
+    # between the progress read and the cancel); SIGKILL ends a stopped process like any other.
+    frozen = [p for child in children for p in (child, *child.children(recursive=True))]
+    for process in frozen:
+        process.suspend()
+    try:
+        cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id), timeout=30).job
+    finally:
+        for process in frozen:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()
     assert cancelled.state == jobs_pb2.JOB_STATE_CANCELLED
     psutil.wait_procs(children, timeout=10)
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
