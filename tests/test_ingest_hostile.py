@@ -296,3 +296,21 @@ def test_kill_9_while_the_hostile_corpus_is_ingested_then_the_job_finishes_it_by
         summary["ingested"] == len(all_memories(daemon.client)) and summary["duplicate"] == 2
     )  # again.md, same-inode.md
     _every_file_as_it_must_be(daemon, folder, good, hostile, summary)
+
+
+def test_a_memory_larger_than_a_message_is_shown_whole(daemon, tmp_path):
+    # Before: `memories show` of a 12 MB text said "SERVER: Sent message larger than max (12000346 vs.
+    # 8388608)", and --chunks the same of 26 MB.
+    line = "tide harbour bread ferry garden letter walk kiln glaze hive train map.\n"
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "journal.txt").write_text("The first line.\n" + line * (12_000_000 // len(line)) + "The end.\n")
+    wait_job(daemon.client, ingest(daemon.client, tmp_path / "n").id)
+    (memory,) = all_memories(daemon.client)
+    page = daemon.client.memory.GetMemory(memory_pb2.GetMemoryRequest(memory_id=memory.id, include_text=True))
+    assert len(page.text) == 1_000_000 < page.text_length  # one page of it
+    shown = json.loads(daemon.ctl("memories", "show", memory.id, "--chunks", "--json").stdout)
+    assert len(shown["text"]) == shown["text_length"] == page.text_length
+    assert shown["text"].startswith("The first line.") and shown["text"].endswith("The end.")
+    assert [c["index"] for c in shown["chunks"]] == list(range(memory.chunk_count))
+    assert shown["chunks"][-1]["end_char"] == len(shown["text"])
+    assert daemon.ctl("memories", "show", memory.id).stdout.rstrip().endswith("The end.")

@@ -37,6 +37,10 @@ _PARSE_STATUS = {
 }
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _MEMORY_IDS = "`secondmectl memories list` shows them"
+# A GetMemory response holds at most this much of a memory's text and of its chunks (a message
+# carries 8 MiB; a text of 50 MB is read in pages).
+TEXT_PAGE_CHARS = 1_000_000
+CHUNK_PAGE_BYTES = 4 << 20
 
 
 def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
@@ -183,19 +187,24 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
                     keywords=insight.keywords, error=insight.error, model=insight.model,
                 )
             )  # fmt: skip
+        if request.text_offset < 0 or request.chunk_offset < 0:
+            raise InvalidArgument("text_offset and chunk_offset count from 0")
         if request.include_text:
-            response.text = await self._repo.text(record.id)
+            text = await self._repo.text(record.id)
+            response.text = text[request.text_offset : request.text_offset + TEXT_PAGE_CHARS]
+            response.text_length = len(text)
         if request.include_chunks:
-            response.chunks.extend(
-                memory_pb2.Chunk(
-                    index=c.index,
-                    text=c.text,
-                    token_count=c.token_count,
-                    start_char=c.start_char,
-                    end_char=c.end_char,
-                )
-                for c in await self._repo.chunks(record.id)
-            )
+            size = 0
+            for c in (await self._repo.chunks(record.id))[request.chunk_offset :]:
+                size += len(c.text.encode()) + 32
+                if response.chunks and size > CHUNK_PAGE_BYTES:
+                    break  # the rest on the next page
+                response.chunks.append(
+                    memory_pb2.Chunk(
+                        index=c.index, text=c.text, token_count=c.token_count, start_char=c.start_char,
+                        end_char=c.end_char,
+                    )
+                )  # fmt: skip
         return response
 
     @grpc_errors

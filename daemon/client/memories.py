@@ -71,6 +71,8 @@ class MemoryDetail:
     text: str
     chunks: list[Chunk]
     insight: MemoryInsight | None
+    # The text's length in characters (`get` reads all of it, page by page).
+    text_length: int
 
 
 class MemoryCalls:
@@ -118,8 +120,26 @@ class MemoryCalls:
                 return found
 
     def get(self, memory_id: str, text: bool = False, chunks: bool = False) -> MemoryDetail:
+        """A memory, with all of its text and chunks when asked (a long one is read in pages)."""
         request = memory_pb2.GetMemoryRequest(memory_id=memory_id, include_text=text, include_chunks=chunks)
         detail = from_message(MemoryDetail, self._wire.call(self._wire.memory.GetMemory, request))
+        parts = [detail.text]
+        read = len(detail.text)
+        while text and read < detail.text_length:
+            request = memory_pb2.GetMemoryRequest(memory_id=detail.memory.id, include_text=True, text_offset=read)
+            page = self._wire.call(self._wire.memory.GetMemory, request).text
+            if not page:
+                break  # the memory changed meanwhile: what was read is what there is
+            parts.append(page)
+            read += len(page)
+        detail.text = "".join(parts)
+        while chunks and len(detail.chunks) < detail.memory.chunk_count:
+            offset = len(detail.chunks)
+            request = memory_pb2.GetMemoryRequest(memory_id=detail.memory.id, include_chunks=True, chunk_offset=offset)
+            page = self._wire.call(self._wire.memory.GetMemory, request).chunks
+            if not page:
+                break
+            detail.chunks.extend(from_message(Chunk, c) for c in page)
         if detail.insight is not None and not detail.insight.status:
             detail.insight = None
         return detail

@@ -176,26 +176,32 @@ class ListMemoriesResponse(_message.Message):
     def __init__(self, memories: _Optional[_Iterable[_Union[Memory, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_count: _Optional[int] = ...) -> None: ...
 
 class GetMemoryRequest(_message.Message):
-    __slots__ = ("memory_id", "include_text", "include_chunks")
+    __slots__ = ("memory_id", "include_text", "include_chunks", "text_offset", "chunk_offset")
     MEMORY_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_TEXT_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_OFFSET_FIELD_NUMBER: _ClassVar[int]
     memory_id: str
     include_text: bool
     include_chunks: bool
-    def __init__(self, memory_id: _Optional[str] = ..., include_text: _Optional[bool] = ..., include_chunks: _Optional[bool] = ...) -> None: ...
+    text_offset: int
+    chunk_offset: int
+    def __init__(self, memory_id: _Optional[str] = ..., include_text: _Optional[bool] = ..., include_chunks: _Optional[bool] = ..., text_offset: _Optional[int] = ..., chunk_offset: _Optional[int] = ...) -> None: ...
 
 class GetMemoryResponse(_message.Message):
-    __slots__ = ("memory", "text", "chunks", "insight")
+    __slots__ = ("memory", "text", "chunks", "insight", "text_length")
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
     INSIGHT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     memory: Memory
     text: str
     chunks: _containers.RepeatedCompositeFieldContainer[Chunk]
     insight: MemoryInsight
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ..., text: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[Chunk, _Mapping]]] = ..., insight: _Optional[_Union[MemoryInsight, _Mapping]] = ...) -> None: ...
+    text_length: int
+    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ..., text: _Optional[str] = ..., chunks: _Optional[_Iterable[_Union[Chunk, _Mapping]]] = ..., insight: _Optional[_Union[MemoryInsight, _Mapping]] = ..., text_length: _Optional[int] = ...) -> None: ...
 
 class DeleteMemoryRequest(_message.Message):
     __slots__ = ("memory_id",)
