@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import trio
+from google.protobuf.message import Message
 from libp2p.abc import INetConn, INetStream, INetwork, INotifee
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
@@ -21,7 +22,7 @@ from libp2p.peer.peerinfo import info_from_p2p_addr
 from secondme.network.dht import run_dht
 from secondme.network.dialing import Backoff, DialPacer
 from secondme.network.errors import FrameError, InvalidAddress, MeshError, PeerUnreachable, RemoteRefused
-from secondme.network.framing import FramedStream
+from secondme.network.framing import FramedStream, M
 from secondme.network.host import build_host, key_pair_from_seed, parse_multiaddrs
 from secondme.network.limits import Guard
 from secondme.network.mdns import MdnsDiscovery
@@ -269,23 +270,25 @@ class MeshNode:
     # record of it. The node keeps nothing about a peer once its last connection closes.
 
     async def fetch_card(self, peer: str, grant: bytes = b"", addresses: Sequence[str] = ()) -> wire_pb2.Card:
-        framed, stream = await self._open(peer, CARD_PROTOCOL, addresses)
-        try:
-            await framed.write(wire_pb2.CardRequest(grant=grant))
-            return await framed.read(wire_pb2.Card)
-        except EOFError:
-            raise PeerUnreachable(f"{peer} closed the card stream without a card") from None
-        finally:
-            with contextlib.suppress(Exception):
-                await stream.close()
+        request = wire_pb2.CardRequest(grant=grant)
+        return await self._ask(peer, CARD_PROTOCOL, addresses, request, wire_pb2.Card, "the card stream without a card")
 
     async def send_grant(self, peer: str, envelope: bytes, addresses: Sequence[str] = ()) -> wire_pb2.GrantReceipt:
-        framed, stream = await self._open(peer, GRANT_PROTOCOL, addresses)
+        delivery = wire_pb2.GrantDelivery(envelope=envelope)
+        closed = "the grant stream without a receipt"
+        return await self._ask(peer, GRANT_PROTOCOL, addresses, delivery, wire_pb2.GrantReceipt, closed)
+
+    async def _ask(
+        self, peer: str, protocol: str, addresses: Sequence[str], request: Message, answer: type[M], closed: str
+    ) -> M:
+        """One request and its answer on a stream of its own, closed after; a peer that closes the
+        stream first is unreachable ('PEER closed `closed`')."""
+        framed, stream = await self._open(peer, protocol, addresses)
         try:
-            await framed.write(wire_pb2.GrantDelivery(envelope=envelope))
-            return await framed.read(wire_pb2.GrantReceipt)
+            await framed.write(request)
+            return await framed.read(answer)
         except EOFError:
-            raise PeerUnreachable(f"{peer} closed the grant stream without a receipt") from None
+            raise PeerUnreachable(f"{peer} closed {closed}") from None
         finally:
             with contextlib.suppress(Exception):
                 await stream.close()
