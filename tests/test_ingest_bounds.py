@@ -5,6 +5,7 @@ real daemon in test_ingest_hostile.py."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import time
@@ -15,6 +16,7 @@ from fixtures.hostile_corpus import (
     alias_bomb_note,
     blank_pages_pdf,
     inflating_pdf,
+    long_alias_note,
     nested_html,
     pixel_bomb_png,
     text_pdf,
@@ -137,6 +139,15 @@ def test_a_billion_laughs_in_front_matter_is_refused_at_once_and_the_note_kept()
     assert "The body after the bomb." in doc.text and "front_matter" not in doc.metadata
     tame = MarkdownParser().parse(b"---\na: &x [1, 2]\nb: *x\ntitle: Tame\n---\nbody\n", None)
     assert tame.status is ParseStatus.OK and tame.metadata["front_matter"]["b"] == [1, 2]
+
+
+def test_a_long_value_repeated_by_aliases_is_refused_and_the_note_kept():
+    # Before: this 42 KB note became 54 MB of metadata (within the value and byte bounds), more than a
+    # message carries: a page of `memories list` holding it could not be sent.
+    doc = MarkdownParser().parse(long_alias_note(), None)
+    assert doc.status is ParseStatus.PARTIAL and "more than 256 KB of values" in doc.status_detail
+    assert "The body after the long laughs." in doc.text and "front_matter" not in doc.metadata
+    assert len(json.dumps(doc.metadata)) < 10_000
 
 
 def test_front_matter_that_is_not_yaml_is_kept_as_text_and_said_so():

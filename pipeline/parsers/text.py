@@ -28,6 +28,9 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 MAX_FRONT_MATTER_VALUES = 10_000
 MAX_FRONT_MATTER_DEPTH = 50
+# What the values may add up to once aliases are expanded: a long value repeated by thousands of
+# aliases fits the byte and value bounds above and would still be megabytes of metadata.
+MAX_FRONT_MATTER_CHARS = 4 * MAX_FRONT_MATTER_BYTES
 
 
 class FrontMatterRefused(IngestError):
@@ -72,17 +75,25 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _check_expansion(value: Any) -> None:
-    """Refuse YAML whose aliases expand past MAX_FRONT_MATTER_VALUES values or MAX_FRONT_MATTER_DEPTH levels.
+    """Refuse YAML whose aliases expand past MAX_FRONT_MATTER_VALUES values, MAX_FRONT_MATTER_CHARS
+    characters of values or MAX_FRONT_MATTER_DEPTH levels.
 
     PyYAML builds an aliased value once and shares it, so loading stays cheap; it is every later walk
     over the result (to JSON, to the store) that would visit each alias again. This walk counts the
     same visits, and stops at the bound.
     """
-    budget = MAX_FRONT_MATTER_VALUES
+    budget, chars = MAX_FRONT_MATTER_VALUES, MAX_FRONT_MATTER_CHARS
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         budget -= 1
+        if isinstance(item, str | bytes):
+            chars -= len(item)
+            if chars < 0:
+                raise FrontMatterRefused(
+                    f"the front matter expands to more than {MAX_FRONT_MATTER_CHARS // 1024} KB of values "
+                    "(YAML aliases repeating a long value); it was kept as text, not read"
+                )
         if budget < 0:
             raise FrontMatterRefused(
                 f"the front matter expands to more than {MAX_FRONT_MATTER_VALUES:,} values "
