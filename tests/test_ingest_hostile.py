@@ -314,3 +314,17 @@ def test_a_memory_larger_than_a_message_is_shown_whole(daemon, tmp_path):
     assert [c["index"] for c in shown["chunks"]] == list(range(memory.chunk_count))
     assert shown["chunks"][-1]["end_char"] == len(shown["text"])
     assert daemon.ctl("memories", "show", memory.id).stdout.rstrip().endswith("The end.")
+
+
+def test_memories_with_long_front_matter_are_listed_in_pages_that_fit_a_message(daemon, tmp_path):
+    # Before: 150 notes with 60 KB of front matter each (under the 64 KB it may have) made the first
+    # page of ListMemories 9 MB, and `memories list` failed for every memory.
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for i in range(150):
+        (folder / f"{i:03d}.md").write_text(f"---\nabout: {'x' * 60_000}{i}\n---\n# Note {i}\n\nBody {i}.\n")
+    wait_job(daemon.client, ingest(daemon.client, folder).id)
+    first = daemon.client.memory.ListMemories(memory_pb2.ListMemoriesRequest(page_size=500))
+    assert 0 < len(first.memories) < 150 and first.next_page_token and first.total_count == 150
+    listed = json.loads(daemon.ctl("memories", "list", "--json").stdout)
+    assert sorted(m["title"] for m in listed) == sorted(f"Note {i}" for i in range(150))

@@ -45,9 +45,11 @@ def page_window(page_size: int, page_token: str) -> tuple[int, int]:
     return limit, offset
 
 
-def next_page_token(offset: int, returned: int, limit: int, total: int | None = None) -> str:
+def next_page_token(offset: int, returned: int, limit: int, total: int | None = None, cut_short: bool = False) -> str:
+    """The token of the page after this one ("" for none). `cut_short`: the page ended before `limit`
+    because the message was full, not because nothing follows."""
     following = offset + returned
-    if returned < limit or (total is not None and following >= total):
+    if (returned < limit and not cut_short) or (total is not None and following >= total):
         return ""
     return base64.urlsafe_b64encode(json.dumps({"offset": following}).encode()).decode()
 

@@ -41,6 +41,8 @@ _MEMORY_IDS = "`secondmectl memories list` shows them"
 # carries 8 MiB; a text of 50 MB is read in pages).
 TEXT_PAGE_CHARS = 1_000_000
 CHUNK_PAGE_BYTES = 4 << 20
+# A page of ListMemories ends early rather than pass this many bytes.
+LIST_PAGE_BYTES = 4 << 20
 
 
 def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
@@ -169,9 +171,16 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
             created_before=from_timestamp(request.created_before, request.HasField("created_before")),
         )
         records, total = await self._repo.list(filters, limit, offset)
+        memories, size = [], 0
+        for record in records:
+            memory = memory_to_pb(record)
+            size += memory.ByteSize()
+            if memories and size > LIST_PAGE_BYTES:
+                break  # a message is full (long front matter in the metadata): the rest on the next page
+            memories.append(memory)
         return memory_pb2.ListMemoriesResponse(
-            memories=[memory_to_pb(r) for r in records],
-            next_page_token=next_page_token(offset, len(records), limit, total),
+            memories=memories,
+            next_page_token=next_page_token(offset, len(memories), limit, total, len(memories) < len(records)),
             total_count=total,
         )
 
