@@ -328,3 +328,20 @@ def test_memories_with_long_front_matter_are_listed_in_pages_that_fit_a_message(
     assert 0 < len(first.memories) < 150 and first.next_page_token and first.total_count == 150
     listed = json.loads(daemon.ctl("memories", "list", "--json").stdout)
     assert sorted(m["title"] for m in listed) == sorted(f"Note {i}" for i in range(150))
+
+
+def test_jobs_whose_results_list_thousands_of_files_are_listed_in_pages_that_fit_a_message(daemon, tmp_path):
+    # Three ingests that each name 2,000 refused files with 255-byte names that are not UTF-8: some
+    # 3 MB of result each, 9 MB in one page of ListJobs.
+    folder = tmp_path / "refused"
+    folder.mkdir()
+    for i in range(2000):
+        with open(os.path.join(os.fsencode(folder), b"\xff" * 248 + b"%04d.md" % i), "wb") as handle:
+            handle.write(b"\x00binary")
+    jobs = [wait_job(daemon.client, ingest(daemon.client, folder).id) for _ in range(3)]
+    assert all(result(j)["skipped"] == 2000 and len(j.result_json) > 2_900_000 for j in jobs)
+    first = daemon.client.jobs.ListJobs(jobs_pb2.ListJobsRequest(kind="ingest"))
+    assert 0 < len(first.jobs) < 3 and first.next_page_token
+    listed = json.loads(daemon.ctl("jobs", "list", "--json").stdout)
+    assert [j["id"] for j in listed] == [j.id for j in reversed(jobs)]
+    assert len(daemon.ctl("jobs", "list").stdout.splitlines()) >= 3

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from secondme.daemon.api.errors import InvalidArgument
@@ -43,6 +46,25 @@ def page_window(page_size: int, page_token: str) -> tuple[int, int]:
     if offset < 0:
         raise InvalidArgument("page_token is not one this daemon issued; start again without it")
     return limit, offset
+
+
+M = TypeVar("M", bound=Message)
+
+# A page of a listing ends early, with a token for the rest, rather than pass this many bytes (a
+# message carries 8 MiB; one job's result or one memory's metadata can be megabytes).
+PAGE_BYTES = 4 << 20
+
+
+def fit_page(messages: Iterable[M]) -> tuple[list[M], bool]:
+    """As many of `messages` as fit a page (at least one), and whether some were left for the next."""
+    kept: list[M] = []
+    size = 0
+    for message in messages:
+        size += message.ByteSize()
+        if kept and size > PAGE_BYTES:
+            return kept, True
+        kept.append(message)
+    return kept, False
 
 
 def next_page_token(offset: int, returned: int, limit: int, total: int | None = None, cut_short: bool = False) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from secondme.daemon.api.convert import (
+    fit_page,
     job_state_from_pb,
     job_to_pb,
     next_page_token,
@@ -32,9 +33,11 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
         limit, offset = page_window(request.page_size, request.page_token)
         states = [job_state_from_pb(s) for s in request.states]
-        jobs = await self._repo.list(states, request.kind, limit, offset)
+        records = await self._repo.list(states, request.kind, limit, offset)
+        # A page fits a message however long the jobs' results are (an ingest lists up to 3 MB of files).
+        jobs, cut_short = fit_page(job_to_pb(j) for j in records)
         return jobs_pb2.ListJobsResponse(
-            jobs=[job_to_pb(j) for j in jobs], next_page_token=next_page_token(offset, len(jobs), limit)
+            jobs=jobs, next_page_token=next_page_token(offset, len(jobs), limit, cut_short=cut_short)
         )
 
     @grpc_errors

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import grpc
 
-from secondme.daemon.api.convert import from_timestamp, job_to_pb, next_page_token, page_window, to_timestamp
+from secondme.daemon.api.convert import (
+    fit_page,
+    from_timestamp,
+    job_to_pb,
+    next_page_token,
+    page_window,
+    to_timestamp,
+)
 from secondme.daemon.api.errors import InvalidArgument, grpc_errors, required
 from secondme.daemon.jobs import JobManager
 from secondme.daemon.store.memories import MemoryFilter, MemoryRecord, MemoryRepository
@@ -41,8 +48,6 @@ _MEMORY_IDS = "`secondmectl memories list` shows them"
 # carries 8 MiB; a text of 50 MB is read in pages).
 TEXT_PAGE_CHARS = 1_000_000
 CHUNK_PAGE_BYTES = 4 << 20
-# A page of ListMemories ends early rather than pass this many bytes.
-LIST_PAGE_BYTES = 4 << 20
 
 
 def memory_to_pb(record: MemoryRecord) -> memory_pb2.Memory:
@@ -171,16 +176,11 @@ class MemoryServicer(memory_pb2_grpc.MemoryServiceServicer):
             created_before=from_timestamp(request.created_before, request.HasField("created_before")),
         )
         records, total = await self._repo.list(filters, limit, offset)
-        memories, size = [], 0
-        for record in records:
-            memory = memory_to_pb(record)
-            size += memory.ByteSize()
-            if memories and size > LIST_PAGE_BYTES:
-                break  # a message is full (long front matter in the metadata): the rest on the next page
-            memories.append(memory)
+        # A page fits a message however long the memories' metadata (front matter) is.
+        memories, cut_short = fit_page(memory_to_pb(r) for r in records)
         return memory_pb2.ListMemoriesResponse(
             memories=memories,
-            next_page_token=next_page_token(offset, len(memories), limit, total, len(memories) < len(records)),
+            next_page_token=next_page_token(offset, len(memories), limit, total, cut_short),
             total_count=total,
         )
 

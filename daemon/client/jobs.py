@@ -66,10 +66,21 @@ class JobCalls:
         self._wire = wire
 
     def list(self, states: Sequence[str] = (), kind: str = "", limit: int = 0) -> list[Job]:
-        request = jobs_pb2.ListJobsRequest(
-            states=[enum_number(jobs_pb2.JobState.DESCRIPTOR, s, "state") for s in states], kind=kind, page_size=limit
-        )
-        return [from_message(Job, j) for j in self._wire.call(self._wire.jobs.ListJobs, request).jobs]
+        """The newest `limit` jobs (50 when 0), read in as many pages as their results take."""
+        limit = limit or 50
+        numbers = [enum_number(jobs_pb2.JobState.DESCRIPTOR, s, "state") for s in states]
+        found: list[Job] = []
+        token = ""
+        while len(found) < limit:
+            request = jobs_pb2.ListJobsRequest(
+                states=numbers, kind=kind, page_size=limit - len(found), page_token=token
+            )
+            response = self._wire.call(self._wire.jobs.ListJobs, request)
+            found.extend(from_message(Job, j) for j in response.jobs)
+            token = response.next_page_token
+            if not token:
+                break
+        return found
 
     def get(self, job_id: str) -> Job:
         return from_message(Job, self._wire.call(self._wire.jobs.GetJob, jobs_pb2.GetJobRequest(job_id=job_id)).job)
