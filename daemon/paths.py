@@ -24,6 +24,8 @@ NODE_KEY_FILENAME = "node.key"
 # The node key's file's earlier name: a data dir that has only this one keeps using it.
 LEGACY_NODE_KEY_FILENAME = "identity.key"
 LOCK_FILENAME = "secondmed.lock"
+# Where streamed uploads wait for their ingest: the one part of the data dir an ingest reads.
+UPLOADS_DIRNAME = "uploads"
 
 
 def default_config_path() -> Path:
@@ -84,7 +86,7 @@ class Paths:
 
     @property
     def uploads(self) -> Path:
-        return self.data_dir / "uploads"
+        return self.data_dir / UPLOADS_DIRNAME
 
     @property
     def models(self) -> Path:

@@ -345,3 +345,22 @@ def test_jobs_whose_results_list_thousands_of_files_are_listed_in_pages_that_fit
     listed = json.loads(daemon.ctl("jobs", "list", "--json").stdout)
     assert [j["id"] for j in listed] == [j.id for j in reversed(jobs)]
     assert len(daemon.ctl("jobs", "list").stdout.splitlines()) >= 3
+
+
+def test_the_daemons_own_data_is_never_ingested_whatever_names_it(daemon, tmp_path):
+    # Its node key is a private key in PEM text: as a memory, chat (and peers) could quote it.
+    make_notes(tmp_path / "notes", 2)
+    wait_job(daemon.client, ingest(daemon.client, tmp_path / "notes").id)
+    key = daemon.data_dir / "node.key"
+    assert b"PRIVATE KEY" in key.read_bytes()
+    (tmp_path / "notes" / "key.md").symlink_to(key)
+    out = daemon.ctl(
+        "ingest", "--json", "--follow-external-links", str(daemon.data_dir), str(key), str(tmp_path / "notes")
+    )
+    (job,) = json.loads(out.stdout)["jobs"]
+    listed = {p["path"]: p["reason"] for p in job["result"]["problems"]}
+    inside = [p for p in daemon.data_dir.iterdir() if not p.name.startswith(".") and p.name != "uploads"]
+    assert daemon.data_dir / "secondme.db" in inside
+    for named in (key, tmp_path / "notes" / "key.md", *inside):
+        assert "secondme's own data" in listed[str(named)], (named, listed)
+    assert job["result"]["ingested"] == 0 and len(all_memories(daemon.client)) == 2

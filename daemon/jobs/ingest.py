@@ -14,6 +14,7 @@ from typing import Any
 from secondme.daemon.config import section_from
 from secondme.daemon.jobs.context import JobContext
 from secondme.daemon.models.whisper import WHISPER_FILENAME
+from secondme.daemon.paths import UPLOADS_DIRNAME
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.pipeline.ingest import IngestOptions, ingest_paths
@@ -34,7 +35,13 @@ def options_for(ctx: JobContext, params: dict[str, Any]) -> IngestOptions:
         source_label=str(params.get("source_label", "")),
         follow_external_links=bool(params.get("follow_external_links", False)),
         whisper_checkpoint=str(whisper) if whisper.is_file() else "",
+        private=_private(ctx.data_dir),
     )
+
+
+def _private(data_dir: Path) -> list[str]:
+    """All of the data dir but the uploads an owner streamed in (an upload is ingested from there)."""
+    return [str(p) for p in data_dir.iterdir() if p.name != UPLOADS_DIRNAME] if data_dir.is_dir() else []
 
 
 def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:

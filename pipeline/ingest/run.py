@@ -118,6 +118,9 @@ class IngestOptions(IngestSettings):
     follow_external_links: bool = False
     # The owner's imported Whisper checkpoint ("" for none: the packaged speech model is used).
     whisper_checkpoint: str = ""
+    # Files and folders never read, whatever names them: the daemon's own data (its node key is a
+    # private key in PEM text, its originals copies of what is stored).
+    private: list[str] = field(default_factory=list)
 
     @property
     def parsers(self) -> ParserSettings:
@@ -318,7 +321,8 @@ def ingest_paths(
     report = progress or (lambda *_: None)
     summary = IngestSummary()
     candidates = []
-    for candidate in walk_paths(paths, options.include, options.exclude, options.follow_external_links):
+    walked = walk_paths(paths, options.include, options.exclude, options.follow_external_links, options.private)
+    for candidate in walked:
         candidates.append(candidate)
         if len(candidates) % 1000 == 0:
             report("scan", len(candidates), 0, f"found {len(candidates)} files")

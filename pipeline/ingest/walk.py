@@ -59,17 +59,35 @@ def _not_a_file(mode: int) -> str:
     return f"{what}, not a file; skipped without opening it"
 
 
+PRIVATE_REASON = "secondme's own data (its database, originals, models or node key): never ingested"
+
+
+def _under(real: str, roots: list[str]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
 class _Walk:
-    def __init__(self, roots: list[str], include: list[str], exclude: list[str], follow_external: bool) -> None:
+    def __init__(
+        self,
+        roots: list[str],
+        include: list[str],
+        exclude: list[str],
+        follow_external: bool,
+        private: list[str] | None = None,
+    ) -> None:
         self.roots = roots
         self.include = include
         self.exclude = exclude
         self.follow_external = follow_external
+        self.private = private or []
         self.folders: set[tuple[int, int]] = set()
         self.files: dict[tuple[int, int], Path] = {}
 
     def inside(self, real: str) -> bool:
-        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.roots)
+        return _under(real, self.roots)
+
+    def is_private(self, real: Path | str) -> bool:
+        return bool(self.private) and _under(str(real), self.private)
 
     def follow(self, link: Path) -> tuple[str, os.stat_result] | str:
         """The link's real target and its stat, or why it is not followed."""
@@ -132,7 +150,9 @@ class _Walk:
     def entry(
         self, path: Path, real: Path, info: os.stat_result, root: Path, folders: list[tuple[Path, Path]]
     ) -> Iterator[Candidate]:
-        if stat.S_ISDIR(info.st_mode):
+        if self.is_private(real):
+            yield Candidate(path, problem=PRIVATE_REASON)
+        elif stat.S_ISDIR(info.st_mode):
             key = (info.st_dev, info.st_ino)
             if key in self.folders:
                 yield Candidate(path, problem="a symlink loop: a link to a folder already walked")
@@ -152,11 +172,19 @@ def walk_paths(
     include: list[str] | None = None,
     exclude: list[str] | None = None,
     follow_external: bool = False,
+    private: list[str] | None = None,
 ) -> Iterator[Candidate]:
-    """Every file under `paths`; a path named directly is followed even when it is a link (it was named)."""
-    walk = _Walk([os.path.realpath(p) for p in paths], list(include or []), list(exclude or []), follow_external)
+    """Every file under `paths`; a path named directly is followed even when it is a link (it was named).
+
+    Nothing under `private` (the daemon's own data) is ever read, whatever names it."""
+    roots = [os.path.realpath(p) for p in paths]
+    private_roots = [os.path.realpath(p) for p in private or []]
+    walk = _Walk(roots, list(include or []), list(exclude or []), follow_external, private_roots)
     for path in paths:
         real = Path(os.path.realpath(path))
+        if walk.is_private(real):
+            yield Candidate(path, problem=PRIVATE_REASON)
+            continue
         try:
             info = os.stat(real)
         except OSError as exc:
