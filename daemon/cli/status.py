@@ -11,6 +11,7 @@ from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit
 from secondme.daemon.client import DaemonUnavailable
 from secondme.daemon.client.daemon import DaemonStatus
+from secondme.daemon.store.db import StoreError
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -56,17 +57,20 @@ def status(ctx: CliContext) -> int:
 
 
 def version(ctx: CliContext) -> int:
-    daemon_version = ""
+    daemon_version, problem = "", ""
     try:
         daemon_version = ctx.client().daemon.status(timeout=5).version
     except DaemonUnavailable:
         daemon_version = ""
+    except StoreError as exc:  # the daemon is down because of its database: the client's version still
+        problem = exc.message
 
     def human() -> None:
         console.print(f"secondmectl {__version__}", highlight=False)
-        console.print(f"secondmed   {daemon_version or '(not running)'}", highlight=False)
+        down = f"(not running: {problem})" if problem else "(not running)"
+        console.print(f"secondmed   {daemon_version or down}", highlight=False, markup=False, soft_wrap=True)
 
-    emit(ctx.json, {"client": __version__, "daemon": daemon_version or None}, human)
+    emit(ctx.json, {"client": __version__, "daemon": daemon_version or None, "problem": problem or None}, human)
     return 0
 
 
