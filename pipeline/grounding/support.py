@@ -79,10 +79,12 @@ def content_words(text: str, owner_name: str = "") -> set[str]:
     """The words that carry a sentence's meaning, lightly stemmed; the owner's name and pronouns left out."""
     owner = {w.lower() for w in words(owner_name)}
     stop = _stop_words()
+    # A stop word stays one once stemmed: the third person's "owns" is the first person's "own".
     return {
-        _stem(w)
+        stem
         for w in words(text)
         if (plain := w.lower().replace("’", "'").removesuffix("'s")) not in stop
+        and (stem := _stem(w)) not in stop
         and plain not in _OWNER_WORDS
         and plain not in owner
         and len(w) > 1
