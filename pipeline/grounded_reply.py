@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from secondme.pipeline.grounding.select import centrality, mmr
-from secondme.pipeline.grounding.sentences import SAVED_SOURCES, owner_sentences
+from secondme.pipeline.grounding.sentences import SAVED_SOURCES, is_instruction, owner_sentences, standalone
 
 ABSTENTION = "I have nothing on that in my memories."
 QUOTED_SENTENCES = 2
@@ -118,7 +118,8 @@ def recent_reply(
     memories: Sequence[QuotableMemory], embed: Callable[[Sequence[str]], np.ndarray], count: int = RECENT_QUOTED
 ) -> tuple[str, list[str]]:
     """(reply, memory ids quoted): the most representative first-person sentence of each of the `count`
-    newest of the owner's own notes (saved pages are someone else's words), oldest first.
+    newest of the owner's own notes (saved pages are someone else's words; a note of to-dos has no
+    sentence of what they did), oldest first.
 
     Returns the abstention and no ids when none of them holds a sentence of the owner's.
     """
@@ -128,6 +129,8 @@ def recent_reply(
             continue
         sentences = owner_sentences(memory.memory_id, memory.text)
         sentences = [s for s in sentences if s.first_person] or sentences
+        # What they did, not what they mean to do: a note of to-dos or resolutions says nothing of it.
+        sentences = [s for s in sentences if standalone(s.text) and not is_instruction(s.text)]
         if not sentences:
             continue
         vectors = np.asarray(embed([s.text for s in sentences]), dtype=np.float64)

@@ -260,6 +260,7 @@ def test_asked_what_they_have_been_up_to_the_self_quotes_the_owners_newest_notes
             "new", "Bread again. I finally got an open crumb on my sourdough loaf.", created_at=datetime(2025, 1, 4)
         ),
         _Retrieved("mid", "We took the night ferry and I slept on the floor.", created_at=datetime(2024, 5, 18)),
+        _Retrieved("plans", "Call my sister on Sundays.\nWrite down my test plans.", created_at=datetime(2025, 1, 5)),
     ]
     assert asks_about_doings("What have you been up to lately?") and asks_about_doings("what's new with you")
     assert not asks_about_doings("Who do you work for these days?")
