@@ -90,6 +90,7 @@ def test_a_past_or_future_self_keeps_a_name_and_a_list_is_not_a_diary_sentence()
         ("But I understand now why Sam goes on about it.", False),
         ("Present: Marcus, me, Jess (hardware), Olu (shore software), Kate (ops).", False),
         ("Dev, me, two people from the council.", False),
+        ("Might be the push I needed to finally try lead climbing.", False),
         ("This year I want to run a marathon.", True),
         ("Confession: I stopped baking sourdough in the autumn.", True),
         ("Things I'll miss: being next to the sea, Dartmoor at the weekend, learning to sail properly.", True),

@@ -7,9 +7,10 @@ heading, which the page's parser leaves as a plain line above its paragraph). Fr
 than `MIN_WORDS` words ("Onwards. — A.") and run-ons of more than `MAX_WORDS` say too little or too
 much to stand alone as a statement about the owner. `standalone` says whether a sentence still
 reads right on its own, away from the ones around it: one that opens by pointing back ("She thinks
-so", "That person is usually me", "But I understand now") or is a label over a list of names
-("Present: Marcus, me, Jess (hardware)") does not; `is_instruction` finds a to-do item or an order
-("Carry the ring in my chalk bag"), which says what to do, not what the owner did.
+so", "That person is usually me", "But I understand now", "Might be the push I needed") or is a
+label over a list of names ("Present: Marcus, me, Jess (hardware)") does not; `is_instruction`
+finds a to-do item or an order ("Carry the ring in my chalk bag"), which says what to do, not what
+the owner did.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _PROSE_END = tuple(".!?:;,\"'’”)")
 _BACK_REFERENCES = {
     "it", "it's", "its", "she", "he", "they", "she's", "he's", "they're", "they've", "them", "her", "his", "their",
     "this", "that", "that's", "these", "those", "which", "and", "but", "so", "also", "then", "both", "same",
+    "might", "could", "would", "should", "must",
 }  # fmt: skip
 # "This year ..." or "That night ..." says when, and points back at nothing.
 _WHEN = {
