@@ -156,7 +156,7 @@ def plain_trl(args: argparse.Namespace) -> None:
     print(json.dumps({"tokens": counted[0], "seconds": seconds, "peak_rss": peak}))
 
 
-def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int) -> None:
+def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int, merged: str = "") -> dict[str, Any]:
     """The plain trl loop runs before and after the job (A-B-A), so a load that drifts meanwhile shows."""
     print(f"\n1. SFT, {steps} optimizer steps: the training job vs a plain trl loop (trl, job, trl)")
     dry, _, _ = train(daemon, client, stages=["sft"], max_steps=steps, dry_run=True)  # the data and the plan
@@ -180,7 +180,7 @@ def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int
         }  # fmt: skip
         (Path(tmp) / "spec.json").write_text(json.dumps(spec))
         before = _plain(Path(tmp) / "spec.json")
-        result, _, job_peak = train(daemon, client, stages=["sft"], max_steps=steps, no_activate=True)
+        result, _, job_peak = train(daemon, client, stages=["sft"], max_steps=steps, no_activate=True, merged=merged)
         after = _plain(Path(tmp) / "spec.json")
     stage = result["stages"]["sft"]
     rate, dtype = stage["tokens_per_second"], result["plan"]["dtype"]
@@ -194,6 +194,7 @@ def sft_comparison(daemon: BenchDaemon, client: Client, steps: int, threads: int
     plain_rate = (before["tokens"] + after["tokens"]) / (before["seconds"] + after["seconds"])
     print(f"   speed  {rate / plain_rate:.2f}x of the two trl runs together  (goal >= 0.95x)")
     print(f"   memory {job_peak / max(before['peak_rss'], after['peak_rss']):.2f}x  (goal <= 1.1x)")
+    return result
 
 
 def _plain(spec: Path) -> dict[str, Any]:
@@ -302,7 +303,7 @@ def main() -> None:
     parser.add_argument("--effective-batch", type=int, default=8, help="examples per optimizer step")
     parser.add_argument("--eval-sample", type=int, default=1, metavar="K", help="ask every K-th persona question")
     parser.add_argument("--no-comparison", action="store_true", help="skip 1. (the job vs plain trl)")
-    parser.add_argument("--only-comparison", action="store_true", help="only 1. (the job vs plain trl)")
+    parser.add_argument("--only-comparison", action="store_true", help="only 1. (its job also merges) and 2.")
     parser.add_argument("--plain-trl", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain_trl:
@@ -330,9 +331,11 @@ def main() -> None:
         print(f"ingest + embed{' + identity' if args.gemma else ''}: {ingest_seconds:.0f} s")
 
         if not args.no_comparison:
-            sft_comparison(daemon, client, args.steps, args.threads)
-        if args.only_comparison:
-            return
+            made = sft_comparison(daemon, client, args.steps, args.threads, "q8_0" if args.only_comparison else "")
+            if args.only_comparison:  # and the decode comparison on what that job made
+                names = [m["name"] for m in made["models"]]
+                decode_comparison(daemon, client, names[0], names[-1], args.threads)
+                return
 
         if not args.full:  # what a full training would cost here, as the plan says (measured throughput)
             dry = client.training.train(dry_run=True).job
