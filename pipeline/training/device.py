@@ -21,6 +21,7 @@ _PROBE_SECONDS = 0.3
 # bf16 is chosen on a CPU only when its matmuls are at least this much faster than fp32's: autocast
 # converts the weights and the gradients' inputs, which costs part of the gain.
 _CPU_BF16_GAIN = 1.4
+_CPU_DTYPE_WIDTH = 1024
 
 
 def usable_cpus() -> int:
@@ -55,16 +56,19 @@ def probe_device(threads: int = 0, width: int = 1024, allow_cuda: bool = True) -
             gflops=_matmul_gflops(width, dtype, "cuda"),
             bf16=bf16,
         )
-    fp32 = _matmul_gflops(width, torch.float32, "cpu")
-    bf16 = _matmul_gflops(width, torch.bfloat16, "cpu") if torch.backends.mkldnn.is_available() else 0.0
-    faster = bf16 >= _CPU_BF16_GAIN * fp32
+    # Whether bf16 pays is the CPU's (AMX or not), decided at a width where it shows the same way every time:
+    # a test model's few hundred columns measure either way by chance.
+    side = max(width, _CPU_DTYPE_WIDTH)
+    faster = torch.backends.mkldnn.is_available() and (
+        _matmul_gflops(side, torch.bfloat16, "cpu") >= _CPU_BF16_GAIN * _matmul_gflops(side, torch.float32, "cpu")
+    )
     return DeviceFacts(
         kind="cpu",
         name=f"{threads} CPU thread{'s' if threads != 1 else ''}",
         memory_bytes=int(host),
         host_memory_bytes=int(host),
         threads=threads,
-        gflops=bf16 if faster else fp32,
+        gflops=_matmul_gflops(width, torch.bfloat16 if faster else torch.float32, "cpu"),
         bf16=faster,
     )
 
