@@ -140,28 +140,43 @@ def test_an_embed_job_killed_with_the_daemon_finishes_by_itself_and_status_shows
     assert f"500 ({500 - copies} for insights)" in daemon.ctl("status").stdout
 
 
+def _stored(data_dir) -> int:
+    conn = sqlite3.connect(data_dir / "secondme.db", timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path):
     make_notes(tmp_path / "cancel", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "cancel")
-    wait_progress(daemon.client, job.id, 2000)
+    # Mid-way is read from the store itself, not from the job's progress: progress reaches the
+    # daemon at most five times a second and waits behind the child's own writes, so on a fast
+    # machine a job seen at 2,000 had stored all 6,000 by the time it was cancelled.
+    deadline = time.monotonic() + 120
+    while _stored(daemon.data_dir) < 1000:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     children = _children(daemon.process.pid)
     # The job and its parse workers stand still where they are (SIGSTOP), so the cancel lands
-    # mid-way however fast the machine ingests the 4,000 notes left (a quiet one took them all
-    # between the progress read and the cancel); SIGKILL ends a stopped process like any other.
+    # mid-way however fast the machine ingests the notes left; SIGKILL ends a stopped process.
     frozen = [p for child in children for p in (child, *child.children(recursive=True))]
     for process in frozen:
         process.suspend()
     try:
+        stored_when_frozen = _stored(daemon.data_dir)
         cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id), timeout=30).job
     finally:
         for process in frozen:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.resume()
+    assert stored_when_frozen < 6000
     assert cancelled.state == jobs_pb2.JOB_STATE_CANCELLED
     psutil.wait_procs(children, timeout=10)
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
     kept = _assert_every_memory_is_whole(daemon.data_dir)
-    assert 1000 <= kept < 6000
+    assert kept == stored_when_frozen  # what was committed stays; the batch in flight is undone
     assert daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=5).memory_count == kept
 
 
