@@ -294,7 +294,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="train as planned instead of --steps per stage")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--max-length", type=int, default=1024)
+    parser.add_argument("--max-length", type=int, default=2048)
     parser.add_argument("--eval-questions", type=int, default=24, help="held-out questions, when PERSONA has none")
     parser.add_argument("--epochs", type=float, default=1.0, help="SFT epochs")
     parser.add_argument("--questions-per-memory", type=int, default=2)

@@ -9,6 +9,7 @@ method each: every one crosses to the trio thread through the bridge, and nothin
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -32,6 +33,9 @@ from secondme.v1 import wire_pb2
 
 log = logging.getLogger(__name__)
 AnswerTurn = Callable[[str, SessionHandle, str], Awaitable[str]]
+# How long the node's own addresses are answered from memory: `status` is asked many times a
+# second by watchers, and each fresh answer crosses to the trio thread and lists the interfaces.
+ADDRESSES_MAX_AGE_SECONDS = 1.0
 
 
 class MeshStartError(MeshError):
@@ -135,6 +139,7 @@ class Mesh:
         self._authority = authority
         self.peer_id = authority.peer_id
         self._node: MeshNode | None = None
+        self._addresses: tuple[float, list[str]] = (0.0, [])
 
     @property
     def running(self) -> bool:
@@ -171,7 +176,12 @@ class Mesh:
     # -- the owner's actions, each one crossing to the trio thread through the bridge ---------
 
     async def addresses(self) -> list[str]:
-        return await self.bridge.call_sync(self.node.addresses)
+        at, known = self._addresses
+        if known and time.monotonic() - at < ADDRESSES_MAX_AGE_SECONDS:
+            return list(known)
+        known = await self.bridge.call_sync(self.node.addresses)
+        self._addresses = (time.monotonic(), known)
+        return list(known)
 
     async def connected_peers(self) -> list[str]:
         return await self.bridge.call_sync(self.node.connected_peers)

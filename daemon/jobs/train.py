@@ -240,20 +240,22 @@ class TrainingRun:
         return BaseSource(base.model_file, base.chat_template)
 
     def _rows(self, base: ModelRecord, version: str) -> tuple[Any, list[Any], dict[str, int]]:
-        """The tokenizer, the examples that fit `max_length`, and the SFT token counts."""
+        """The tokenizer, the examples that fit `max_length`, and the SFT token counts ("left_out":
+        how many did not fit)."""
         from secondme.pipeline.training.base import load_tokenizer, quiet_libraries
 
         quiet_libraries()
         tokenizer = load_tokenizer(self._source(base))
-        kept, tokens, scored, longest = [], 0, 0, 0
+        kept, tokens, scored, longest, left_out = [], 0, 0, 0, 0
         for example in self._dataset_store().examples(version):
             prompt = _tokens(tokenizer, example.prompt, True)
             full = _tokens(tokenizer, [*example.prompt, {"role": "assistant", "content": example.completion}], False)
             if full > self.settings.max_length:
+                left_out += 1
                 continue
             kept.append(example)
             tokens, scored, longest = tokens + full, scored + full - prompt, max(longest, full)
-        return tokenizer, kept, {"tokens": tokens, "scored": scored, "longest": longest}
+        return tokenizer, kept, {"tokens": tokens, "scored": scored, "longest": longest, "left_out": left_out}
 
     def _plan(self, base: ModelRecord, version: str, pairs: dict[str, int] | None = None) -> Any:
         """The plan, made once per run (a resumed run keeps its steps); DPO is re-planned once pairs are known."""
@@ -284,8 +286,15 @@ class TrainingRun:
         facts = self._source(base).facts()
         device = probe_device(self.settings.threads, facts.hidden, allow_cuda=self.settings.use_gpu)
         plan = plan_training(facts, data, device, self.settings, self.stages, self.max_steps)
+        notes = list(plan.notes)
+        if sft["left_out"] and "sft" in self.stages:
+            notes.append(
+                f"{sft['left_out']} of {sft['left_out'] + len(kept)} examples are longer than training.max_length "
+                f"({self.settings.max_length} tokens) and are left out; raise it to train on them"
+            )
         if pairs is None and "dpo" in self.stages:
-            plan = dataclasses.replace(plan, notes=(*plan.notes, "DPO pairs estimated before the base model answers"))
+            notes.append("DPO pairs estimated before the base model answers")
+        plan = dataclasses.replace(plan, notes=tuple(notes))
         from secondme.pipeline.training.trainer import write_json_atomic
 
         write_json_atomic(self.dir / "plan.json", {"plan": plan.to_dict(), "pairs": pairs})

@@ -21,8 +21,10 @@ class TrainingSettings:
     dpo_beta: float = 0.1
     # Examples per optimizer step (batch times gradient accumulation, chosen by the planner).
     effective_batch: int = 8
-    # Longest example in tokens; longer examples are left out of training.
-    max_length: int = 1024
+    # Longest example in tokens; longer examples are left out of training (the plan says how many).
+    # An example is chat's own prompt (the persona and the quoted memories) with its answer: with
+    # three quoted memories that is about 1,100 tokens of Gemma's, so 1,024 left out most of them.
+    max_length: int = 2048
     # CPU threads for training (0: every usable core); a CUDA GPU is used when torch sees one.
     threads: int = 0
     use_gpu: bool = True
