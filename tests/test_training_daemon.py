@@ -232,6 +232,26 @@ def test_kill_9_mid_sft_and_mid_dpo_resumes_with_the_step_count_continuing_into_
     assert daemon.client.models.GetModel(models_pb2.GetModelRequest(name="tiny")).model.active
 
 
+def test_examples_longer_than_max_length_are_left_out_and_the_plan_says_how_many(copy_of):
+    daemon = copy_of
+    left_out = re.compile(
+        r"(\d+) of (\d+) examples are longer than training\.max_length \((\d+) tokens\) and are left out"
+    )
+
+    def dry_run() -> tuple[int, list[re.Match], int]:
+        plan = json.loads(daemon.ctl("train", "--dry-run", "--json", timeout=600).stdout)["result"]["plan"]
+        sft = next(s for s in plan["stages"] if s["stage"] == "sft")
+        return sft["examples"], [m for n in plan["notes"] if (m := left_out.match(n))], plan["max_length"]
+
+    kept, said, longest = dry_run()
+    total = kept + (int(said[0][1]) if said else 0)
+    daemon.write_config(CONFIG.replace("max_length = 1400", f"max_length = {longest - 1}"))
+    daemon.restart()
+    fewer, (note,), _ = dry_run()
+    assert int(note[3]) == longest - 1 and int(note[2]) == total
+    assert int(note[1]) >= 1 and fewer == total - int(note[1])  # the longest at least, and only those
+
+
 def test_too_few_memories_are_refused_with_the_number_needed(start_daemon, tiny_gguf):
     daemon = start_daemon(CONFIG)
     daemon.ctl("models", "import", str(tiny_gguf), "--name", "tiny", "--activate")

@@ -3,8 +3,11 @@
 CUDA is used when torch sees a GPU (bf16 where the GPU computes in it, else fp16); otherwise the CPU
 with the configured threads, in bf16 mixed precision where this CPU multiplies bf16 markedly faster
 than fp32 (AMX: about 2x, measured) and in fp32 where it does not (without AMX bf16 is slower). The
-throughput is a short matmul of the model's own width in the training precision: a laptop and a
-server with the same core count differ by several times, and the plan's time estimate must say so.
+throughput is a short fp32 matmul of the model's own width: a laptop and a server with the same core
+count differ by several times, and the plan's time estimate must say so. Where bf16 is chosen it is
+counted at the gain a whole training step gets from it, not at its matmul peak: AMX multiplies a
+640-wide bf16 matmul at ~2,200 GFLOP/s on 2 cores, 20 times fp32, yet a Gemma 3 270M step ran only
+~1.7 times faster, and a plan from the matmul peak promised 3 minutes for a 35-minute SFT.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ _PROBE_SECONDS = 0.3
 # converts the weights and the gradients' inputs, which costs part of the gain.
 _CPU_BF16_GAIN = 1.4
 _CPU_DTYPE_WIDTH = 1024
+# What bf16 autocast gains a whole CPU training step over fp32 where it is chosen (measured on AMX with
+# Gemma 3 270M: 5.3 s vs 8.3-11.2 s a step; the rest of a step is not matmuls).
+CPU_BF16_STEP_GAIN = 1.7
 
 
 def usable_cpus() -> int:
@@ -68,7 +74,7 @@ def probe_device(threads: int = 0, width: int = 1024, allow_cuda: bool = True) -
         memory_bytes=int(host),
         host_memory_bytes=int(host),
         threads=threads,
-        gflops=_matmul_gflops(width, torch.bfloat16 if faster else torch.float32, "cpu"),
+        gflops=_matmul_gflops(width, torch.float32, "cpu") * (CPU_BF16_STEP_GAIN if faster else 1.0),
         bf16=faster,
     )
 
