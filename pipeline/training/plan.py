@@ -40,8 +40,8 @@ _TRAIN_FORWARDS = 3.0
 # The share of the measured matmul throughput a training step reaches (attention, norms, optimizer,
 # Python). CPU: a full Gemma 3 270M SFT on the alex persona (152 examples of ~1,100 tokens, 2 cores,
 # bf16 autocast) ran at 80 tok/s, ~76 GFLOP/s by this count, against a 640-wide fp32 matmul of
-# ~315 GFLOP/s times bf16's step gain (1.7): 0.14. (0.45, measured on short sequences, planned that
-# SFT at 5 minutes; it took 35.)
+# ~315 GFLOP/s times bf16's step gain (1.7): 0.14. (0.45 of the bf16 matmul peak, the earlier basis,
+# planned that SFT at 3 minutes; it took 35.)
 _EFFICIENCY = {"cpu": 0.14, "cuda": 0.35}
 # Batch sizes tried on CUDA, largest first.
 _CUDA_BATCHES = (16, 8, 4, 2, 1)
