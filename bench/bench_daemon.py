@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import grpc
-from harness import describe, latencies, percentile, start_daemon, wait_healthy
+from harness import describe, latencies, percentile, start_daemon, wait_healthy, wait_idle
 
 from secondme.daemon.client import Client
 from secondme.pipeline.ingest import chunk_text
@@ -39,17 +39,6 @@ def make_notes(folder: Path, count: int, series: str = "Note") -> None:
         (folder / f"note-{i:05d}.md").write_text(
             f"---\ntitle: {series} {i}\ndate: 2024-01-01\n---\n# {series} {i}\n\n{words}\n"
         )
-
-
-def wait_idle(client: Client) -> None:
-    """Until no job is queued or running, twice in a row (a follow-up is queued just after its job ends)."""
-    quiet = 0
-    while quiet < 2:
-        busy = client.jobs.list(states=("queued", "running"))
-        for job in busy:
-            client.jobs.wait(job.id)
-        quiet = 0 if busy else quiet + 1
-        time.sleep(0.5)
 
 
 def bench_status_vs_bare(n: int) -> list[float]:
@@ -120,7 +109,7 @@ def bench_status_under_ingest_and_throughput(files: int, n: int) -> None:
             watcher.join()
             final = client.jobs.get(job.id)
             assert final.succeeded, final.error
-            wait_idle(client)  # the embed job the ingest queued must not share the measured ingest's cores
+            wait_idle(client)  # the embed (and identity) jobs the ingest queued must not share its cores
             started = time.perf_counter()
             final = client.jobs.wait(client.memories.ingest([str(quiet)]).id)
             through_daemon = files / (time.perf_counter() - started)
