@@ -21,6 +21,7 @@ from secondme.pipeline.grounded_reply import (
     ABSTENTION,
     asks_about_doings,
     asks_name,
+    closest_sentence,
     name_reply,
     quoted_reply,
     recent_reply,
@@ -101,7 +102,7 @@ class ChatContext:
         quoting = model is not None and not capable and not grounding.use_failed_model
         if quoting and asks_name(text) and (name := self._prompt_source.owner_name()):
             return ReplyPlan(QUOTED, name_reply(name), [])
-        if retrieved and should_abstain(text, prepared.best_similarity, grounding.min_relevance):
+        if retrieved and await self._unanswered(text, prepared, grounding.min_relevance):
             return ReplyPlan(ABSTAINED, ABSTENTION, [])
         if quoting:
             candidates = prepared.cited
@@ -113,6 +114,16 @@ class ChatContext:
         if model is not None and not capable:
             warning = f"{model} did not pass the capability check: this reply is its own words, unchecked"
         return ReplyPlan(GENERATED, "", prepared.cited, warning)
+
+    async def _unanswered(self, text: str, prepared: PreparedChat, min_relevance: float) -> bool:
+        """No memory is relevant enough to a question about the owner: neither a retrieved chunk as a
+        whole nor, when the chunks fall short, any one of the owner's sentences in them."""
+        if not should_abstain(text, prepared.best_similarity, min_relevance):
+            return False
+        if self._retriever is None or not prepared.cited:
+            return True
+        closest = await asyncio.to_thread(closest_sentence, text, prepared.cited, self._retriever.embed_many)
+        return should_abstain(text, closest, min_relevance)
 
     async def quote(self, text: str, cited: list[RetrievedMemory]) -> tuple[str, list[str]]:
         """A reply of the owner's own sentences that best answer `text` (see pipeline.grounded_reply)."""

@@ -114,8 +114,9 @@ class ChatSection:
     fresh_memories: int = 2
     # Cosine similarity below which a memory is not brought in by its embedding alone.
     min_similarity: float = 0.15
-    # A question about the owner whose best memory is less similar than this (cosine) is answered
-    # with "I have nothing on that in my memories" instead of the model's imagination.
+    # A question about the owner to which neither the best retrieved memory (cosine of its chunk) nor
+    # any one of the owner's sentences in them is this similar is answered with "I have nothing on
+    # that in my memories" instead of the model's imagination.
     min_relevance: float = 0.35
     # A model that failed the capability check answers only by quoting the owner's sentences,
     # unless this is true: then it writes replies itself, each with a one-line warning.

@@ -22,6 +22,7 @@ from secondme.pipeline.grounded_reply import (
     ABSTENTION,
     asks_about_doings,
     asks_name,
+    closest_sentence,
     name_reply,
     quoted_reply,
     recent_reply,
@@ -251,6 +252,25 @@ def test_a_quoted_reply_says_what_the_owner_wrote_and_what_they_only_saved(embed
     reply, ids = quoted_reply("What makes tea taste flat?", notes[1:], embed)
     assert reply.startswith("On 2024-03-02 I saved a page that says: “Black tea") and ids == ["m2"]
     assert quoted_reply("What is your favourite opera?", [], embed) == (ABSTENTION, [])
+
+
+def test_a_question_is_measured_against_the_owners_closest_sentence_not_a_whole_note(embed):
+    note = _Retrieved(
+        "m1",
+        "Busy month. The new team at the robotics firm ships every Friday and the code reviews are kind. "
+        "We finally moved to Plymouth in March and the flat looks over the harbour. "
+        "The sourdough starter died while we packed, so I buy bread from the bakery now.",
+    )
+    question = "Which city do you live in now?"
+    moved = "We finally moved to Plymouth in March and the flat looks over the harbour."
+    vectors = embed([question, note.text, moved])
+    whole, sentence = vectors[1] @ vectors[0], vectors[2] @ vectors[0]
+    closest = closest_sentence(question, [note], embed)
+    # The note as a whole is further from the question than its one sentence about where the owner lives,
+    # and that sentence is the closest the question comes to anything the owner wrote.
+    assert whole < sentence and closest == pytest.approx(float(sentence), abs=1e-5)
+    assert closest_sentence(question, [], embed) == 0.0
+    assert closest_sentence(question, [_Retrieved("m2", "Ok.")], embed) == 0.0  # nothing long enough to stand alone
 
 
 def test_asked_what_they_have_been_up_to_the_self_quotes_the_owners_newest_notes(embed):
