@@ -66,8 +66,7 @@ def _cpu(run: Run) -> float:
 
 
 def ingest_once(folder: Path) -> Run:
-    daemon = start_daemon(CONFIG)
-    try:
+    with start_daemon(CONFIG) as daemon:
         with Client.connect(daemon.socket) as client:
             job = client.jobs.wait(client.memories.ingest([folder]).id)
         if not job.succeeded:
@@ -75,8 +74,6 @@ def ingest_once(folder: Path) -> Run:
         assert job.started_at is not None and job.finished_at is not None
         seconds = (job.finished_at - job.started_at).total_seconds()
         return Run(seconds, job.result, _vm_hwm_mb(daemon.process.pid))
-    finally:
-        daemon.stop()
 
 
 def main() -> None:

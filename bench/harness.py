@@ -46,6 +46,18 @@ class BenchDaemon:
         self.process.wait(60)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def __enter__(self) -> BenchDaemon:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Stopped however the block ends; when it raised, the daemon's log is printed first, since
+        the folder holding it goes with the daemon and a failed call's cause is only in the log."""
+        if kind is not None:
+            log = self.root / "secondmed.log"
+            tail = log.read_text(errors="replace")[-6000:] if log.exists() else "(no log)"
+            print(f"--- secondmed log ({log}) ---\n{tail}\n--- end of log ---", file=sys.stderr)
+        self.stop()
+
 
 def env_for(root: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -76,8 +88,9 @@ def wait_healthy(socket_path: Path, timeout: float = 60) -> None:
         if socket_path.exists():
             channel = grpc.insecure_channel(f"unix:{socket_path}")
             try:
-                health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:  # listening comes before serving
+                    return
             except grpc.RpcError:
                 pass
             finally:

@@ -342,7 +342,10 @@ class Daemon:
 
     async def _serve(self) -> None:
         """Listen on the Unix socket, created 0600: only the owner may talk to the daemon."""
-        assert self.server is not None
+        assert self.server is not None and self.health is not None
+        # grpc's health servicer says the server as a whole ("") is SERVING from the start; until the jobs
+        # are running it is not, and a client that waits for health must wait for that.
+        await self.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
         old_umask = os.umask(0o177)
         try:
             self.server.add_insecure_port(f"unix:{self.paths.socket}")
