@@ -362,6 +362,10 @@ def main() -> None:
         plan = result["plan"]
         print(f"   plan: ~{plan['seconds']:.0f} s of training, peak {plan['peak_memory_bytes'] / 2**20:.0f} MiB; "
               f"measured peak {peak / 2**20:.0f} MiB")  # fmt: skip
+        peaks = result.get("peak_memory_mb", {})
+        order = ("data", "pairs", "load", "sft", "dpo", "export", "eval")
+        stage_peaks = ", ".join(f"{name} {peaks[name]}" for name in order if name in peaks)
+        print(f"   peak MiB by stage (the plan estimates load, sft and dpo): {stage_peaks}")
         print(f"   dataset: {result['dataset']['counts']}, {result['dataset'].get('preference_pairs', 0)} pairs")
         print_eval(result.get("eval") or {})
         print(f"   train job {seconds:.0f} s; with ingest {seconds + ingest_seconds:.0f} s "

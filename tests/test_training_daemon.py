@@ -164,6 +164,10 @@ def test_dry_run_plans_then_training_activates_a_version_chat_uses_and_lineage_i
     assert {name: stage["steps"] for name, stage in result["stages"].items()} == {"sft": 2, "dpo": 2}
     assert result["dataset"]["version"] == dry["dataset"]["version"]  # the same memories build the same data
     assert result["activated"] == "tiny-self"
+    # Each stage's own peak memory (the stage that outgrows the plan can be told).
+    peaks = result["peak_memory_mb"]
+    assert set(peaks) == {"data", "pairs", "load", "sft", "dpo", "export", "eval"}
+    assert all(mb > 0 for mb in peaks.values())
     evaluation = result["eval"]
     assert evaluation["questions"] == 2
     for how in ("served", "own_words"):
@@ -228,6 +232,7 @@ def test_kill_9_mid_sft_and_mid_dpo_resumes_with_the_step_count_continuing_into_
     assert result["stages"]["sft"]["steps"] == 5 and result["stages"]["dpo"]["steps"] == 5
     assert result["stages"]["sft"]["resumed_from_step"] >= 2  # the SFT after the restart continued
     assert result["stages"]["dpo"]["resumed_from_step"] >= 2
+    assert set(result["peak_memory_mb"]) == {"data", "pairs", "load", "dpo", "export", "eval"}  # the retry's
     assert [m.name for m in _trained_models(daemon)] == ["tiny-self"]  # one final model
     assert daemon.client.models.GetModel(models_pb2.GetModelRequest(name="tiny")).model.active
 

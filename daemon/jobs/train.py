@@ -23,6 +23,7 @@ from typing import Any
 
 from secondme.daemon.config import ChatSection, ModelsSection, section_from
 from secondme.daemon.jobs.context import JobContext
+from secondme.daemon.jobs.peak_memory import StagePeaks
 from secondme.daemon.jobs.system_prompt import current_system_prompt
 from secondme.daemon.models.errors import ModelNotFound
 from secondme.daemon.models.registry import ModelRecord, ModelRegistry, TrainedVersion
@@ -89,6 +90,7 @@ class TrainingRun:
             raise TrainingRefused(f"a merged model is quantized to q4_k_m or q8_0, not {self.merged!r}")
         self.models_dir = ctx.data_dir / "models"
         self.state: dict[str, Any] = _json(self.dir / "run.json") or {}
+        self.peaks = StagePeaks()
 
     def _save_state(self, **changes: Any) -> None:
         from secondme.pipeline.training.trainer import write_json_atomic
@@ -101,8 +103,9 @@ class TrainingRun:
     def execute(self) -> dict[str, Any]:
         started = time.monotonic()
         base = self._base()
-        version, material = self._data()
-        plan = self._plan(base, version)
+        with self.peaks.stage("data"):
+            version, material = self._data()
+            plan = self._plan(base, version)
         result: dict[str, Any] = {
             "run_id": self.dir.name,
             "base": {"id": base.id, "name": base.name},
@@ -113,8 +116,9 @@ class TrainingRun:
             return {**result, "dry_run": True}
         pairs: list[Any] = []
         if "dpo" in self.stages:
-            made = self._pairs(base, version, material)
-            pairs, facts = self._fitting_pairs(base, made)
+            with self.peaks.stage("pairs"):
+                made = self._pairs(base, version, material)
+                pairs, facts = self._fitting_pairs(base, made)
             plan = self._plan(base, version, pairs=facts)
             result["plan"] = plan.to_dict()
             result["dataset"]["preference_pairs"] = len(made)
@@ -123,7 +127,8 @@ class TrainingRun:
         result["stages"] = {r.stage: r.to_dict() for r in stage_results}
         records = self._registered()
         if not records:
-            files = self._export(base)
+            with self.peaks.stage("export"):
+                files = self._export(base)
             records = self._register(base, version, files)
             self._save_state(registered=[r.id for r in records])
             for path in files.values():  # the registry holds its own copies now
@@ -133,7 +138,11 @@ class TrainingRun:
         ]
         result["activate"] = records[-1].id if self.params.get("activate", True) else ""
         result["trained_through"] = self.state.get("trained_through", "")
-        result["eval"] = self._evaluate(base, records[-1], version)
+        with self.peaks.stage("eval"):
+            result["eval"] = self._evaluate(base, records[-1], version)
+        # Each stage's own peak (this run's; a resumed job lists only the stages it ran again): the plan's
+        # `peak_memory_bytes` estimates the load, sft and dpo stages.
+        result["peak_memory_mb"] = self.peaks.megabytes()
         result["seconds"] = round(time.monotonic() - started, 1)
         return result
 
@@ -373,24 +382,27 @@ class TrainingRun:
             return lambda p: self.ctx.progress(stage, p.step, p.total, p.describe())
 
         self.ctx.progress(stages[0], 0, plan.stages[0].steps, f"loading {base.name} for training")
-        model = load_model(self._source(base), plan.weights_dtype, plan.device)
+        with self.peaks.stage("load"):
+            model = load_model(self._source(base), plan.weights_dtype, plan.device)
         results = []
         if "sft" in stages:
             result = done["sft"]
             if result is None:
-                peft_model, result = train_sft(
-                    model, tokenizer, [e.sft_row() for e in kept], plan, settings, self.dir, report("sft")
-                )
-                model = peft_model.merge_and_unload()
+                with self.peaks.stage("sft"):
+                    peft_model, result = train_sft(
+                        model, tokenizer, [e.sft_row() for e in kept], plan, settings, self.dir, report("sft")
+                    )
+                    model = peft_model.merge_and_unload()
             else:
                 model = apply_finished_adapter(model, Path(result.adapter_dir))
             results.append(result)
         if "dpo" in stages:
             result = done["dpo"]
             if result is None:
-                _, result = train_dpo(
-                    model, tokenizer, [p.dpo_row() for p in pairs], plan, settings, self.dir, report("dpo")
-                )
+                with self.peaks.stage("dpo"):
+                    _, result = train_dpo(
+                        model, tokenizer, [p.dpo_row() for p in pairs], plan, settings, self.dir, report("dpo")
+                    )
             results.append(result)
         del model
         gc.collect()
