@@ -33,11 +33,13 @@ _LORA_STATE_BYTES = 16
 # outputs and their product, residuals; measured within 20% on the tiny model and Gemma 3 270M.
 _ACTIVATION_HIDDEN = 10
 _ACTIVATION_FFN = 4
-# The LM head's output for every position of a sequence, in fp32 values, counted once per sequence. The
-# fused head projects the loss's positions in chunks, yet a full Gemma 3 270M run (262k vocabulary, 2 CPU
-# cores, sequences of 1,525 tokens) peaked one such copy above the rest of this count in each stage: SFT
-# 6.2 GiB measured vs 4.6 planned without it (6.1 with), DPO's two sequences 9.9 vs 6.9 (9.9).
-_HEAD_COPIES = 1
+# fp32 copies of the LM head's output over every position of a sequence (the logits, their log-softmax and
+# its gradient, as a loss without a fused head keeps them), counted per sequence: measured on a full
+# Gemma 3 270M training on alex (262k vocabulary, sequences up to ~1,490 tokens, 17 SFT and 2 DPO steps on
+# 2 CPU cores), SFT peaked at 9.2 GiB and DPO at 13.3 GiB; this count plans 8.8 and 15.5 (without the
+# head, 4.5 and 6.7). A run of 2 steps each peaked lower (6.2 and 9.9 GiB): its batches held no sequence
+# as long as the longest, which the plan must allow for.
+_HEAD_COPIES = 3
 # The interpreter, torch and the tokenizer, beyond the tensors counted here.
 _RUNTIME_OVERHEAD = {"cpu": 700 * 2**20, "cuda": 900 * 2**20}
 # A backward pass through frozen weights computes input gradients only: about twice a forward.
