@@ -20,7 +20,13 @@ from typing import Protocol
 import numpy as np
 
 from secondme.pipeline.grounding.select import centrality, mmr
-from secondme.pipeline.grounding.sentences import SAVED_SOURCES, is_instruction, owner_sentences, standalone
+from secondme.pipeline.grounding.sentences import (
+    SAVED_SOURCES,
+    Sentence,
+    is_instruction,
+    owner_sentences,
+    standalone,
+)
 
 ABSTENTION = "I have nothing on that in my memories."
 QUOTED_SENTENCES = 2
@@ -95,11 +101,19 @@ def closest_sentence(
     `chat.min_relevance` for 20, and chunk and sentence both for 7, while 9 of the 10 questions its
     notes do not answer stayed below it either way.
     """
-    sentences = [s.text for m in memories for s in owner_sentences(m.memory_id, m.text)]
-    if not sentences:
-        return 0.0
-    vectors = np.asarray(embed([question, *sentences]), dtype=np.float64)
-    return float(np.max(vectors[1:] @ vectors[0]))
+    _, _, relevance = _owner_sentences_against(question, memories, embed)
+    return float(np.max(relevance)) if len(relevance) else 0.0
+
+
+def _owner_sentences_against(
+    question: str, memories: Sequence[QuotableMemory], embed: Callable[[Sequence[str]], np.ndarray]
+) -> tuple[list[tuple[QuotableMemory, Sentence]], np.ndarray, np.ndarray]:
+    """(the owner's sentences in `memories` with their memory, their vectors, each one's cosine to the question)."""
+    pool = [(m, s) for m in memories for s in owner_sentences(m.memory_id, m.text)]
+    if not pool:
+        return [], np.empty((0, 0)), np.empty(0)
+    vectors = np.asarray(embed([question, *(s.text for _, s in pool)]), dtype=np.float64)
+    return pool, vectors[1:], vectors[1:] @ vectors[0]
 
 
 def _quote_line(memory: QuotableMemory, sentence: str) -> str:
@@ -114,12 +128,10 @@ def quoted_reply(
 
     Returns the abstention and no ids when no sentence is close enough to the question.
     """
-    pool = [(m, s) for m in memories for s in owner_sentences(m.memory_id, m.text)]
+    pool, vectors, relevance = _owner_sentences_against(question, memories, embed)
     if not pool:
         return ABSTENTION, []
-    vectors = np.asarray(embed([question, *(s.text for _, s in pool)]), dtype=np.float64)
-    relevance = vectors[1:] @ vectors[0]
-    chosen = mmr(vectors[1:], relevance, QUOTED_SENTENCES, floor=QUOTE_FLOOR)
+    chosen = mmr(vectors, relevance, QUOTED_SENTENCES, floor=QUOTE_FLOOR)
     if not chosen:
         return ABSTENTION, []
     lines = []
