@@ -21,6 +21,22 @@ def _children(pid: int) -> list[psutil.Process]:
     return [p for p in psutil.Process(pid).children() if "spawn_main" in " ".join(p.cmdline())]
 
 
+def _stored(data_dir) -> int:
+    conn = sqlite3.connect(data_dir / "secondme.db", timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _wait_stored(data_dir, count: int) -> None:
+    """Until the store itself holds `count` memories (the job's progress lags its commits)."""
+    deadline = time.monotonic() + 120
+    while _stored(data_dir) < count:
+        assert time.monotonic() < deadline, f"the store never held {count} memories"
+        time.sleep(0.01)
+
+
 def _assert_every_memory_is_whole(data_dir) -> int:
     """No half-ingested document: every memory has its chunks and its stored original."""
     conn = sqlite3.connect(data_dir / "secondme.db")
@@ -72,13 +88,24 @@ def test_status_answers_while_a_job_keeps_a_core_busy(daemon, tmp_path):
 def test_kill_9_mid_ingest_then_restart_resumes_the_same_job_without_duplicates(daemon, tmp_path):
     make_notes(tmp_path / "crash", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "crash")
-    # commits come in batches of at most 500 documents: 1500 processed means >= 1000 committed
-    wait_progress(daemon.client, job.id, 1500)
+    # Mid-way is read from the store itself, as in the cancel test below: the job's progress reaches the
+    # daemon behind the child's own writes: in one CI run a job seen at 1,500 had no parse worker left, every
+    # note already parsed.
+    _wait_stored(daemon.data_dir, 1000)
     children = _children(daemon.process.pid)
     assert children, "the job should run in a child process"
     workers = [w for c in children for w in c.children()]
-    assert workers, "documents should be parsed in the job's parse worker"
-    daemon.kill()
+    # The job and its workers stand still (SIGSTOP) while they are looked at and the daemon is killed, so
+    # the kill lands mid-way however fast the machine ingests the rest; resumed, they find the daemon gone.
+    for process in children + workers:
+        process.suspend()
+    try:
+        assert workers, "documents should be parsed in the job's parse worker"
+        daemon.kill()
+    finally:
+        for process in children + workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()
     _, alive = psutil.wait_procs(children + workers, timeout=30)
     assert not alive, "job children and their parse workers must not outlive a killed daemon"
     partial = _assert_every_memory_is_whole(daemon.data_dir)
@@ -140,24 +167,13 @@ def test_an_embed_job_killed_with_the_daemon_finishes_by_itself_and_status_shows
     assert f"500 ({500 - copies} for insights)" in daemon.ctl("status").stdout
 
 
-def _stored(data_dir) -> int:
-    conn = sqlite3.connect(data_dir / "secondme.db", timeout=30)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
-    finally:
-        conn.close()
-
-
 def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path):
     make_notes(tmp_path / "cancel", 6000, words=300)
     job = ingest(daemon.client, tmp_path / "cancel")
     # Mid-way is read from the store itself, not from the job's progress: progress reaches the
     # daemon at most five times a second and waits behind the child's own writes, so on a fast
     # machine a job seen at 2,000 had stored all 6,000 by the time it was cancelled.
-    deadline = time.monotonic() + 120
-    while _stored(daemon.data_dir) < 1000:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    _wait_stored(daemon.data_dir, 1000)
     children = _children(daemon.process.pid)
     # The job and its parse workers stand still where they are (SIGSTOP), so the cancel lands
     # mid-way however fast the machine ingests the notes left; SIGKILL ends a stopped process.
