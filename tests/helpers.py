@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import psutil
 
 from secondme.daemon.client import Stubs
 from secondme.v1 import jobs_pb2, memory_pb2
@@ -44,6 +48,40 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 60, 
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
+
+
+def stored_count(data_dir: Path) -> int:
+    """The memories the store itself holds (a job's progress reaches the daemon behind its commits)."""
+    conn = sqlite3.connect(data_dir / "secondme.db", timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def wait_stored(data_dir: Path, count: int, timeout: float = 120) -> None:
+    """Until the store holds `count` memories: mid-way through a job, read where it is written."""
+    wait_until(lambda: stored_count(data_dir) >= count, f"the store to hold {count} memories", timeout, every=0.01)
+
+
+def job_processes(daemon_pid: int) -> list[psutil.Process]:
+    """The daemon's job children and everything they started (parse workers), not multiprocessing's helpers."""
+    jobs = [p for p in psutil.Process(daemon_pid).children() if "spawn_main" in " ".join(p.cmdline())]
+    return [p for job in jobs for p in (job, *job.children(recursive=True))]
+
+
+@contextlib.contextmanager
+def frozen(processes: list[psutil.Process]) -> Iterator[list[psutil.Process]]:
+    """The processes stand still (SIGSTOP) inside the block, so what the test does next lands mid-way
+    however fast the machine would have finished the work; they go on (SIGCONT) after it."""
+    for process in processes:
+        process.suspend()
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.resume()
 
 
 def wait_job(client: Stubs, job_id: str, timeout: float = 300) -> jobs_pb2.Job:

@@ -24,7 +24,7 @@ from fixtures.hostile_corpus import (
     wav,
     write_hostile_corpus,
 )
-from helpers import TERMINAL, all_memories, ingest, make_notes, result, wait_job, wait_progress
+from helpers import TERMINAL, all_memories, frozen, ingest, job_processes, make_notes, result, wait_job, wait_stored
 
 from secondme.v1 import daemon_pb2, jobs_pb2, memory_pb2
 
@@ -282,12 +282,13 @@ def test_kill_9_while_the_hostile_corpus_is_ingested_then_the_job_finishes_it_by
     good = make_notes(folder, 1000, words=20)
     hostile = write_hostile_corpus(folder)
     job = ingest(daemon.client, folder)
-    wait_progress(daemon.client, job.id, 500)  # past the first hostile names ('$(touch', '-rf', 'blank-2000.pdf')
-    workers = [w for c in psutil.Process(daemon.process.pid).children() for w in c.children()]
-    assert workers, "the files are parsed in the job's parse workers"
-    daemon.kill()
-    _, alive = psutil.wait_procs(workers, timeout=30)
-    assert not alive, "parse workers must not outlive a killed daemon"
+    wait_stored(daemon.data_dir, 500)  # past the first hostile names ('$(touch', '-rf', 'blank-2000.pdf')
+    # Held still while the daemon is killed, so the kill lands mid-way however fast the rest would go.
+    with frozen(job_processes(daemon.process.pid)) as processes:
+        assert len(processes) >= 2, "the files are parsed in the job's parse workers"
+        daemon.kill()
+    _, alive = psutil.wait_procs(processes, timeout=30)
+    assert not alive, "the job and its parse workers must not outlive a killed daemon"
     daemon.start()
     final = wait_job(daemon.client, job.id)
     assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +10,19 @@ import time
 import grpc
 import psutil
 import pytest
-from helpers import TERMINAL, all_memories, ingest, make_notes, result, wait_job, wait_progress
+from helpers import (
+    TERMINAL,
+    all_memories,
+    frozen,
+    ingest,
+    job_processes,
+    make_notes,
+    result,
+    stored_count,
+    wait_job,
+    wait_progress,
+    wait_stored,
+)
 
 from secondme.v1 import daemon_pb2, jobs_pb2
 
@@ -19,22 +30,6 @@ from secondme.v1 import daemon_pb2, jobs_pb2
 def _children(pid: int) -> list[psutil.Process]:
     """The daemon's job processes (not multiprocessing's resource tracker)."""
     return [p for p in psutil.Process(pid).children() if "spawn_main" in " ".join(p.cmdline())]
-
-
-def _stored(data_dir) -> int:
-    conn = sqlite3.connect(data_dir / "secondme.db", timeout=30)
-    try:
-        return conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
-    finally:
-        conn.close()
-
-
-def _wait_stored(data_dir, count: int) -> None:
-    """Until the store itself holds `count` memories (the job's progress lags its commits)."""
-    deadline = time.monotonic() + 120
-    while _stored(data_dir) < count:
-        assert time.monotonic() < deadline, f"the store never held {count} memories"
-        time.sleep(0.01)
 
 
 def _assert_every_memory_is_whole(data_dir) -> int:
@@ -91,22 +86,13 @@ def test_kill_9_mid_ingest_then_restart_resumes_the_same_job_without_duplicates(
     # Mid-way is read from the store itself, as in the cancel test below: the job's progress reaches the
     # daemon behind the child's own writes: in one CI run a job seen at 1,500 had no parse worker left, every
     # note already parsed.
-    _wait_stored(daemon.data_dir, 1000)
-    children = _children(daemon.process.pid)
-    assert children, "the job should run in a child process"
-    workers = [w for c in children for w in c.children()]
-    # The job and its workers stand still (SIGSTOP) while they are looked at and the daemon is killed, so
-    # the kill lands mid-way however fast the machine ingests the rest; resumed, they find the daemon gone.
-    for process in children + workers:
-        process.suspend()
-    try:
-        assert workers, "documents should be parsed in the job's parse worker"
+    wait_stored(daemon.data_dir, 1000)
+    # The job and its workers stand still while they are looked at and the daemon is killed, so the kill
+    # lands mid-way however fast the machine ingests the rest; going on, they find the daemon gone.
+    with frozen(job_processes(daemon.process.pid)) as processes:
+        assert len(processes) >= 2, "the job should run in a child process, parsing in its worker"
         daemon.kill()
-    finally:
-        for process in children + workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.resume()
-    _, alive = psutil.wait_procs(children + workers, timeout=30)
+    _, alive = psutil.wait_procs(processes, timeout=30)
     assert not alive, "job children and their parse workers must not outlive a killed daemon"
     partial = _assert_every_memory_is_whole(daemon.data_dir)
     assert 1000 <= partial < 6000
@@ -173,20 +159,13 @@ def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path
     # Mid-way is read from the store itself, not from the job's progress: progress reaches the
     # daemon at most five times a second and waits behind the child's own writes, so on a fast
     # machine a job seen at 2,000 had stored all 6,000 by the time it was cancelled.
-    _wait_stored(daemon.data_dir, 1000)
+    wait_stored(daemon.data_dir, 1000)
     children = _children(daemon.process.pid)
-    # The job and its parse workers stand still where they are (SIGSTOP), so the cancel lands
-    # mid-way however fast the machine ingests the notes left; SIGKILL ends a stopped process.
-    frozen = [p for child in children for p in (child, *child.children(recursive=True))]
-    for process in frozen:
-        process.suspend()
-    try:
-        stored_when_frozen = _stored(daemon.data_dir)
+    # The job and its parse workers stand still where they are, so the cancel lands mid-way however
+    # fast the machine ingests the notes left; SIGKILL ends a stopped process.
+    with frozen(job_processes(daemon.process.pid)):
+        stored_when_frozen = stored_count(daemon.data_dir)
         cancelled = daemon.client.jobs.CancelJob(jobs_pb2.CancelJobRequest(job_id=job.id), timeout=30).job
-    finally:
-        for process in frozen:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.resume()
     assert stored_when_frozen < 6000
     assert cancelled.state == jobs_pb2.JOB_STATE_CANCELLED
     psutil.wait_procs(children, timeout=10)
@@ -257,7 +236,9 @@ def test_a_job_stopped_by_sigterm_resumes_at_start_unless_the_owner_cancels_it(d
         (state, error) = stopped.execute("SELECT state, error FROM jobs WHERE id = ?", (job.id,)).fetchone()
     finally:
         stopped.close()
-    assert state == "interrupted" and "goes on when the daemon starts again" in error
+    assert state == "interrupted" and "goes on when the daemon starts again" in error, (
+        f"{state}: {error}\n{daemon.log_text()[-6000:]}"
+    )
     _assert_every_memory_is_whole(daemon.data_dir)
     daemon.start()
     resumed = daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job

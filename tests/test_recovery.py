@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 
 import pytest
-from helpers import all_memories, ingest, make_notes, wait_job, wait_progress
+from helpers import all_memories, frozen, ingest, job_processes, make_notes, wait_job, wait_stored
 
 from secondme.v1 import daemon_pb2, jobs_pb2, memory_pb2
 
@@ -206,8 +206,11 @@ def test_a_backup_taken_during_an_ingest_is_a_data_dir_a_daemon_starts_from(star
     wait_job(daemon.client, ingest(daemon.client, tmp_path / "first").id)
     make_notes(tmp_path / "more", 3000, words=200)
     running = ingest(daemon.client, tmp_path / "more")
-    wait_progress(daemon.client, running.id, 600)
-    out = daemon.ctl("backup", str(tmp_path / "backup"), "--json")  # while the ingest writes
+    wait_stored(daemon.data_dir, 31 + 600)
+    # The ingest is held still mid-way (perhaps inside a transaction) while the backup is taken, so the
+    # backup meets a job that has not finished however fast the machine would have finished it.
+    with frozen(job_processes(daemon.process.pid)):
+        out = daemon.ctl("backup", str(tmp_path / "backup"), "--json")
     report = json.loads(out.stdout)
     assert report["backup"] == str(tmp_path / "backup") and not report["missing_originals"]
     assert not (tmp_path / "backup.incomplete").exists()
