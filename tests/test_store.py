@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -107,3 +108,33 @@ async def test_jobs_the_daemons_end_interrupted_are_queued_again_a_few_times_unl
     left = await jobs.get(made["ingest"])
     assert left.state == JobState.INTERRUPTED and "3 times" in left.error and "jobs retry" in left.error
     await store.close()
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_no_transaction_open(tmp_path):
+    # A write whose caller goes away (a deadline passed, the daemon stopping) while another process
+    # holds the write lock: its BEGIN still runs on aiosqlite's thread once the lock is free, and must
+    # not stay open, holding the lock against every job child and failing the daemon's next write.
+    store = await Store.open(tmp_path / "s.db")
+    holder = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(
+            store.execute("INSERT INTO originals(hash, size_bytes, stored_at) VALUES ('a', 1, 'now')")
+        )
+        await asyncio.sleep(0.3)  # it waits in SQLite's busy handler
+        waiting.cancel()
+        await asyncio.sleep(0.1)
+        holder.execute("ROLLBACK")
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        # The next write runs after the cancelled one's BEGIN on the same connection: it must be its own.
+        assert await store.execute("INSERT INTO originals(hash, size_bytes, stored_at) VALUES ('b', 1, 'now')") == 1
+        other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, timeout=5)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # and the lock is free for the other processes
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    finally:
+        holder.close()
+        await store.close()

@@ -10,6 +10,7 @@ write waiting for a job child's batch to commit; with WAL the reader never waits
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -161,7 +162,15 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Everything inside commits together or not at all."""
         async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # The caller went away while BEGIN waited for another process's lock, but the statement
+                # runs on aiosqlite's thread all the same: undo it there (in order, after it), or the
+                # transaction stays open, holding the lock and failing every later write.
+                with contextlib.suppress(sqlite3.Error):
+                    await asyncio.shield(self._conn.execute("ROLLBACK"))
+                raise
             try:
                 yield self._conn
             except BaseException:
