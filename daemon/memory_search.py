@@ -82,13 +82,14 @@ class Retriever:
         return self.embed_many([text])[0]
 
     def embed_many(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of `texts` by the embedding model (blocking: call it from a worker thread)."""
+        """Unit vectors of `texts` by the embedding model (blocking: call it from a worker thread);
+        a text embedded recently (a message's question, its memories' sentences) is not embedded again."""
         with self._embedder_lock:
             if self._embedder is None:
-                from secondme.pipeline.embeddings import Embedder
+                from secondme.pipeline.embeddings import Embedder, RecentEmbeddings
 
-                self._embedder = Embedder(name=self._embed_model)
-            return self._embedder.embed(list(texts))
+                self._embedder = RecentEmbeddings(Embedder(name=self._embed_model).embed)
+            return self._embedder(texts)
 
     async def _signature(self) -> tuple[Any, ...]:
         row = await self._store.fetchone(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import ingest, make_notes, wait_job
 
-from secondme.pipeline.embeddings import Embedder, from_blob
+from secondme.pipeline.embeddings import Embedder, RecentEmbeddings, from_blob
 from secondme.v1 import jobs_pb2
 
 
@@ -24,6 +24,25 @@ def test_vectors_are_normalized_384_dimensional_and_meaningful(embedder):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # related texts sit closer
     assert np.allclose(embedder.embed(["sailing to Fowey at night"])[0], vectors[0], atol=1e-5)  # batching is exact
+
+
+def test_recent_embeddings_embed_each_new_text_once_and_forget_the_oldest(embedder):
+    asked: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        asked.append(texts)
+        return embedder.embed(texts)
+
+    recent = RecentEmbeddings(embed, capacity=3)
+    first = recent(["a walk on the moor", "the ferry to Fowey", "a walk on the moor"])
+    again = recent(["the ferry to Fowey", "bread at dawn", "a walk on the moor"])
+    assert asked == [["a walk on the moor", "the ferry to Fowey"], ["bread at dawn"]]
+    assert np.allclose(first[0], first[2]) and np.allclose(again[0], first[1]) and np.allclose(again[2], first[0])
+    assert np.allclose(again, embedder.embed(["the ferry to Fowey", "bread at dawn", "a walk on the moor"]), atol=1e-5)
+    recent(["a fourth text"])  # over capacity: the least recently asked ("the ferry to Fowey") goes
+    recent(["the ferry to Fowey", "a walk on the moor"])
+    assert asked[2:] == [["a fourth text"], ["the ferry to Fowey"]]
+    assert recent([]).shape == (0, 384)
 
 
 def _wait_for_embed_job(daemon, timeout=300):
