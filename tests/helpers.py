@@ -73,13 +73,17 @@ def job_processes(daemon_pid: int) -> list[psutil.Process]:
 @contextlib.contextmanager
 def frozen(processes: list[psutil.Process]) -> Iterator[list[psutil.Process]]:
     """The processes stand still (SIGSTOP) inside the block, so what the test does next lands mid-way
-    however fast the machine would have finished the work; they go on (SIGCONT) after it."""
-    for process in processes:
-        process.suspend()
+    however fast the machine would have finished the work; they go on (SIGCONT) after it. Yields
+    those it holds (not one that had already ended)."""
+    held: list[psutil.Process] = []
     try:
-        yield processes
-    finally:
         for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):  # one that ended meanwhile (a retired worker)
+                process.suspend()
+                held.append(process)
+        yield held
+    finally:
+        for process in held:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.resume()
 
