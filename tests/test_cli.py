@@ -74,6 +74,7 @@ def test_service_install_writes_a_notify_unit_for_systemd(tmp_path):
     unit = (tmp_path / "home" / ".config" / "systemd" / "user" / "secondmed.service").read_text()
     assert out["path"].endswith("systemd/user/secondmed.service")
     assert "Type=notify" in unit and "Restart=on-failure" in unit
+    assert "KillMode=mixed" in unit  # the daemon stops its own job processes, so their jobs go on later
     exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
     assert os.access(exec_line.split("=", 1)[1].split()[0], os.X_OK)
     assert f'Environment="SECONDME_DATA_DIR={tmp_path / "d"}"' in unit

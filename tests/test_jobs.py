@@ -250,6 +250,31 @@ def test_a_job_stopped_by_sigterm_resumes_at_start_unless_the_owner_cancels_it(d
     assert daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id)).job.state == jobs_pb2.JOB_STATE_CANCELLED
 
 
+def test_a_job_process_stopped_by_sigterm_is_interrupted_and_goes_on_at_the_next_start(daemon, tmp_path):
+    # systemd's default stop signals every process of a service at once, so a job's process can die by
+    # SIGTERM before the daemon's own stop begins. Before, that failed the job ("killed by SIGTERM (out of
+    # memory?)") and it never went on.
+    make_notes(tmp_path / "term", 6000, words=300)
+    job = ingest(daemon.client, tmp_path / "term")
+    wait_stored(daemon.data_dir, 1000)
+    with frozen(job_processes(daemon.process.pid)) as processes:
+        processes[0].terminate()  # the job's own process; it takes the signal when it goes on
+    _, alive = psutil.wait_procs(processes, timeout=30)
+    assert not alive, "the job's parse workers must not outlive it"
+    stopped = wait_job(daemon.client, job.id)
+    assert stopped.state == jobs_pb2.JOB_STATE_INTERRUPTED, stopped.error
+    assert "SIGTERM" in stopped.error and "goes on when the daemon starts again" in stopped.error
+    partial = _assert_every_memory_is_whole(daemon.data_dir)
+    assert 1000 <= partial < 6000
+
+    daemon.restart()
+    final = wait_job(daemon.client, job.id)
+    assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED, final.error
+    assert result(final)["ingested"] == 6000 and result(final)["duplicate"] == 0
+    memories = all_memories(daemon.client)
+    assert len(memories) == 6000 == len({m.content_hash for m in memories})
+
+
 def test_a_job_child_starts_without_importing_the_daemon():
     # A spawned child re-imports the daemon's main module; the mesh, gRPC server and
     # scikit-learn must not come with it (they cost each job seconds before its first file).

@@ -2,8 +2,8 @@
 
 The daemon's event loop never does the work itself: it only starts children, persists the
 events they send, and answers the API. A child that dies without reporting (killed, crashed)
-fails its job with the exit status; a daemon that dies leaves its running jobs to be marked
-interrupted at the next start.
+fails its job with the exit status, unless it was asked to stop (SIGTERM), which interrupts it; a
+daemon that dies leaves its running jobs to be marked interrupted at the next start.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from secondme.errors import FailedPrecondition, InvalidArgument, NotFound
 log = logging.getLogger(__name__)
 
 RESTARTABLE = (JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED)
-INTERRUPTED = "the daemon stopped while this job ran; `secondmectl jobs retry {id}` runs it again"
-RESUMES = "the daemon stopped while this job ran; it goes on when the daemon starts again"
+DAEMON_STOPPED = "the daemon stopped while this job ran"
+# A job process ended by SIGTERM was stopped from outside, not broken: the system going down, or a
+# service manager signalling every process of the service at once (systemd's default for units
+# installed before KillMode=mixed), in which case the child dies before the daemon's own stop begins.
+TERMINATED = "the job process was stopped by SIGTERM (the system or its service manager stopping it)"
 
 
 class JobNotFound(NotFound):
@@ -273,11 +276,7 @@ class JobManager:
         outcome = running.outcome
         code = running.process.exitcode
         if running.stopping:
-            record = await self._repo.get(job_id)
-            resumes = record is not None and record.kind in RESUMABLE_KINDS
-            await self._repo.finish(
-                job_id, JobState.INTERRUPTED, error=RESUMES if resumes else INTERRUPTED.format(id=job_id)
-            )
+            await self._interrupt(job_id, DAEMON_STOPPED)
         elif running.cancelled:
             await self._repo.finish(job_id, JobState.CANCELLED, error="cancelled by the owner")
         elif outcome and outcome[0] == "result" and code == 0:
@@ -296,12 +295,24 @@ class JobManager:
             for kind, params in follow_up(result) if follow_up else []:
                 if self._accepting:
                     await self.ensure_queued(kind, params)
+        elif code == -signal.SIGTERM:
+            await self._interrupt(job_id, TERMINATED)
         elif outcome and outcome[0] == "error":
             log.warning("job %s failed: %s\n%s", job_id, outcome[1], outcome[2])
             await self._repo.finish(job_id, JobState.FAILED, error=outcome[1])
         else:
             await self._repo.finish(job_id, JobState.FAILED, error=_describe_exit(code))
         log.info("job %s finished with exit code %s", job_id, code)
+
+    async def _interrupt(self, job_id: str, cause: str) -> None:
+        """Interrupted, not failed: a resumable job goes on at the daemon's next start, another waits
+        for the owner's retry."""
+        record = await self._repo.get(job_id)
+        if record is not None and record.kind in RESUMABLE_KINDS:
+            then = "it goes on when the daemon starts again"
+        else:
+            then = f"`secondmectl jobs retry {job_id}` runs it again"
+        await self._repo.finish(job_id, JobState.INTERRUPTED, error=f"{cause}; {then}")
 
     async def shutdown(self) -> None:
         """Stop scheduling; ask running children to stop, kill them after the grace period."""
