@@ -22,6 +22,7 @@ from helpers import (
     wait_job,
     wait_progress,
     wait_stored,
+    wait_until,
 )
 
 from secondme.v1 import daemon_pb2, jobs_pb2
@@ -79,6 +80,30 @@ def test_status_answers_while_a_job_keeps_a_core_busy(daemon, tmp_path):
     assert wait_job(daemon.client, job.id).state == jobs_pb2.JOB_STATE_SUCCEEDED
     # the work ran in the child process, not in the daemon
     assert job_process.pid != daemon.process.pid
+
+
+def test_an_ingests_progress_shows_while_the_store_is_locked(daemon, tmp_path):
+    # The ingest child's writer takes the store's write lock batch after batch, and the daemon's progress
+    # write lost nearly every race for it in SQLite's busy handler: stored first, an ingest's progress said
+    # 0 while 2,500 of its 6,000 notes were stored. Here the lock is held from the moment the job runs.
+    make_notes(tmp_path / "locked", 2000, words=1000)
+    job = ingest(daemon.client, tmp_path / "locked")
+    wait_until(lambda: _job(daemon, job.id).state == jobs_pb2.JOB_STATE_RUNNING, "the job to run", 60, every=0.005)
+    holder = sqlite3.connect(daemon.data_dir / "secondme.db", isolation_level=None, timeout=30)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        assert stored_count(daemon.data_dir) == 0
+        wait_until(lambda: _job(daemon, job.id).progress.done > 0, "progress while the store is locked", 60)
+        assert stored_count(daemon.data_dir) == 0
+    finally:
+        holder.close()
+    final = wait_job(daemon.client, job.id)
+    assert final.state == jobs_pb2.JOB_STATE_SUCCEEDED and final.progress.done == 2000, final.error
+    assert stored_count(daemon.data_dir) == 2000
+
+
+def _job(daemon, job_id: str) -> jobs_pb2.Job:
+    return daemon.client.jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job_id), timeout=10).job
 
 
 def test_kill_9_mid_ingest_then_restart_resumes_the_same_job_without_duplicates(daemon, tmp_path):

@@ -33,7 +33,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
         limit, offset = page_window(request.page_size, request.page_token)
         states = [job_state_from_pb(s) for s in request.states]
-        records = await self._repo.list(states, request.kind, limit, offset)
+        records = [self._manager.current(r) for r in await self._repo.list(states, request.kind, limit, offset)]
         # A page fits a message however long the jobs' results are (an ingest lists up to 3 MB of files).
         jobs, cut_short = fit_page(job_to_pb(j) for j in records)
         return jobs_pb2.ListJobsResponse(
