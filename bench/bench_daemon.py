@@ -6,6 +6,8 @@
    in-process (goal >= 0.5x): a second ingest of fresh copies that nobody polls (the client waits
    on WatchJob), since the status loop of 2. takes a core of its own on a 2-core machine; the
    throughput under that loop is printed too.
+4. An owner's write (deleting a memory) while an ingest's batches take SQLite's write lock one after
+   another vs idle: the daemon's writes take the next turn (daemon/store/write_turn.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 # No model: a daemon with one checks it in a probe job at start, which would run during the idle
 # measurement and make the ingest job wait behind it.
 NO_MODEL = ("--no-default-model",)
+WARMUP = 50
 
 
 def make_notes(folder: Path, count: int, series: str = "Note") -> None:
@@ -128,6 +131,40 @@ def bench_status_under_ingest_and_throughput(files: int, n: int) -> None:
     print(f"   (under 2.'s status loop     : {under_polling:8.0f} docs/s)")
 
 
+def bench_write_under_ingest(files: int, deletes: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="smb-write-") as tmp:
+        notes, kept = Path(tmp) / "notes", Path(tmp) / "kept"
+        make_notes(notes, files, series="Write")
+        make_notes(kept, 2 * deletes + WARMUP, series="Kept")  # what the owner deletes, one per call
+        daemon = start_daemon(init_args=NO_MODEL)
+        try:
+            client = Client.connect(daemon.socket)
+            assert client.jobs.wait(client.memories.ingest([str(kept)]).id).succeeded
+            wait_idle(client)
+            victims = [m.id for m in client.memories.list(limit=2 * deletes + WARMUP)]
+            idle = latencies(lambda: client.memories.delete(victims.pop()), deletes, warmup=WARMUP)
+            job = client.memories.ingest([str(notes)])
+            while not (progress := client.jobs.get(job.id).progress) or progress.done == 0:  # parsing begun
+                time.sleep(0.005)
+            busy: list[float] = []
+            while victims and not client.jobs.get(job.id).finished:
+                t0 = time.perf_counter()
+                client.memories.delete(victims.pop())
+                busy.append(time.perf_counter() - t0)
+                time.sleep(0.01)
+            assert client.jobs.wait(job.id).succeeded
+            client.close()
+        finally:
+            daemon.stop()
+    print(f"4. Deleting a memory while ingesting {files} Markdown files")
+    print(f"   idle   : {describe(idle)}")
+    print(f"   busy   : {describe(busy)}")
+    print(
+        f"   ratio busy/idle p50 {percentile(busy, 50) / percentile(idle, 50):.2f}x  "
+        f"p99 {percentile(busy, 99) / percentile(idle, 99):.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
@@ -135,6 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     bench_status_vs_bare(args.calls)
     bench_status_under_ingest_and_throughput(args.files, args.calls)
+    bench_write_under_ingest(args.files * 3, 200)
 
 
 if __name__ == "__main__":

@@ -51,4 +51,4 @@ class JobContext:
 
     def connect(self) -> sqlite3.Connection:
         """A connection to the daemon's database, for this child's atomic writes."""
-        return sync.connect(self.db_path)
+        return sync.connect(self.db_path, yield_to_daemon=True)

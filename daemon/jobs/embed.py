@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from secondme.daemon.jobs.context import JobContext
+from secondme.daemon.store.sync import transaction
 from secondme.daemon.store.timeutil import now_db
 from secondme.pipeline.embeddings import Embedder, from_blob, mean_vector, to_blob
 from secondme.pipeline.same_content import find_same_content
@@ -49,8 +50,7 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             by_memory: dict[str, list[int]] = {}
             for index, row in enumerate(rows):
                 by_memory.setdefault(row["memory_id"], []).append(index)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 conn.executemany(
                     "INSERT OR REPLACE INTO chunk_embeddings(chunk_id, model, dimension, vector) VALUES (?, ?, ?, ?)",
                     [(r["id"], embedder.name, embedder.dimension, to_blob(vectors[i])) for i, r in enumerate(rows)],
@@ -62,10 +62,6 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                         for memory_id, indexes in by_memory.items()
                     ],
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             done += len(batch)
             chunks_done += len(rows)
             ctx.progress("embed", done, len(pending), f"{chunks_done} chunks")
@@ -103,14 +99,9 @@ def _link_same_content(conn: sqlite3.Connection, embedded: list[str], model: str
 
     links = find_same_content(embedded, ids, vectors, text_of, order)
     now = now_db()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         conn.executemany(
             "INSERT OR IGNORE INTO memory_links(memory_id, same_as, similarity, linked_at) VALUES (?, ?, ?, ?)",
             [(link.memory_id, link.same_as, link.similarity, now) for link in links],
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(links)

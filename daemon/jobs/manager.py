@@ -30,6 +30,9 @@ from secondme.errors import FailedPrecondition, InvalidArgument, NotFound
 log = logging.getLogger(__name__)
 
 RESTARTABLE = (JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED)
+# A running job's progress is stored at most this often: it is shown from memory at once, and each
+# store makes an ingest commit its batch early (write_turn.py).
+STORE_PROGRESS_SECONDS = 5.0
 DAEMON_STOPPED = "the daemon stopped while this job ran"
 # A job process ended by SIGTERM was stopped from outside, not broken: the system going down, or a
 # service manager signalling every process of the service at once (systemd's default for units
@@ -63,6 +66,7 @@ class _Running:
     progress: Progress | None = None
     unsaved: Progress | None = None
     saving: asyncio.Task[None] | None = None
+    exited: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -270,6 +274,7 @@ class JobManager:
                     running.outcome = message
             await _readable(running.process.sentinel)
             running.process.join()  # it has exited: this only reaps it
+            running.exited.set()
             if running.saving is not None:
                 await running.saving  # the last progress is stored before the job's end
             await self._finish(job_id, running)
@@ -291,11 +296,9 @@ class JobManager:
             self._wake.set()
 
     def _show_progress(self, job_id: str, running: _Running, progress: Progress) -> None:
-        """Progress is shown from memory and stored behind it. The ingest child's writer takes the
-        store's write lock batch after batch, and the daemon's write waiting in SQLite's busy handler
-        loses nearly every race for it: stored first, an ingest's progress stayed at 0 while 2,500 of
-        its 6,000 notes were stored. A write that waits is not repeated for each newer progress: the
-        newest one goes in next."""
+        """Progress is shown from memory and stored behind it. Stored first, it waited for the store's
+        write lock, which an ingest's batches take one after another: an ingest's progress stayed at 0
+        while 2,500 of its 6,000 notes were stored. The store gets the newest progress, not each one."""
         running.progress = running.unsaved = progress
         if running.saving is None or running.saving.done():
             running.saving = asyncio.create_task(self._save_progress(job_id, running))
@@ -304,6 +307,9 @@ class JobManager:
         while running.unsaved is not None:
             progress, running.unsaved = running.unsaved, None
             await self._repo.add_progress(job_id, progress)
+            # the next one after STORE_PROGRESS_SECONDS, or as soon as the job has ended
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(running.exited.wait(), STORE_PROGRESS_SECONDS)
 
     async def _finish(self, job_id: str, running: _Running) -> None:
         outcome = running.outcome

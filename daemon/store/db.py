@@ -5,6 +5,8 @@ lock (statements from two coroutines interleaved on one connection would otherwi
 each other's transaction), and a read-only reader. Each aiosqlite connection runs its calls one
 at a time on its own thread, so with a single connection a status query would queue behind a
 write waiting for a job child's batch to commit; with WAL the reader never waits for writers.
+A write holds the daemon's turn (`write_turn.py`) from before its BEGIN, so job children begin
+their next transaction after it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from secondme.daemon.store import health
 from secondme.daemon.store.migrations import available_migrations
 from secondme.daemon.store.sync import PRAGMAS
 from secondme.daemon.store.timeutil import now_db
+from secondme.daemon.store.write_turn import WriteTurn
 from secondme.errors import Kind, SecondmeError
 
 
@@ -50,6 +53,7 @@ class Store:
         self._conn = conn
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._turn: WriteTurn | None = None  # at the first write: a database refused at open gets no turn file
 
     @classmethod
     async def open(cls, path: Path, check_integrity: bool = False) -> Store:
@@ -94,6 +98,8 @@ class Store:
             if self._reader is not None:
                 await self._reader.close()
             await self._conn.close()
+            if self._turn is not None:
+                self._turn.close()
 
     async def _check_writable(self) -> None:
         """Take the write lock once (waiting up to the busy timeout): another program holding it is said
@@ -161,7 +167,9 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Everything inside commits together or not at all."""
-        async with self._write_lock:
+        if self._turn is None:
+            self._turn = WriteTurn(self.path)
+        async with self._write_lock, self._turn.daemons_turn():
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
             except asyncio.CancelledError:

@@ -8,10 +8,10 @@ while it works, and most of a batch's cost is FTS5 tokenizing its chunks, so on 
 writing hides behind the parsing instead of adding to it. At most one batch is being written
 while the next one fills; a writer that falls behind makes `add` wait.
 
-The write lock is held only while a batch is written, never while files are parsed: the
-daemon's own writes (the owner's edits) get in between batches, not only when the ingest ends,
-though SQLite's busy handler, which polls, can lose the race for a batch or two (measured: about
-a second with 6,000 notes; the job's progress is shown from memory, so it never waits). Each
+The write lock is held only while a batch is written, never while files are parsed, and a batch
+being written commits what it has when a daemon write (an owner's edit, a chat message) waits for
+the lock, then goes on after it (`write_turn.py`): the daemon waits for one document, not for the
+batch nor, as SQLite's polling busy handler made it, for several. Each
 memory's row, chunks, original and event commit together; a kill loses at most the batches in
 memory (the one filling and the one being written), never part of a document, and a retry
 re-ingests exactly what was lost (content-hash dedupe).
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from secondme.daemon.store.db import StoreError
 from secondme.daemon.store.originals import Originals
-from secondme.daemon.store.sync import transaction
+from secondme.daemon.store.sync import daemon_waits, transaction
 from secondme.daemon.store.timeutil import now_db, to_db
 from secondme.pipeline.ingest import KnownMemory, NewMemory
 from secondme.pipeline.parsers import ParseStatus
@@ -186,9 +186,18 @@ class SqliteMemorySink:
             raise self._failed
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Pending]) -> None:
-        with transaction(conn):
-            for pending in batch:
-                self._write(conn, pending)
+        """The batch in as few transactions as the daemon lets it: when a daemon write waits (a batch
+        takes ~0.2 s), what is written so far commits and the rest follows after the daemon's write."""
+        left = batch
+        while left:
+            with transaction(conn):
+                written = 0
+                for pending in left:
+                    self._write(conn, pending)
+                    written += 1
+                    if daemon_waits(conn):
+                        break
+            left = left[written:]
 
     def _write(self, conn: sqlite3.Connection, pending: _Pending) -> None:
         memory_id, memory, now = pending.memory_id, pending.memory, pending.added_at
