@@ -12,7 +12,7 @@ import time
 import pytest
 from helpers import make_notes
 
-from secondme.daemon.store import Store, memory_sink
+from secondme.daemon.store import Store, memory_sink, write_turn
 from secondme.daemon.store.memory_sink import SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.sync import connect, transaction
@@ -89,6 +89,26 @@ def _until_the_daemon_holds_its_turn(db) -> None:
             time.sleep(0.001)
     finally:
         os.close(turn)
+
+
+def test_a_child_stopped_mid_transaction_does_not_hold_the_daemons_writes_for_good(db, monkeypatch):
+    # A child stopped (SIGSTOP, a debugger) while it holds the busy file: the daemon waits for it no
+    # longer than SQLite would, then goes on to SQLite's own wait (here the lock is free).
+    monkeypatch.setattr(write_turn, "GIVE_UP_SECONDS", 0.2)
+    stopped_child = os.open(db.with_name(db.name + ".write-busy"), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(stopped_child, fcntl.LOCK_SH)
+
+    async def daemon() -> None:
+        store = await Store.open(db)
+        try:  # without a bound it waits for good: wait_for raises TimeoutError
+            await asyncio.wait_for(store.execute("UPDATE memories SET title = title"), 30)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(daemon())
+    finally:
+        os.close(stopped_child)
 
 
 def _begin_without_waiting(db) -> str:

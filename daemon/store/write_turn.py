@@ -30,6 +30,9 @@ from pathlib import Path
 # How often the daemon tries again: a child holds the turn only between two system calls, and a
 # transaction in flight ends within a batch (a fraction of a second).
 RETRY_SECONDS = 0.001
+# A child that holds a file longer (stopped, or hung mid-transaction) is not waited for beyond this:
+# the daemon goes on to SQLite's own wait, which ends with "database is locked" as it always did.
+GIVE_UP_SECONDS = 30.0
 
 
 class WriteTurn:
@@ -42,13 +45,16 @@ class WriteTurn:
     @asynccontextmanager
     async def daemons_turn(self) -> AsyncIterator[None]:
         """The daemon, around a transaction: children begin none until it ends."""
-        await _take(self._turn)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + GIVE_UP_SECONDS
+        has_turn = await _take(self._turn, give_up)
         try:
-            await _take(self._busy)  # until the child's transaction in flight has ended
-            fcntl.flock(self._busy, fcntl.LOCK_UN)
+            if await _take(self._busy, give_up):  # once the child's transaction in flight has ended
+                fcntl.flock(self._busy, fcntl.LOCK_UN)
             yield
         finally:
-            fcntl.flock(self._turn, fcntl.LOCK_UN)
+            if has_turn:
+                fcntl.flock(self._turn, fcntl.LOCK_UN)
 
     @contextmanager
     def childs_turn(self) -> Iterator[None]:
@@ -82,12 +88,15 @@ def _open(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
-async def _take(fd: int) -> None:
+async def _take(fd: int, give_up: float) -> bool:
     """An exclusive flock, tried without blocking the event loop (and so never left half-taken by a
-    cancelled wait)."""
+    cancelled wait) until the loop's clock reaches `give_up`. Returns whether it was taken."""
+    loop = asyncio.get_running_loop()
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
+            return True
         except BlockingIOError:
+            if loop.time() >= give_up:
+                return False
             await asyncio.sleep(RETRY_SECONDS)
