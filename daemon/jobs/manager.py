@@ -62,7 +62,7 @@ class _Running:
     stopping: bool = False
     outcome: tuple[Any, ...] | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
-    # The newest progress the child sent, shown at once; the store gets it when its write lock is free.
+    # The newest progress the child sent, shown at once and stored behind (_save_progress).
     progress: Progress | None = None
     unsaved: Progress | None = None
     saving: asyncio.Task[None] | None = None
