@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
@@ -22,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from secondme.daemon.client import Stubs
 from secondme.daemon.config import ConfigError, parse_config, render_config
+from secondme.daemon.store import Store
 
 # Session-scoped tiny model fixtures (tiny_hf_model_dir, tiny_gguf, tiny_gguf_q8, tiny_gguf_q4km).
 pytest_plugins = ["fixtures.models"]
@@ -227,6 +229,18 @@ def start_daemon() -> Iterator:
 @pytest.fixture
 def daemon(start_daemon) -> RunningDaemon:
     return start_daemon()
+
+
+@pytest.fixture
+def migrated_db(tmp_path) -> Path:
+    """A store's database file, created and migrated as the daemon does, with no daemon running."""
+    path = tmp_path / "secondme.db"
+
+    async def migrate() -> None:
+        await (await Store.open(path)).close()
+
+    asyncio.run(migrate())
+    return path
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -12,7 +11,7 @@ import pytest
 from fixtures.hostile_corpus import alias_bomb_note
 from helpers import make_notes
 
-from secondme.daemon.store import Store, memory_sink
+from secondme.daemon.store import memory_sink
 from secondme.daemon.store.memory_sink import BatchNotStored, SqliteMemorySink
 from secondme.daemon.store.originals import Originals
 from secondme.daemon.store.sync import connect
@@ -20,14 +19,8 @@ from secondme.pipeline.ingest import IngestOptions, ingest_paths
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "secondme.db"
-
-    async def migrate() -> None:
-        await (await Store.open(path)).close()
-
-    asyncio.run(migrate())
-    return path
+def db(migrated_db):
+    return migrated_db
 
 
 def _count(db, table: str) -> int:

@@ -20,14 +20,8 @@ from secondme.pipeline.ingest import IngestOptions, ingest_paths
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "secondme.db"
-
-    async def migrate() -> None:
-        await (await Store.open(path)).close()
-
-    asyncio.run(migrate())
-    return path
+def db(migrated_db):
+    return migrated_db
 
 
 def _count(conn: sqlite3.Connection) -> int:
@@ -55,7 +49,7 @@ def test_a_daemon_write_waiting_for_the_lock_goes_before_a_job_child_that_came_l
         try:
             other.execute("BEGIN IMMEDIATE")
             write = asyncio.create_task(_daemon_write(store, order))
-            await asyncio.to_thread(_until_the_daemon_holds_its_turn, db)
+            await asyncio.to_thread(_until_held, db, ".write-turn", fcntl.LOCK_SH, "the daemon take its turn")
             thread = threading.Thread(target=child)
             thread.start()
             assert not await asyncio.to_thread(child_began.wait, 0.5), "the child began inside another's lock"
@@ -73,22 +67,6 @@ def test_a_daemon_write_waiting_for_the_lock_goes_before_a_job_child_that_came_l
 async def _daemon_write(store: Store, order: list[str]) -> None:
     async with store.transaction():
         order.append("daemon")
-
-
-def _until_the_daemon_holds_its_turn(db) -> None:
-    turn = os.open(db.with_name(db.name + ".write-turn"), os.O_RDWR | os.O_CREAT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                fcntl.flock(turn, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                fcntl.flock(turn, fcntl.LOCK_UN)
-            except BlockingIOError:
-                return
-            assert time.monotonic() < deadline, "the daemon's write never took its turn"
-            time.sleep(0.001)
-    finally:
-        os.close(turn)
 
 
 def test_a_child_stopped_mid_transaction_does_not_hold_the_daemons_writes_for_good(db, monkeypatch):
@@ -138,20 +116,21 @@ def test_a_connection_that_does_not_yield_is_not_held_back(db):
     asyncio.run(daemon())
 
 
-def _until_a_transaction_is_under_way(db, ingesting: threading.Thread) -> None:
-    busy = os.open(db.with_name(db.name + ".write-busy"), os.O_RDWR | os.O_CREAT)
+def _until_held(db, suffix: str, mode: int, what: str) -> None:
+    """Until a flock on `<db><suffix>` is held by another (one of `mode` cannot be taken)."""
+    fd = os.open(db.with_name(db.name + suffix), os.O_RDWR | os.O_CREAT)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 60
         while True:
             try:
-                fcntl.flock(busy, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(busy, fcntl.LOCK_UN)
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
             except BlockingIOError:
                 return
-            assert time.monotonic() < deadline and ingesting.is_alive(), "the batch was never written"
+            assert time.monotonic() < deadline, f"never saw {what}"
             time.sleep(0.001)
     finally:
-        os.close(busy)
+        os.close(fd)
 
 
 def test_a_long_batch_commits_what_it_has_when_the_daemon_waits(db, tmp_path, monkeypatch):
@@ -173,7 +152,7 @@ def test_a_long_batch_commits_what_it_has_when_the_daemon_waits(db, tmp_path, mo
         store = await Store.open(db)  # before the batch: opening takes SQLite's lock once, without a turn
         try:
             ingesting.start()
-            await asyncio.to_thread(_until_a_transaction_is_under_way, db, ingesting)
+            await asyncio.to_thread(_until_held, db, ".write-busy", fcntl.LOCK_EX, "the batch's transaction")
             async with store.transaction() as write:
                 cursor = await write.execute("SELECT COUNT(*) FROM memories")
                 return (await cursor.fetchone())[0]
