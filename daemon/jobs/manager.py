@@ -62,9 +62,11 @@ class _Running:
     stopping: bool = False
     outcome: tuple[Any, ...] | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
-    # The newest progress the child sent, shown at once and stored behind (_save_progress).
+    # The newest progress the child sent, shown at once and stored behind (_save_progress): the
+    # progress events not yet stored, the last of which newer ones of its stage may replace.
     progress: Progress | None = None
-    unsaved: Progress | None = None
+    unsaved: list[Progress] = field(default_factory=list)
+    last_unsaved_replaceable: bool = False
     saving: asyncio.Task[None] | None = None
     exited: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -298,18 +300,28 @@ class JobManager:
     def _show_progress(self, job_id: str, running: _Running, progress: Progress) -> None:
         """Progress is shown from memory and stored behind it. Stored first, it waited for the store's
         write lock, which an ingest's batches take one after another: an ingest's progress stayed at 0
-        while 2,500 of its 6,000 notes were stored. The store gets the newest progress, not each one."""
-        running.progress = running.unsaved = progress
+        while 2,500 of its 6,000 notes were stored. The store keeps, with the time each was sent, every
+        stage's first and last event and its newest one every STORE_PROGRESS_SECONDS between (what a
+        watcher replays, and what says how long each stage took)."""
+        first_of_its_stage = running.progress is None or running.progress.stage != progress.stage
+        running.progress = progress
+        if running.last_unsaved_replaceable and not first_of_its_stage:
+            running.unsaved[-1] = progress
+        else:
+            running.unsaved.append(progress)
+            running.last_unsaved_replaceable = not first_of_its_stage
         if running.saving is None or running.saving.done():
             running.saving = asyncio.create_task(self._save_progress(job_id, running))
 
     async def _save_progress(self, job_id: str, running: _Running) -> None:
-        while running.unsaved is not None:
-            progress, running.unsaved = running.unsaved, None
+        while running.unsaved:
+            progress = running.unsaved.pop(0)
+            if not running.unsaved:
+                running.last_unsaved_replaceable = False  # being stored: a newer one goes after it
             await self._repo.add_progress(job_id, progress)
-            # the next one after STORE_PROGRESS_SECONDS, or as soon as the job has ended
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(running.exited.wait(), STORE_PROGRESS_SECONDS)
+            if not running.unsaved:  # the next after STORE_PROGRESS_SECONDS, or as soon as the job ends
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(running.exited.wait(), STORE_PROGRESS_SECONDS)
 
     async def _finish(self, job_id: str, running: _Running) -> None:
         outcome = running.outcome
