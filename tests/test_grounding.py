@@ -1,21 +1,18 @@
 """Grounding: the owner's sentences, moved to another person by rules, checked against memories; the probe.
 
 The probe's passing path runs against a small HTTP server on loopback that answers the four tasks
-the way a capable chat model does (no capable model runs on this machine); its failing path runs
-against the real tiny model in llama.cpp (tests/test_identity_daemon.py) and the packaged Gemma (bench).
+the way a capable chat model does (tests/capable_endpoint.py); its failing path runs against the
+real tiny model in llama.cpp (tests/test_model_probe.py) and the packaged Gemma (bench).
 """
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from capable_endpoint import CapableHandler, serving
 
 from secondme.pipeline.embeddings import Embedder
 from secondme.pipeline.grounded_reply import (
@@ -299,60 +296,16 @@ def test_asked_what_they_have_been_up_to_the_self_quotes_the_owners_newest_notes
     assert recent_reply(notes[1:2], embed) == (ABSTENTION, [])
 
 
-class _Capable(http.server.BaseHTTPRequestHandler):
-    """Answers the probe's four tasks as a capable instruction-tuned model would."""
-
-    delay = 0.0
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        time.sleep(self.delay)
-        text = " ".join(m["content"] for m in body["messages"])
-        if "response_format" in body:
-            content = json.dumps({"city": "Lisbon", "year": 2019})
-        elif "number seven" in text:
-            content = "7"
-        elif "plot" in text and "number" in text:
-            content = "Plot 14."
-        else:
-            content = "I don't know."
-        reply = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _Slow(_Capable):
+class _Slow(CapableHandler):
     delay = 3.0
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that gave up (the probe's timeout) closes the connection mid-reply: expected here."""
-
-
-def _serve(handler: type) -> http.server.HTTPServer:
-    server = _Server(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 def test_the_probe_passes_a_capable_endpoint_and_marks_a_slow_one_unchecked():
-    capable = _serve(_Capable)
-    slow = _serve(_Slow)
-    try:
-        result = run_probe(OpenAICompatible(f"http://127.0.0.1:{capable.server_port}/v1", "m"))
+    with serving() as capable, serving(_Slow) as slow:
+        result = run_probe(OpenAICompatible(capable, "m"))
         assert result.status == PASSED and len(result.checks) == 4 and all(c.passed for c in result.checks)
-        timed_out = run_probe(OpenAICompatible(f"http://127.0.0.1:{slow.server_port}/v1", "m", timeout=0.5))
+        timed_out = run_probe(OpenAICompatible(slow, "m", timeout=0.5))
         assert timed_out.status == UNCHECKED and "cannot reach" in timed_out.reason
-    finally:
-        capable.shutdown()
-        slow.shutdown()
 
 
 class _Echo:
