@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import logging
 import os
 import socket
 import threading
@@ -362,21 +363,35 @@ async def send_raw(client: Self, server: Self, protocol: str, data: bytes) -> by
     return received
 
 
-def test_garbage_bytes_on_each_protocol_close_only_that_stream() -> None:
+def test_garbage_bytes_on_each_protocol_close_only_that_stream_and_the_log_says_why(caplog) -> None:
+    caplog.set_level(logging.INFO, logger="secondme.network.node")
     a, b, c = make_self("alex", FAST), make_self("blake"), make_self("casey")
+    protocols = (CARD_PROTOCOL, GRANT_PROTOCOL, SESSION_PROTOCOL)
+
+    def closed() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("closed ")]
 
     async def main() -> None:
         async with running(a, b, c):
             await b.node.connect(a.address)
             await c.node.connect(a.address)
             garbage = bytes(range(256)) * 4
-            for protocol in (CARD_PROTOCOL, GRANT_PROTOCOL, SESSION_PROTOCOL):
+            for protocol in protocols:
                 assert await send_raw(b, a, protocol, encode_varint(len(garbage)) + garbage) == b""
                 assert await send_raw(b, a, protocol, b"\xff" * 11) == b""  # endless varint
+                await (await raw_stream(b, a, protocol)).close()  # nothing sent at all
+            with trio.fail_after(10):
+                while len(closed()) < 3 * len(protocols):  # noqa: ASYNC110 - the log has no event to wait on
+                    await trio.sleep(0.02)
             await still_serves(a, b)
             await still_serves(a, c)
 
     run(main)
+    lines = closed()
+    assert len(lines) == 3 * len(protocols)
+    for line in lines:  # "closed PROTOCOL stream from PEER: REASON", never an empty reason
+        assert line.split(f" stream from {b.peer_id}: ", 1)[1].strip(), line
+    assert sum("closed it before sending a complete request" in line for line in lines) == len(protocols)
 
 
 def test_a_4_gb_length_prefix_is_refused_before_reading_the_body() -> None:
