@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import plistlib
+import pty
+import select
 import subprocess
 import sys
+import time
 
 from secondme.daemon.node_key import load_node_key, peer_id_from_public_key
 
@@ -105,6 +108,34 @@ def test_the_owners_name_comes_from_init_and_config_set_never_from_the_login(tmp
     assert shown["config"]["owner"]["name"] == "Alex M."
     refused = _ctl(env, "config", "set", "owner.nom", "x", check=False)
     assert refused.returncode != 0 and "unknown setting 'owner.nom'" in refused.stderr
+
+
+def test_init_at_a_terminal_asks_the_owners_name_and_keeps_it(tmp_path):
+    """With a person at the terminal (a pseudo-terminal here), init asks for the name once; a script is never asked."""
+    env = _env(tmp_path)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "secondme.daemon.cli.main", "init", "--no-default-model"],
+        env=env, stdin=terminal, stdout=terminal, stderr=terminal,
+    )  # fmt: skip
+    os.close(terminal)
+    said = b""
+    try:
+        deadline = time.monotonic() + 60
+        while b"Your name" not in said:
+            assert time.monotonic() < deadline, said
+            if select.select([controller], [], [], 1)[0]:
+                said += os.read(controller, 4096)
+        os.write(controller, b"Nadia Brennan\n")
+        assert process.wait(60) == 0
+    finally:
+        process.kill()
+        os.close(controller)
+    shown = json.loads(_ctl(env, "config", "show", "--json").stdout)
+    assert shown["config"]["owner"]["name"] == "Nadia Brennan"
+    # set once, never asked again (and a script, with no terminal, is never asked at all)
+    again = json.loads(_ctl(env, "init", "--json", "--no-default-model").stdout)
+    assert again["owner_name"] == "Nadia Brennan"
 
 
 def test_upload_refuses_a_named_pipe_and_a_device_instead_of_reading_them_forever(tmp_path):
