@@ -306,6 +306,7 @@ def main() -> None:
     parser.add_argument("--only-comparison", action="store_true", help="only 1. (its job also merges) and 2.")
     parser.add_argument("--plain-trl", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.persona = args.persona.resolve()  # the daemon takes absolute paths only
     if args.plain_trl:
         plain_trl(args)
         return
