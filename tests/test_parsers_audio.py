@@ -39,9 +39,11 @@ from secondme.pipeline.transcribe import (
 from secondme.v1 import jobs_pb2, memory_pb2
 
 MEMOS = ["2025-04-27-voice-memo.wav", "2025-09-09-voice-memo.wav"]
-# Words of each memo that tiny.en must hear (the persona's transcripts.json has them all).
+# Words of each memo that tiny.en must hear (the persona's transcripts.json has them all). Not "race":
+# "the Three Peaks race" in synthetic speech is at the edge of what tiny.en hears, and CTranslate2's
+# kernels differ by CPU (heard right on an Intel Xeon, as "the free big phrase" on an AMD EPYC).
 KEY_WORDS = {
-    "2025-04-27-voice-memo.wav": {"finished", "race", "yesterday", "six", "hours", "knee", "year"},
+    "2025-04-27-voice-memo.wav": {"finished", "yesterday", "six", "hours", "knee", "year"},
     "2025-09-09-voice-memo.wav": {"memo", "honey", "broken", "supplier", "monday", "refund", "winter"},
 }
 
