@@ -51,6 +51,32 @@ def test_batches_written_behind_the_parsing_keep_every_document_once(db, tmp_pat
     assert hits == _count(db, "chunks")
 
 
+def test_a_group_of_documents_whose_chunks_need_several_statements_stores_each_chunk_in_place(db, tmp_path):
+    # A group's chunks go in as few multi-row statements as SQLite's variable limit allows: 60 notes of
+    # ~5 chunks each need two for the first group of 50. Each chunk keeps its place, text and index entry.
+    make_notes(tmp_path / "notes", 60, words=1200)
+    conn = connect(db)
+    sink = SqliteMemorySink(conn, Originals(tmp_path / "originals"), "job", connect=lambda: connect(db))
+    assert ingest_paths([tmp_path / "notes"], IngestOptions(), sink).counts["ingested"] == 60
+    conn.close()
+    check = sqlite3.connect(db)
+    try:
+        texts = dict(check.execute("SELECT id, text FROM memories"))
+        rows = check.execute("SELECT memory_id, idx, text, start_char, end_char FROM chunks ORDER BY id").fetchall()
+        hits = check.execute("SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH 'w5'").fetchone()[0]
+        expected = check.execute("SELECT COUNT(*) FROM chunks WHERE ' ' || text || ' ' LIKE '% w5 %'").fetchone()[0]
+    finally:
+        check.close()
+    per_statement = memory_sink.MAX_VARIABLES // 6  # a chunk row binds 6 values
+    assert len(rows) / 60 * memory_sink.DOCUMENTS_PER_STATEMENT > per_statement  # a group needs two or more
+    by_memory: dict[str, list[int]] = {}
+    for memory_id, idx, text, start, end in rows:
+        assert texts[memory_id][start:end] == text
+        by_memory.setdefault(memory_id, []).append(idx)
+    assert len(by_memory) == 60 and all(order == list(range(len(order))) for order in by_memory.values())
+    assert hits == expected > 0
+
+
 def _sink_whose_writer_cannot_commit(db, tmp_path) -> tuple[sqlite3.Connection, SqliteMemorySink]:
     conn = connect(db)
     read_only = f"file:{db}?mode=ro"

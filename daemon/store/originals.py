@@ -51,12 +51,10 @@ class Originals:
             raise
         return target
 
-    def record(self, conn: sqlite3.Connection, content_hash: str, data: bytes, now: str) -> None:
-        """Insert the originals row inside the caller's transaction (inline bytes when small)."""
-        conn.execute(
-            "INSERT OR IGNORE INTO originals(hash, size_bytes, stored_at, data) VALUES (?, ?, ?, ?)",
-            (content_hash, len(data), now, data if self.inline(len(data)) else None),
-        )
+    def row(self, content_hash: str, data: bytes, now: str) -> tuple[str, int, str, bytes | None]:
+        """The originals row (hash, size_bytes, stored_at, data) to insert, ignored when the hash is
+        there, inside the caller's transaction (inline bytes when small)."""
+        return content_hash, len(data), now, data if self.inline(len(data)) else None
 
     def read(self, conn: sqlite3.Connection, content_hash: str) -> bytes | None:
         row = conn.execute("SELECT data FROM originals WHERE hash = ?", (content_hash,)).fetchone()
