@@ -44,6 +44,9 @@ class ParseRequest:
     # The server's media type, for URLs.
     content_type: str = ""
     is_url: bool = False
+    # What sniffing the bytes found, when the job already did (a file's first bytes are sniffed as it
+    # is read, to refuse what no parser takes unread): not done again, once per file is enough.
+    sniffed: tuple[SourceType, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ ParseResult = Parsed | Refused
 
 def choose_parser(request: ParseRequest, settings: ParserSettings) -> Parser:
     """The parser for these bytes, by their content first (raises UnsupportedContent)."""
-    source_type, _ = sniff(request.data[:SNIFF_BYTES], request.name_hint)
+    source_type, _ = request.sniffed or sniff(request.data[:SNIFF_BYTES], request.name_hint)
     if request.content_type in _HTML_MEDIA_TYPES and source_type in (SourceType.TEXT, SourceType.MARKDOWN):
         source_type = SourceType.HTML
     return parser_for(source_type, settings)

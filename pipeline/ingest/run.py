@@ -37,7 +37,7 @@ from secondme.pipeline.ingest.parse import (
 from secondme.pipeline.ingest.reading import read_regular
 from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.ingest.walk import Candidate, walk_paths
-from secondme.pipeline.parsers import ParsedDocument, ParserSettings, ParseStatus
+from secondme.pipeline.parsers import ParsedDocument, ParserSettings, ParseStatus, SourceType
 from secondme.pipeline.parsers.sniff import sniff
 
 # A summary is a job's result, which travels in one message (8 MiB): it names at most this many
@@ -234,17 +234,19 @@ class _Run:
             reason = f"another name (a link) of {shown(candidate.same_as)}, ingested once"
             return FileOutcome(path, OutcomeKind.DUPLICATE, reason, path_bytes=raw)
         assert candidate.real is not None
+        name_hint = Path(label.split(":", 1)[-1]) if label else candidate.path
+        sniffed: list[tuple[SourceType, str]] = []
         try:
             # A file whose first bytes say no parser reads it (an archive, an executable, binary data)
             # is refused by them, not read whole and sent to the parse worker to be refused there.
             data, mtime = read_regular(
-                candidate.real, self.options.max_file_bytes, lambda head: sniff(head, candidate.path)
+                candidate.real, self.options.max_file_bytes, lambda head: sniffed.append(sniff(head, name_hint))
             )
         except IngestError as exc:
             return FileOutcome(path, OutcomeKind.SKIPPED, str(exc), path_bytes=raw)
-        name_hint = Path(label.split(":", 1)[-1]) if label else candidate.path
         created = datetime.fromtimestamp(mtime, tz=UTC)
-        return self.request(data, _Waiting(path, raw, path, "", created, name_hint), name_hint)
+        waiting = _Waiting(path, raw, path, "", created, name_hint)
+        return self.request(data, waiting, name_hint, sniffed=sniffed[0] if sniffed else None)
 
     def prepare_url(self, url: str) -> FileOutcome | ParseRequest:
         try:
@@ -261,7 +263,13 @@ class _Run:
         return self.request(page.data, waiting, hint, page.content_type, is_url=True)
 
     def request(
-        self, data: bytes, waiting: _Waiting, hint: Path | None, content_type: str = "", is_url: bool = False
+        self,
+        data: bytes,
+        waiting: _Waiting,
+        hint: Path | None,
+        content_type: str = "",
+        is_url: bool = False,
+        sniffed: tuple[SourceType, str] | None = None,
     ) -> FileOutcome | ParseRequest:
         if not data:
             return FileOutcome(waiting.shown, OutcomeKind.SKIPPED, "the file is empty", path_bytes=waiting.path_bytes)
@@ -279,7 +287,7 @@ class _Run:
         self.waiting[key] = replace(waiting, content_hash=content_hash)
         self.parsing[content_hash] = waiting.shown
         label = os.path.basename(waiting.shown.rstrip("/")) or waiting.shown
-        return ParseRequest(key, data, hint, printable(label), content_type, is_url)
+        return ParseRequest(key, data, hint, printable(label), content_type, is_url, sniffed)
 
     def store(self, request: ParseRequest, result: ParseResult) -> FileOutcome:
         waiting = self.waiting.pop(request.key)
