@@ -49,8 +49,8 @@ from secondme.daemon.node_key import peer_id_from_public_key, private_key_seed
 from secondme.daemon.paths import Paths
 from secondme.daemon.socket_guard import DataDirLock, prepare_socket_path
 from secondme.daemon.store import Store
-from secondme.daemon.store.backlog import Backlog
 from secondme.daemon.store.conversations import ConversationRepository
+from secondme.daemon.store.counts import BacklogCounts, Recounted, Totals, backlog_counter, count_totals
 from secondme.daemon.store.eval_runs import EvalRunRepository
 from secondme.daemon.store.grants import GrantRepository, SqliteGrantLedger
 from secondme.daemon.store.identity import IdentityRepository
@@ -120,7 +120,8 @@ class Daemon:
     started_monotonic: float = field(default_factory=time.monotonic)
     store: Store | None = None
     # What the background jobs still have to do, for status.
-    backlog: Backlog | None = None
+    totals: Recounted[Totals] | None = None
+    backlog: Recounted[BacklogCounts] | None = None
     server: grpc.aio.Server | None = None
     jobs: JobManager | None = None
     health: health.aio.HealthServicer | None = None
@@ -255,18 +256,20 @@ class Daemon:
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ]
         )
-        self.backlog = Backlog(self.paths.db, DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS)
+        store = self.store
+        self.totals = Recounted(self.paths.db, count_totals, written=lambda: store.writes)
+        self.backlog = Recounted(self.paths.db, backlog_counter(DEFAULT_MODEL, MAX_INSIGHT_ATTEMPTS))
         status = StatusSources(
             data_dir=str(self.paths.data_dir),
             socket_path=str(self.paths.socket),
             config_path=str(self.paths.config),
             peer_id=peer_id,
             started_monotonic=self.started_monotonic,
-            counts=self._counts,
+            counts=self.totals.get,
             running_job_count=lambda: self.jobs.running_count if self.jobs else 0,
             active_model=lambda: self.runtime.loaded.name if self.runtime and self.runtime.loaded else "",
             addresses=self._mesh_addresses,
-            backlog=self.backlog.counts,
+            backlog=self.backlog.get,
         )
         identity = IdentityRepository(self.store)
         self.chat_context = ChatContext(
@@ -419,12 +422,8 @@ class Daemon:
         return await self.mesh.addresses() if self.mesh and self.mesh.running else []
 
     async def _memory_count(self) -> int:
-        return (await self._counts())[0]
-
-    async def _counts(self) -> tuple[int, int]:
-        assert self.store is not None
-        row = await self.store.fetchone("SELECT (SELECT COUNT(*) FROM memories), (SELECT COUNT(*) FROM jobs)")
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        assert self.totals is not None
+        return (await self.totals.get()).memories
 
     def _config_snapshot(self) -> dict[str, Any]:
         return config_to_dict(self.config)
@@ -472,8 +471,9 @@ class Daemon:
             await self.jobs.shutdown()
         if self._grant_ledger:
             self._grant_ledger.close()
-        if self.backlog:
-            await self.backlog.close()
+        for counted in (self.totals, self.backlog):
+            if counted:
+                await counted.close()
         if self.store:
             await self.store.close()
         with contextlib.suppress(FileNotFoundError):

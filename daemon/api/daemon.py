@@ -12,7 +12,7 @@ from google.protobuf.duration_pb2 import Duration
 
 from secondme.daemon import __version__
 from secondme.daemon.api.errors import grpc_errors
-from secondme.daemon.store.backlog import BacklogCounts
+from secondme.daemon.store.counts import BacklogCounts, Totals
 from secondme.v1 import daemon_pb2, daemon_pb2_grpc
 
 
@@ -25,8 +25,7 @@ class StatusSources:
     config_path: str
     peer_id: str
     started_monotonic: float
-    # (memories, jobs), counted in one query
-    counts: Callable[[], Awaitable[tuple[int, int]]]
+    counts: Callable[[], Awaitable[Totals]]
     running_job_count: Callable[[], int]
     active_model: Callable[[], str]
     # The mesh's dialable addresses; [] when the mesh is off.
@@ -43,7 +42,7 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
     @grpc_errors
     async def GetStatus(self, request: daemon_pb2.GetStatusRequest, context: grpc.aio.ServicerContext):
         s = self._sources
-        memory_count, job_count = await s.counts()
+        totals = await s.counts()
         backlog = await s.backlog()
         uptime = Duration()
         uptime.FromNanoseconds(int((time.monotonic() - s.started_monotonic) * 1e9))
@@ -52,8 +51,8 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
             uptime=uptime,
             data_dir=s.data_dir,
             peer_id=s.peer_id,
-            memory_count=memory_count,
-            job_count=job_count,
+            memory_count=totals.memories,
+            job_count=totals.jobs,
             running_job_count=s.running_job_count(),
             socket_path=s.socket_path,
             config_path=s.config_path,

@@ -54,6 +54,8 @@ class Store:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._turn: WriteTurn | None = None  # at the first write: a database refused at open gets no turn file
+        # Write transactions this daemon committed: what was counted before the latest is out of date.
+        self.writes = 0
 
     @classmethod
     async def open(cls, path: Path, check_integrity: bool = False) -> Store:
@@ -185,6 +187,7 @@ class Store:
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+            self.writes += 1
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """A single write in its own transaction; returns the affected row count."""
