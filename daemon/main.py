@@ -9,7 +9,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from secondme.daemon import __version__
+import secondme.daemon
 from secondme.daemon.config import ConfigError, load_config
 from secondme.daemon.logs import configure_logging
 from secondme.daemon.paths import Paths
@@ -30,7 +30,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--socket", help="API socket path (env SECONDME_SOCKET)")
     parser.add_argument("--log-format", choices=["plain", "json"], help="overrides daemon.log_format")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="overrides daemon.log_level")
-    parser.add_argument("--version", action="version", version=f"secondmed {__version__}")
+    parser.add_argument("--version", action="version", version=f"secondmed {secondme.daemon.__version__}")
     return parser.parse_args(argv)
 
 

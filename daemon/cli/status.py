@@ -6,7 +6,7 @@ import argparse
 
 from rich.table import Table
 
-from secondme.daemon import __version__
+import secondme.daemon
 from secondme.daemon.cli.context import CliContext
 from secondme.daemon.cli.output import console, emit
 from secondme.daemon.client import DaemonUnavailable
@@ -65,12 +65,14 @@ def version(ctx: CliContext) -> int:
     except StoreError as exc:  # the daemon is down because of its database: the client's version still
         problem = exc.message
 
+    client = secondme.daemon.__version__
+
     def human() -> None:
-        console.print(f"secondmectl {__version__}", highlight=False)
+        console.print(f"secondmectl {client}", highlight=False)
         down = f"(not running: {problem})" if problem else "(not running)"
         console.print(f"secondmed   {daemon_version or down}", highlight=False, markup=False, soft_wrap=True)
 
-    emit(ctx.json, {"client": __version__, "daemon": daemon_version or None, "problem": problem or None}, human)
+    emit(ctx.json, {"client": client, "daemon": daemon_version or None, "problem": problem or None}, human)
     return 0
 
 
