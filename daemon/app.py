@@ -119,7 +119,7 @@ class Daemon:
     config: Config
     started_monotonic: float = field(default_factory=time.monotonic)
     store: Store | None = None
-    # What the background jobs still have to do, for status.
+    # What status counts: memories and jobs, and what the background jobs still have to do.
     totals: Recounted[Totals] | None = None
     backlog: Recounted[BacklogCounts] | None = None
     server: grpc.aio.Server | None = None

@@ -11,7 +11,7 @@ while the next one fills; a writer that falls behind makes `add` wait.
 The write lock is held only while a batch is written, never while files are parsed, and a batch
 being written commits what it has when a daemon write (an owner's edit, a chat message) waits for
 the lock, then goes on after it (`write_turn.py`): the daemon waits for one group of
-`DOCUMENTS_PER_STATEMENT` documents (a few milliseconds), not for the batch nor, as SQLite's polling
+`DOCUMENTS_PER_STATEMENT` documents (~10 ms of notes), not for the batch nor, as SQLite's polling
 busy handler made it, for several. Each memory's row, chunks, original and event commit together;
 a kill loses at most the batches in memory (the one filling and the one being written), never part
 of a document, and a retry re-ingests exactly what was lost (content-hash dedupe).
@@ -44,7 +44,9 @@ BATCH_DOCUMENTS = 100
 BATCH_BYTES = 32 * 1024 * 1024
 BATCH_SECONDS = 1.0
 # Memories written by one group of statements (`_write`): a daemon write that waits for the lock waits
-# at most for one group (~5 ms of notes) before what is written so far commits.
+# at most for one group (~10 ms of notes) before what is written so far commits. An owner's delete
+# during a 6,000-note ingest took 11-12 ms at the median with groups of 10 or 50 (8 with 1, 6 when
+# every chunk was a statement), while the writer's processor time halved.
 DOCUMENTS_PER_STATEMENT = 50
 # The most variables one statement binds, in the oldest SQLite that may run this (newer ones allow 32,766).
 MAX_VARIABLES = 999

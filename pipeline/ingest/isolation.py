@@ -9,11 +9,12 @@ with SIGKILL, its process group with it (tesseract, ffmpeg), and a crash (a segf
 library) costs only the document being parsed. Either way that document is listed with the
 reason and the worker is started again for the rest.
 
-Requests stream to a worker a few at a time (`WINDOW`), so reading, hashing and storing the next
-files overlaps with parsing; results come back in order. Notes and the heavier kinds (PDF, HTML,
-images, audio) have a worker each, so a slow document of one kind never holds up the other and a
-folder of notes never loads the heavy libraries. What a parser loads once for every file of its
-kind (a speech model) is loaded outside the budget (`parsers.base.loading_libraries`).
+Requests go to a worker in batches, up to `WINDOW` waiting and topped up once half are parsed, so
+reading, hashing and storing the next files overlaps with parsing; results come back in order.
+Notes and the heavier kinds (PDF, HTML, images, audio) have a worker each, so a slow document of
+one kind never holds up the other and a folder of notes never loads the heavy libraries. What a
+parser loads once for every file of its kind (a speech model) is loaded outside the budget
+(`parsers.base.loading_libraries`).
 """
 
 from __future__ import annotations
