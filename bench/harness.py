@@ -104,6 +104,13 @@ def _ctl(python: str, root: Path, cwd: Path | None, argv: tuple[str, ...] | list
     subprocess.run(command, env=env_for(root), check=True, capture_output=True, cwd=cwd)
 
 
+# A bench's daemon joins no network beyond loopback: its mesh listens on 127.0.0.1 at a port the OS
+# picks and never announces itself (mDNS), unless the bench's own config has a [network] section. As
+# shipped (every interface, port 4001, mDNS) two benches' daemons clashed on the port, and a bench run
+# by the tests announced itself on the machine's network.
+LOOPBACK_NETWORK = '\n[network]\nlisten = ["/ip4/127.0.0.1/tcp/0"]\nmdns = false\n'
+
+
 def start_daemon(
     config_text: str = "",
     init_args: tuple[str, ...] = (),
@@ -113,12 +120,16 @@ def start_daemon(
 ) -> BenchDaemon:
     """A fresh daemon in a folder of its own under /tmp, serving: `secondmectl init INIT_ARGS`, then
     `config_text` as its whole config or `settings` set one by one (`config set KEY VALUE`), run by
-    `checkout`'s .venv (this checkout's interpreter by default) at `log_level` (None: the config's)."""
+    `checkout`'s .venv (this checkout's interpreter by default) at `log_level` (None: the config's).
+    Its mesh is on loopback only (`LOOPBACK_NETWORK`) unless the config says otherwise."""
     root = Path(tempfile.mkdtemp(prefix="smb-", dir="/tmp"))
     python = str(checkout / ".venv" / "bin" / "python") if checkout else sys.executable
     _ctl(python, root, checkout, ["init", *init_args])
+    config = root / "config.toml"
     if config_text:
-        (root / "config.toml").write_text(config_text)
+        config.write_text(config_text)
+    if "[network]" not in config.read_text():
+        config.write_text(config.read_text() + LOOPBACK_NETWORK)
     for key, value in (settings or {}).items():
         _ctl(python, root, checkout, ["config", "set", key, value])
     log = (root / "secondmed.log").open("wb")
