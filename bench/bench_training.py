@@ -76,7 +76,8 @@ class PeakRss:
 
     def _poll(self) -> None:
         while not self._stop.wait(0.2):
-            for child in psutil.Process(self.daemon_pid).children():
+            # The job's process is a child of the daemon's fork server, a grandchild of the daemon.
+            for child in psutil.Process(self.daemon_pid).children(recursive=True):
                 try:
                     status = Path(f"/proc/{child.pid}/status").read_text()
                 except OSError:

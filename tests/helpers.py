@@ -64,10 +64,30 @@ def wait_stored(data_dir: Path, count: int, timeout: float = 120) -> None:
     wait_until(lambda: stored_count(data_dir) >= count, f"the store to hold {count} memories", timeout, every=0.01)
 
 
+def _children_running(daemon_pid: int, marker: str) -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process(daemon_pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if marker in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+def fork_servers(daemon_pid: int) -> list[psutil.Process]:
+    """The daemon's fork server (multiprocessing's), which forks its jobs: none before the jobs start."""
+    return _children_running(daemon_pid, "multiprocessing.forkserver")
+
+
+def job_children(daemon_pid: int) -> list[psutil.Process]:
+    """The daemon's job processes: the children of its fork server (a fresh interpreter's `spawn_main`
+    where there is none), not multiprocessing's helpers (the fork server, the resource tracker)."""
+    forked = [job for server in fork_servers(daemon_pid) for job in server.children()]
+    return forked + _children_running(daemon_pid, "spawn_main")
+
+
 def job_processes(daemon_pid: int) -> list[psutil.Process]:
-    """The daemon's job children and everything they started (parse workers), not multiprocessing's helpers."""
-    jobs = [p for p in psutil.Process(daemon_pid).children() if "spawn_main" in " ".join(p.cmdline())]
-    return [p for job in jobs for p in (job, *job.children(recursive=True))]
+    """The daemon's job processes and everything they started (parse workers)."""
+    return [p for job in job_children(daemon_pid) for p in (job, *job.children(recursive=True))]
 
 
 @contextlib.contextmanager

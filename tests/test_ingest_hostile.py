@@ -24,7 +24,18 @@ from fixtures.hostile_corpus import (
     wav,
     write_hostile_corpus,
 )
-from helpers import TERMINAL, all_memories, frozen, ingest, job_processes, make_notes, result, wait_job, wait_stored
+from helpers import (
+    TERMINAL,
+    all_memories,
+    frozen,
+    ingest,
+    job_children,
+    job_processes,
+    make_notes,
+    result,
+    wait_job,
+    wait_stored,
+)
 
 from secondme.v1 import daemon_pb2, jobs_pb2, memory_pb2
 
@@ -150,10 +161,10 @@ def _noise_png(side: int = 3000) -> bytes:
 
 
 def _busy_parse_worker(daemon) -> psutil.Process:
-    """The parse worker running tesseract (on the noise): a child of the job's child of the daemon."""
+    """The parse worker running tesseract (on the noise): a child of the daemon's job process."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        for job_child in psutil.Process(daemon.process.pid).children():
+        for job_child in job_children(daemon.process.pid):
             for worker in job_child.children():
                 with contextlib.suppress(psutil.Error):
                     if any(p.name() == "tesseract" for p in worker.children()):

@@ -13,8 +13,10 @@ import pytest
 from helpers import (
     TERMINAL,
     all_memories,
+    fork_servers,
     frozen,
     ingest,
+    job_children,
     job_processes,
     make_notes,
     result,
@@ -26,11 +28,6 @@ from helpers import (
 )
 
 from secondme.v1 import daemon_pb2, jobs_pb2
-
-
-def _children(pid: int) -> list[psutil.Process]:
-    """The daemon's job processes (not multiprocessing's resource tracker)."""
-    return [p for p in psutil.Process(pid).children() if "spawn_main" in " ".join(p.cmdline())]
 
 
 def _assert_every_memory_is_whole(data_dir) -> int:
@@ -71,7 +68,7 @@ def test_status_answers_while_a_job_keeps_a_core_busy(daemon, tmp_path):
     # Mid-way is read from the store: the job's progress reaches the daemon behind the child's writes, and
     # in one CI run the first progress came so late that the job ended after one status call.
     wait_stored(daemon.data_dir, 1)
-    job_process = _children(daemon.process.pid)[0]
+    job_process = job_children(daemon.process.pid)[0]
     for _ in range(5):
         status = daemon.client.daemon.GetStatus(daemon_pb2.GetStatusRequest(), timeout=2)
         assert status.running_job_count == 1
@@ -117,9 +114,12 @@ def test_kill_9_mid_ingest_then_restart_resumes_the_same_job_without_duplicates(
     # lands mid-way however fast the machine ingests the rest; going on, they find the daemon gone.
     with frozen(job_processes(daemon.process.pid)) as processes:
         assert len(processes) >= 2, "the job should run in a child process, parsing in its worker"
+        helpers = [p for p in psutil.Process(daemon.process.pid).children() if p not in processes]
+        forked_by = [p.pid for p in fork_servers(daemon.process.pid)]
+        assert forked_by == [processes[0].ppid()], "the job is forked by the daemon's fork server"
         daemon.kill()
-    _, alive = psutil.wait_procs(processes, timeout=30)
-    assert not alive, "job children and their parse workers must not outlive a killed daemon"
+    _, alive = psutil.wait_procs([*processes, *helpers], timeout=30)
+    assert not alive, "the fork server, job children and their parse workers must not outlive a killed daemon"
     partial = _assert_every_memory_is_whole(daemon.data_dir)
     assert 1000 <= partial < 6000
 
@@ -186,7 +186,7 @@ def test_cancel_kills_the_child_and_leaves_the_store_consistent(daemon, tmp_path
     # daemon at most five times a second and waits behind the child's own writes, so on a fast
     # machine a job seen at 2,000 had stored all 6,000 by the time it was cancelled.
     wait_stored(daemon.data_dir, 1000)
-    children = _children(daemon.process.pid)
+    children = job_children(daemon.process.pid)
     # The job and its parse workers stand still where they are, so the cancel lands mid-way however
     # fast the machine ingests the notes left; SIGKILL ends a stopped process.
     with frozen(job_processes(daemon.process.pid)):

@@ -18,7 +18,7 @@ import grpc
 import psutil
 import pytest
 from conftest import RunningDaemon
-from helpers import ingest, wait_job, wait_until
+from helpers import fork_servers, ingest, job_children, wait_job, wait_until
 
 from secondme.v1 import chat_pb2, jobs_pb2, memory_pb2, models_pb2, training_pb2
 
@@ -140,11 +140,7 @@ def _chat(daemon: RunningDaemon, text: str) -> chat_pb2.ChatDone:
 
 def _job_child(daemon: RunningDaemon) -> psutil.Process:
     assert daemon.process is not None
-    children = [
-        c
-        for c in psutil.Process(daemon.process.pid).children()
-        if "spawn_main" in " ".join(c.cmdline()) and "resource_tracker" not in " ".join(c.cmdline())
-    ]
+    children = job_children(daemon.process.pid)
     assert len(children) == 1, children
     return children[0]
 
@@ -278,15 +274,20 @@ def test_a_full_disk_while_writing_the_gguf_keeps_the_active_model_and_a_retry_f
     # that big, so writing it fails as on a full disk, while everything else the daemon writes is smaller.
     limit = tiny_gguf.stat().st_size - 50_000
     assert (daemon.data_dir / "secondme.db").stat().st_size < limit / 2
+    # Set on the daemon and on its fork server, which forks the jobs with its own limits (an owner's limit,
+    # set by a service manager before the daemon starts, reaches both).
+    limited = [daemon.process.pid, *(p.pid for p in fork_servers(daemon.process.pid))]
     _, hard = resource.prlimit(daemon.process.pid, resource.RLIMIT_FSIZE)
-    resource.prlimit(daemon.process.pid, resource.RLIMIT_FSIZE, (limit, hard))
+    for pid in limited:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, hard))
     job = _train(daemon, max_steps=1, merged="q8_0").job
     failed = wait_job(daemon.client, job.id, timeout=900)
     assert failed.state == jobs_pb2.JOB_STATE_FAILED
     assert "could not write the trained model" in failed.error and "active model is unchanged" in failed.error
     assert _trained_models(daemon) == []
     assert _chat(daemon, "hello").model == "tiny"  # the active model is still usable
-    resource.prlimit(daemon.process.pid, resource.RLIMIT_FSIZE, (hard, hard))
+    for pid in limited:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
     retried = daemon.client.jobs.RetryJob(jobs_pb2.RetryJobRequest(job_id=job.id), timeout=30).job
     result = _result(wait_job(daemon.client, retried.id, timeout=900))
     assert result["stages"]["sft"]["steps"] == 1  # trained once: the retry resumed at the export
