@@ -193,6 +193,22 @@ def test_files_with_nothing_to_read_say_why(tmp_path):
     assert {p["kind"] for p in listed} == {"skipped", "partial"} and all(p["reason"] for p in listed)
 
 
+def test_the_notes_worker_started_with_the_job_is_the_one_that_parses_them():
+    """An ingest starts the notes' worker before its walk (its start then overlaps it): the notes must go
+    to that worker, not to a second one started at the first note."""
+    from secondme.pipeline.ingest.isolation import IsolatedParser, ParseBudget
+    from secondme.pipeline.ingest.parse import Parsed, ParseRequest
+
+    requests = [ParseRequest(i, f"# Note {i}\n\nbody {i}\n".encode(), Path(f"{i}.md"), f"{i}.md") for i in range(5)]
+    with IsolatedParser(IngestOptions().parse_settings(), ParseBudget()) as parser:
+        parser.start_text_worker()
+        parser.start_text_worker()  # already started: not again
+        results = list(parser.parse_all(requests))
+        assert parser.workers_started == 1
+    assert [request.key for request, _ in results] == list(range(5))
+    assert all(isinstance(result, Parsed) and result.chunks for _, result in results)
+
+
 def test_a_slow_document_never_holds_up_the_notes_behind_it():
     import io
 

@@ -52,6 +52,8 @@ def run(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         sink = SqliteMemorySink(conn, Originals(ctx.data_dir / "originals"), ctx.job_id, connect=ctx.connect)
         paths = [Path(p) for p in params.get("paths", [])]
         with IsolatedParser(options.parse_settings(), budget) as parser:
+            if paths:  # files, and files are mostly notes
+                parser.start_text_worker()
             summary = ingest_paths(paths, options, sink, ctx.progress, list(params.get("urls", [])), parser)
     finally:
         conn.close()
