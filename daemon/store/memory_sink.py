@@ -241,13 +241,12 @@ class SqliteMemorySink:
             )
             events.append((memory_id, now, "created", json.dumps({"source": memory.source, "job_id": job})))
             chunks.extend((memory_id, c.index, c.text, c.token_count, c.start_char, c.end_char) for c in memory.chunks)
-        _insert(conn, _ORIGINALS, originals)
+        _insert(conn, Originals.INSERT, originals)
         _insert(conn, _MEMORIES, memories)
         _insert(conn, _CHUNKS, chunks)
         _insert(conn, _EVENTS, events)
 
 
-_ORIGINALS = "INSERT OR IGNORE INTO originals(hash, size_bytes, stored_at, data)"
 _MEMORIES = """INSERT INTO memories(id, content_hash, source_type, source, source_bytes, title, media_type,
     size_bytes, created_at, ingested_at, parse_status, parse_detail, metadata_json, text, job_id)"""
 _CHUNKS = "INSERT INTO chunks(memory_id, idx, text, token_count, start_char, end_char)"

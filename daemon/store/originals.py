@@ -21,6 +21,9 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
 class Originals:
+    # Rows from `row`, ignored when the hash is there (the sink adds the VALUES for its group's rows).
+    INSERT = "INSERT OR IGNORE INTO originals(hash, size_bytes, stored_at, data)"
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -52,8 +55,8 @@ class Originals:
         return target
 
     def row(self, content_hash: str, data: bytes, now: str) -> tuple[str, int, str, bytes | None]:
-        """The originals row (hash, size_bytes, stored_at, data) to insert, ignored when the hash is
-        there, inside the caller's transaction (inline bytes when small)."""
+        """The row (hash, size_bytes, stored_at, data) that `INSERT` takes, inside the caller's
+        transaction (inline bytes when small)."""
         return content_hash, len(data), now, data if self.inline(len(data)) else None
 
     def read(self, conn: sqlite3.Connection, content_hash: str) -> bytes | None:

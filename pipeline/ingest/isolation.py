@@ -49,7 +49,6 @@ from secondme.pipeline.ingest.parse import (
 from secondme.pipeline.ingest.settings import IngestSettings
 from secondme.pipeline.parsers import ParsedDocument, SourceType
 from secondme.pipeline.parsers import base as parsers_base
-from secondme.pipeline.parsers.sniff import SNIFF_BYTES, sniff
 
 # At most this many requests, and this many bytes of them (beyond the first), wait in the worker.
 WINDOW = 32
@@ -410,7 +409,7 @@ def _lane_of(request: ParseRequest) -> str:
     if request.is_url:
         return "media"
     try:
-        source_type, _ = request.sniffed or sniff(request.data[:SNIFF_BYTES], request.name_hint)
+        source_type = request.source_type()
     except IngestError:
         return "text"
     return "text" if source_type in (SourceType.TEXT, SourceType.MARKDOWN) else "media"

@@ -48,6 +48,11 @@ class ParseRequest:
     # is read, to refuse what no parser takes unread): not done again, once per file is enough.
     sniffed: tuple[SourceType, str] | None = None
 
+    def source_type(self) -> SourceType:
+        """What the bytes are, by their content first (raises UnsupportedContent)."""
+        source_type, _ = self.sniffed or sniff(self.data[:SNIFF_BYTES], self.name_hint)
+        return source_type
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -68,7 +73,7 @@ ParseResult = Parsed | Refused
 
 def choose_parser(request: ParseRequest, settings: ParserSettings) -> Parser:
     """The parser for these bytes, by their content first (raises UnsupportedContent)."""
-    source_type, _ = request.sniffed or sniff(request.data[:SNIFF_BYTES], request.name_hint)
+    source_type = request.source_type()
     if request.content_type in _HTML_MEDIA_TYPES and source_type in (SourceType.TEXT, SourceType.MARKDOWN):
         source_type = SourceType.HTML
     return parser_for(source_type, settings)

@@ -235,18 +235,17 @@ class _Run:
             return FileOutcome(path, OutcomeKind.DUPLICATE, reason, path_bytes=raw)
         assert candidate.real is not None
         name_hint = Path(label.split(":", 1)[-1]) if label else candidate.path
-        sniffed: list[tuple[SourceType, str]] = []
         try:
             # A file whose first bytes say no parser reads it (an archive, an executable, binary data)
             # is refused by them, not read whole and sent to the parse worker to be refused there.
-            data, mtime = read_regular(
-                candidate.real, self.options.max_file_bytes, lambda head: sniffed.append(sniff(head, name_hint))
+            data, mtime, sniffed = read_regular(
+                candidate.real, self.options.max_file_bytes, lambda head: sniff(head, name_hint)
             )
         except IngestError as exc:
             return FileOutcome(path, OutcomeKind.SKIPPED, str(exc), path_bytes=raw)
         created = datetime.fromtimestamp(mtime, tz=UTC)
         waiting = _Waiting(path, raw, path, "", created, name_hint)
-        return self.request(data, waiting, name_hint, sniffed=sniffed[0] if sniffed else None)
+        return self.request(data, waiting, name_hint, sniffed=sniffed)
 
     def prepare_url(self, url: str) -> FileOutcome | ParseRequest:
         try:
