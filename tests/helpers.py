@@ -64,7 +64,7 @@ def wait_stored(data_dir: Path, count: int, timeout: float = 120) -> None:
     wait_until(lambda: stored_count(data_dir) >= count, f"the store to hold {count} memories", timeout, every=0.01)
 
 
-def _children_running(daemon_pid: int, marker: str) -> list[psutil.Process]:
+def _children_whose_command_has(daemon_pid: int, marker: str) -> list[psutil.Process]:
     found = []
     for child in psutil.Process(daemon_pid).children():
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -75,14 +75,14 @@ def _children_running(daemon_pid: int, marker: str) -> list[psutil.Process]:
 
 def fork_servers(daemon_pid: int) -> list[psutil.Process]:
     """The daemon's fork server (multiprocessing's), which forks its jobs: none before the jobs start."""
-    return _children_running(daemon_pid, "multiprocessing.forkserver")
+    return _children_whose_command_has(daemon_pid, "multiprocessing.forkserver")
 
 
 def job_children(daemon_pid: int) -> list[psutil.Process]:
     """The daemon's job processes: the children of its fork server (a fresh interpreter's `spawn_main`
     where there is none), not multiprocessing's helpers (the fork server, the resource tracker)."""
     forked = [job for server in fork_servers(daemon_pid) for job in server.children()]
-    return forked + _children_running(daemon_pid, "spawn_main")
+    return forked + _children_whose_command_has(daemon_pid, "spawn_main")
 
 
 def job_processes(daemon_pid: int) -> list[psutil.Process]:

@@ -125,3 +125,26 @@ def test_text_saved_two_or_four_bytes_a_character_is_read_as_text():
     assert sniff(page, None)[0] is SourceType.HTML
     mpeg = b"\xff\xfb\x90\x64" + bytes(range(256)) * 8  # an MPEG audio frame is still audio
     assert sniff(mpeg, None)[0] is SourceType.AUDIO
+
+
+def test_every_name_the_ingest_package_offers_is_the_one_its_home_module_defines():
+    """The package imports its names when first used (a parse worker needs few of them): a name listed in
+    `__all__` but missing from the map of homes, or mapped to the wrong module, must fail here, not in
+    the first caller."""
+    import importlib
+    import subprocess
+    import sys
+
+    import secondme.pipeline.ingest as package
+
+    assert sorted(package.__all__) == sorted(package._HOMES)
+    for name, home in package._HOMES.items():
+        assert getattr(package, name) is getattr(importlib.import_module(f"{package.__name__}.{home}"), name)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        package.nothing  # noqa: B018
+    # A worker's import of the parse module leaves the walk, the fetcher and the run unloaded.
+    heavy = ["secondme.pipeline.ingest.run", "secondme.pipeline.ingest.walk", "secondme.pipeline.fetch"]
+    probe = f"import sys, secondme.pipeline.ingest.isolation; print(sorted(set(sys.modules) & set({heavy!r})))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"

@@ -114,11 +114,11 @@ def test_kill_9_mid_ingest_then_restart_resumes_the_same_job_without_duplicates(
     # lands mid-way however fast the machine ingests the rest; going on, they find the daemon gone.
     with frozen(job_processes(daemon.process.pid)) as processes:
         assert len(processes) >= 2, "the job should run in a child process, parsing in its worker"
-        helpers = [p for p in psutil.Process(daemon.process.pid).children() if p not in processes]
+        multiprocessing_helpers = [p for p in psutil.Process(daemon.process.pid).children() if p not in processes]
         forked_by = [p.pid for p in fork_servers(daemon.process.pid)]
         assert forked_by == [processes[0].ppid()], "the job is forked by the daemon's fork server"
         daemon.kill()
-    _, alive = psutil.wait_procs([*processes, *helpers], timeout=30)
+    _, alive = psutil.wait_procs([*processes, *multiprocessing_helpers], timeout=30)
     assert not alive, "the fork server, job children and their parse workers must not outlive a killed daemon"
     partial = _assert_every_memory_is_whole(daemon.data_dir)
     assert 1000 <= partial < 6000

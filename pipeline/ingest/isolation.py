@@ -344,11 +344,15 @@ class _Lane:
         self.waiting.append(request)
         self.waiting_bytes += len(request.data)
 
+    def start(self) -> _Worker:
+        """The lane's worker, started now if it has none."""
+        if self.worker is None:
+            self.worker = self.parser.start_worker()
+        return self.worker
+
     def send(self) -> None:
         if self.unsent:
-            if self.worker is None:
-                self.worker = self.parser.start_worker()
-            self.worker.submit(self.unsent)
+            self.start().submit(self.unsent)
             self.unsent = []
 
     def pop(self) -> ParseRequest:
@@ -437,9 +441,7 @@ class IsolatedParser:
     def start_text_worker(self) -> None:
         """Start the worker for plain text and Markdown now rather than at the first note: its start
         (~0.15 s: an interpreter and the parsers' imports) then overlaps the job's walk of the folders."""
-        lane = self._lanes["text"]
-        if lane.worker is None:
-            lane.worker = self.start_worker()
+        self._lanes["text"].start()
 
     def stop_worker(self, worker: _Worker, kill: bool) -> int | None:
         self.peak_rss_bytes = max(self.peak_rss_bytes, peak_rss(worker.process.pid))
